@@ -20,7 +20,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 run: install
-	$(PY) -m slm_math.cli run
+	dvc repro
 
 test: install
 	$(PY) -m pytest
