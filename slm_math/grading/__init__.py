@@ -45,8 +45,11 @@ A gold that does not fit its declared rule is graded with `latex` (logged once).
 Bounds: the fast path (everything but math-verify) is pure Python on bounded strings with
 linear regexes. math-verify runs in persistent worker processes killed at `time_limit_s` (1.0 s)
 (`timeout.py` explains why signals are not enough); waiting for a worker to start is bounded by
-`startup_timeout_s` (0.9 s). A grade that gets no verdict in time is wrong, and counted in
-`timeout.pool().stats`.
+`startup_timeout_s` (0.9 s), so a grade takes at most about 1.9 s whatever the input. The one
+exception is the first start of a process's first worker (imports, ~0.7 s here): until then a grade
+may wait up to `timeout.COLD_START_TIMEOUT_S` rather than grade a right answer wrong; `warm_up()`,
+`grade_many` and `rewards.build_rewards` pay it up front. A grade that gets no verdict in time is
+wrong, and counted in `timeout.pool().stats`.
 """
 
 from slm_math.grading.extract import extract_answer

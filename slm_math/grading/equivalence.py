@@ -42,6 +42,22 @@ def latex_equivalent(prediction: str, gold: str) -> bool:
     return bool(verify(gold_parsed, pred_parsed, timeout_seconds=None))
 
 
+_WARM_PAIRS = [
+    ("\\frac{1}{2}", "0.5"),
+    ("(-\\infty, 3]", "(-\\infty,3]"),
+    ("\\{1, 2\\}", "\\{2,1\\}"),
+    ("\\begin{pmatrix}1\\\\2\\end{pmatrix}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}"),
+    ("x = 3", "3"),
+    ("3\\sqrt{2}", "\\sqrt{18}"),
+    ("\\frac{\\pi}{2}", "\\pi/2"),
+    ("x^2+2x+1", "(x+1)^2"),
+    ("(1, 2)", "(1,2)"),
+]
+
+
 def warm() -> None:
-    """Import math-verify and sympy and exercise the parser once (run at worker start)."""
-    latex_equivalent("\\frac{1}{2}", "0.5")
+    """Import math-verify and sympy and run one comparison of each common kind (worker start):
+    sympy imports and builds much lazily, and a first-use cost must not eat a grade's time limit."""
+    for prediction, gold in _WARM_PAIRS:
+        latex_equivalent(prediction, gold)
+    _parse_cached.cache_clear()

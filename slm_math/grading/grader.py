@@ -152,7 +152,8 @@ def grade(response: str, gold: str, *, rule: str = "auto", **options) -> bool:
     `rel_tol` (1e-6), `max_chars` (20,000: the response's tail kept), `max_answer_chars` (1,000),
     `time_limit_s` (1.0: hard limit on math-verify), `startup_timeout_s` (0.9: wait for a worker
     process), `fallback` (None: per rule). Never raises; returns within
-    `startup_timeout_s + time_limit_s` plus milliseconds, from any thread or process.
+    `startup_timeout_s + time_limit_s` plus milliseconds, from any thread or process (the first
+    LaTeX grade of a process may also wait for its first worker to start: see `timeout.py`).
     """
     return judge(response, gold, rule=rule, **options).correct
 

@@ -16,7 +16,8 @@ MAX_EXPONENT = 400
 MAX_DIGITS = 400
 
 _TEXT_COMMANDS = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname)\s*\{([^{}]*)\}")
-_LATEX_SPACES = re.compile(r"\\[,;:! ]|\\quad|\\qquad|~")
+# `\\` (a matrix row break) is matched first so its second backslash never reads as `\ `.
+_LATEX_SPACES = re.compile(r"\\\\|\\[,;:! ]|\\quad|\\qquad|~")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|°|\bdegrees?\b")
 _PERCENT = re.compile(r"\\?%|\bpercent\b")
 _CURRENCY = re.compile(r"\\\$|\$|€|£|¥|₹|\bUSD\b|\bRs\.?")
@@ -69,7 +70,7 @@ def clean_latex(text: str) -> str:
     text = text.replace("\\left", "").replace("\\right", "").replace("\\displaystyle", "")
     text = text.replace("{,}", ",").replace("−", "-").replace("\u2009", "").replace("\u202f", "")
     text = re.sub(r"(?<=\d)\\,(?=\d{3}\b)", "", text)  # 1\,000 is one thousand
-    text = _LATEX_SPACES.sub(" ", text)
+    text = _LATEX_SPACES.sub(lambda m: m.group(0) if m.group(0) == "\\\\" else " ", text)
     for _ in range(3):  # nested \text{\textbf{..}} unwraps in a few rounds
         text = _TEXT_COMMANDS.sub(r"\1", text)
     text = strip_math_delimiters(text)

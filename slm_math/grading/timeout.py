@@ -9,9 +9,11 @@ timeout kills the worker (SIGKILL) and starts a replacement. This works the same
 thread, from any thread, and from inside a process-pool worker (each process has its own pool).
 
 One spare worker is kept starting in the background, so a kill does not make the next grade wait
-for a cold start. A grade waits at most `startup_timeout_s` for a worker to become ready (only
-the first LaTeX grade in a process pays a cold start: call `warm_up()` to pay it earlier), then at
-most `time_limit_s` for the verdict.
+for a cold start. A grade waits at most `startup_timeout_s` for a worker to become ready, then at
+most `time_limit_s` for the verdict. The exception is the very first start in a process (imports of
+sympy and math-verify, about 0.7 s here, more on a loaded machine): until one worker of this
+process has been ready, a grade waits up to `COLD_START_TIMEOUT_S` rather than grade a right answer
+wrong for want of a worker. `warm_up()` (called by `grade_many` and `build_rewards`) pays it early.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ logger = logging.getLogger(__name__)
 # Address-space cap of a worker: huge sympy integers fail with MemoryError instead of swapping.
 WORKER_MEMORY_MB = 2048
 # Fraction of the time limit the worker's own soft timer gets before the parent's kill.
-_SOFT_FRACTION = 0.8
+_SOFT_FRACTION = 0.9
+# How long the first grade in a process may wait for the first worker to start (see above).
+COLD_START_TIMEOUT_S = 10.0
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -106,6 +110,7 @@ class WorkerPool:
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self.stats: collections.Counter[str] = collections.Counter()
+        self._ever_ready = False
 
     def _take(self) -> _Worker:
         with self._lock:
@@ -134,6 +139,7 @@ class WorkerPool:
         workers = [self._take() for _ in range(max(1, n))]
         deadline = time.monotonic() + timeout_s
         ok = all([w.wait_ready(deadline) for w in workers])
+        self._ever_ready = self._ever_ready or any(w.ready for w in workers)
         for w in workers:
             self._give_back(w) if w.alive() else w.kill()
         return ok
@@ -141,13 +147,16 @@ class WorkerPool:
     def run(self, prediction: str, gold: str, *, time_limit_s: float, startup_timeout_s: float) -> bool | None:
         """`latex_equivalent(prediction, gold)` in a worker; None when no verdict came in time."""
         worker = self._take()
-        if not worker.wait_ready(time.monotonic() + startup_timeout_s):
+        wait_s = startup_timeout_s if self._ever_ready else max(startup_timeout_s, COLD_START_TIMEOUT_S)
+        if worker.wait_ready(time.monotonic() + wait_s):
+            self._ever_ready = True
+        else:
             if worker.alive():
                 self._give_back(worker)  # still starting: the next caller may use it
             else:
                 worker.kill()
             self.stats["unavailable"] += 1
-            logger.warning("no grading worker ready within %.2fs: graded as wrong", startup_timeout_s)
+            logger.warning("no grading worker ready within %.2fs: graded as wrong", wait_s)
             return None
         job = json.dumps({"p": prediction, "g": gold, "t": time_limit_s * _SOFT_FRACTION}).encode() + b"\n"
         reply = worker.ask(job, time.monotonic() + time_limit_s)
