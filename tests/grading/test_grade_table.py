@@ -93,6 +93,9 @@ CASES = [
     (f"{B}{{13}}", "13", "factor_list", True, "a prime is its own factorization"),
     # --- latex (MATH-style, math-verify)
     (f"{B}{{(1, 2]}}", "(1,2]", "latex", True, "interval"),
+    (f"{B}{{1000}}", "1,\\!000", "latex", True, "negative thin space in gold"),
+    (f"{B}{{5!}}", "120", "latex", True, "factorial is not punctuation"),
+    (f"{B}{{\\frac{{1}}{{3}}}}", "0.\\overline{3}", "latex", True, "repeating decimal"),
     (f"{B}{{[1, 2)}}", "(1,2]", "latex", False, "interval ends differ"),
     (f"{B}{{(-\\infty, 3)}}", "(-\\infty,3)", "latex", True, "infinite interval"),
     (f"{B}{{(2, 3)}}", "(2,3)", "latex", True, "tuple/interval"),
