@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from slm_math.base_model import hub_cache_dir, hub_offline
+from slm_math.grading.extract import last_boxed
 from slm_math.jsonl import DataFileError, iter_jsonl
 
 
@@ -79,25 +80,6 @@ def _field(row: dict, name: str, path: Path) -> object:
     if name not in row or row[name] is None:
         raise DataFileError(f"{path}: a row has no field {name!r} (fields: {sorted(row)})")
     return row[name]
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` in a MATH solution (braces balanced)."""
-    start = text.rfind("\\boxed")
-    if start < 0:
-        return None
-    i = text.find("{", start)
-    if i < 0:
-        return None
-    depth = 0
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1:j].strip()
-    return None
 
 
 def _level(value: object) -> int | None:

@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from slm_math.data import hub_source
-from slm_math.data.hub_source import HubUnavailableError, last_boxed
+from slm_math.data.hub_source import HubUnavailableError
+from slm_math.grading.extract import last_boxed
 from slm_math.data.schema import problem_error
 from slm_math.jsonl import DataFileError
 
