@@ -127,7 +127,7 @@ def bwrap_prefix(workdir: str) -> tuple[str, ...]:
     args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for tmp in ("/tmp", "/var/tmp", "/dev/shm"):
         if tmp == "/dev/shm" or os.path.isdir(tmp):
-            args += ["--size", str(TMPFS_BYTES), "--tmpfs", tmp]
+            args += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", tmp]
     hidden = hidden_dirs()
     for home in hidden:
         args += ["--size", str(HIDDEN_TMPFS_BYTES), "--tmpfs", home]

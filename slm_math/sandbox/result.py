@@ -16,7 +16,8 @@ class SandboxResult:
         "memory", "output", "processes", "file_size", "network" (a refused connection attempt
         left uncaught), "filesystem" (a refused write or read left uncaught).
     wall_s: wall-clock seconds from start to the end of clean-up of the process tree.
-    cpu_s: CPU seconds of the process and the children it waited for.
+    cpu_s: CPU seconds of the process and the children it waited for (under bwrap, a run killed
+        by a signal may under-report: only a clean exit reports its own time).
     isolation: the isolation mode used ("bwrap", "netns" or "none"; see isolation.py).
     """
 

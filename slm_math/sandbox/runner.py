@@ -126,10 +126,10 @@ def _classify(parent_limit: str | None, reported: list[str], exit_code: int, cpu
               limits: Limits, stderr: bytes) -> str | None:
     if parent_limit:
         return parent_limit
-    words = [w for w in reported if not w.startswith("net=")]
+    words = [w for w in reported if "=" not in w]
     if words:
         return words[0]
-    if exit_code in (-signal.SIGXCPU, -signal.SIGKILL) and cpu_s >= limits.cpu_seconds - 0.05:
+    if exit_code == -signal.SIGXCPU or (exit_code == -signal.SIGKILL and cpu_s >= limits.cpu_seconds - 0.05):
         return "cpu"
     if exit_code == -signal.SIGXFSZ:
         return "file_size"
@@ -179,7 +179,8 @@ def run_python(code: str, *, timeout_s: float = 10, memory_mb: int = 1024, max_o
             reported = _read_status(status_read)
             os.close(status_read)
         exit_code = _exit_code(status, mode)
-        cpu = rusage.ru_utime + rusage.ru_stime
+        cpu = max([rusage.ru_utime + rusage.ru_stime,
+                   *(float(w[4:]) for w in reported if w.startswith("cpu="))])
         limit = _classify(parent_limit, reported, exit_code, cpu, limits, stderr)
     return SandboxResult(
         stdout=stdout.decode("utf-8", "replace"),
