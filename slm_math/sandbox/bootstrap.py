@@ -158,11 +158,9 @@ def _classify(exc):
 
 
 def _run_main(status_fd):
-    import types
-
     with open("main.py", encoding="utf-8") as f:
         source = f.read()
-    module = types.ModuleType("__main__")
+    module = type(sys)("__main__")
     module.__file__ = os.path.abspath("main.py")
     module.__builtins__ = __builtins__
     sys.modules["__main__"] = module

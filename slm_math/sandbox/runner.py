@@ -47,17 +47,26 @@ def _kill_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def _kill_tree(proc: subprocess.Popen, plan: Plan) -> None:
+def _kill_tree(proc: subprocess.Popen, plan: Plan, *, whole_uid: bool = True) -> None:
+    """SIGKILL the process group, and every process of the run's uid unless whole_uid is False.
+
+    Under bwrap the uid sweep is unneeded: the pid namespace dies with bwrap (its pid 1 has
+    --die-with-parent), and the kernel kills everything inside.
+    """
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    if plan.uid is not None:
+    if whole_uid and plan.uid is not None and plan.mode != "bwrap":
         _kill_uid(plan.uid)
 
 
-def _watch(proc: subprocess.Popen, plan: Plan, limits: Limits, deadline: float) -> tuple[bytes, bytes, str | None]:
-    """Read both pipes until EOF, the deadline or the output cap; returns (stdout, stderr, limit)."""
+def _watch(proc: subprocess.Popen, plan: Plan, limits: Limits, deadline: float) -> tuple[bytes, bytes, str | None, bool]:
+    """Read both pipes until EOF, the deadline or the output cap.
+
+    Returns (stdout, stderr, limit, swept): swept tells that the tree was already killed after
+    the started process exited; kill(-1) is atomic with fork, so nothing of the uid is left.
+    """
     buffers = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
     cap = limits.max_output_bytes
     limit = None
@@ -99,7 +108,7 @@ def _watch(proc: subprocess.Popen, plan: Plan, limits: Limits, deadline: float) 
                     break
                 buffer += chunk
     os.close(pidfd)
-    return bytes(buffers[proc.stdout.fileno()]), bytes(buffers[proc.stderr.fileno()]), limit
+    return bytes(buffers[proc.stdout.fileno()]), bytes(buffers[proc.stderr.fileno()]), limit, exited_at is not None
 
 
 def _read_status(fd: int) -> list[str]:
@@ -168,10 +177,11 @@ def run_python(code: str, *, timeout_s: float = 10, memory_mb: int = 1024, max_o
                                     start_new_session=True, pass_fds=(status_write,))
         finally:
             os.close(status_write)
+        swept = False
         try:
-            stdout, stderr, parent_limit = _watch(proc, plan, limits, start + limits.timeout_s)
+            stdout, stderr, parent_limit, swept = _watch(proc, plan, limits, start + limits.timeout_s)
         finally:
-            _kill_tree(proc, plan)
+            _kill_tree(proc, plan, whole_uid=not swept)
             _, status, rusage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
             proc.stdout.close()
