@@ -36,17 +36,31 @@ def measure(mode: str, code: str, runs: int, workers: int) -> dict:
     """Run code `runs` times on `workers` threads; throughput and per-run latency."""
     run_python(code, isolation=mode)  # warm the page cache and the probes
 
+    child_cpu = []
+
     def one(_):
         start = time.perf_counter()
         result = run_python(code, isolation=mode)
         assert result.ok, result.stderr
+        child_cpu.append(result.cpu_s)
         return time.perf_counter() - start
 
+    cpu_start = os.times()
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         latencies = list(pool.map(one, range(runs)))
     elapsed = time.perf_counter() - start
+    cpu_end = os.times()
+    # CPU of this process and all it waited for: what a run costs, whatever else the machine is
+    # doing; cores / cost is the rate an idle machine would reach. Under bwrap the sandboxed
+    # interpreter is reaped inside the namespace, so its own report (cpu_s) is added.
+    cpu_per_run = sum(cpu_end[:4]) - sum(cpu_start[:4])
+    if mode == "bwrap":
+        cpu_per_run += sum(child_cpu)
+    cpu_per_run /= runs
     return {
+        "cpu_ms_per_run": round(1000 * cpu_per_run, 1),
+        "idle_ceiling_runs_per_s": round(os.cpu_count() / cpu_per_run, 1),
         "runs": runs,
         "workers": workers,
         "runs_per_s": round(runs / elapsed, 1),
@@ -71,6 +85,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     modes = available_isolations()
     rows = {}
     for mode in modes:
@@ -88,6 +103,9 @@ def main() -> None:
             "python": platform.python_version(),
             "bwrap": bwrap_version,
             "euid": os.geteuid(),
+            # Other work shares this machine; the load says how much of 2 cores we really had.
+            "loadavg_1m_before": load_before,
+            "loadavg_1m_after": os.getloadavg()[0],
         },
         "default_isolation": modes[0],
         "available_isolations": list(modes),
@@ -95,11 +113,14 @@ def main() -> None:
         "results": rows,
     }
 
-    print(f"{'isolation':<10} {'code':<8} {'runs':>5} {'runs/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'isolation':<10} {'code':<8} {'runs':>5} {'runs/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'cpu ms/run':>10} {'idle ceiling/s':>14}")
     for mode, by_code in rows.items():
         for name, row in by_code.items():
             print(f"{mode:<10} {name:<8} {row['runs']:>5} {row['runs_per_s']:>8} "
-                  f"{row['latency_p50_ms']:>8} {row['latency_p99_ms']:>8}")
+                  f"{row['latency_p50_ms']:>8} {row['latency_p99_ms']:>8} "
+                  f"{row['cpu_ms_per_run']:>10} {row['idle_ceiling_runs_per_s']:>14}")
+    print(f"load average (1 min) before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
     print(f"bare `python -I -c pass`: {report['bare_python_startup_ms']} ms; "
           f"{os.cpu_count()} CPUs; Python {platform.python_version()}; default isolation {modes[0]}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
