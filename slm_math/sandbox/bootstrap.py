@@ -158,15 +158,14 @@ def _classify(exc):
 
 
 def _run_main(status_fd):
-    with open("main.py", encoding="utf-8") as f:
-        source = f.read()
     module = type(sys)("__main__")
     module.__file__ = os.path.abspath("main.py")
     module.__builtins__ = __builtins__
     sys.modules["__main__"] = module
     sys.argv = ["main.py"]
     try:
-        code = compile(source, "main.py", "exec")
+        with open("main.py", encoding="utf-8") as f:
+            code = compile(f.read(), "main.py", "exec")
         exec(code, module.__dict__)
     except SystemExit:
         raise
