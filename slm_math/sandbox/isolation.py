@@ -125,15 +125,19 @@ def bwrap_prefix(workdir: str) -> tuple[str, ...]:
     if os.geteuid() != 0:
         args.append("--unshare-user")
     args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    for tmp in ("/tmp", "/var/tmp", "/dev/shm"):
-        if tmp == "/dev/shm" or os.path.isdir(tmp):
-            args += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", tmp]
+    fresh = [tmp for tmp in ("/tmp", "/var/tmp", "/dev/shm")
+             if tmp == "/dev/shm" or os.path.isdir(tmp)]
+    for tmp in fresh:
+        args += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", tmp]
     hidden = hidden_dirs()
     for home in hidden:
         args += ["--size", str(HIDDEN_TMPFS_BYTES), "--tmpfs", home]
-    made = set(hidden)
+    # The interpreter may live under a directory the sandbox replaces: a home (pyenv) or a
+    # fresh tmpfs (a virtualenv in a checkout under /tmp, as CI clones can be).
+    covered = (*hidden, *(os.path.realpath(t) for t in fresh))
+    made = set(covered)
     for path in interpreter_paths():
-        home = next((h for h in hidden if _under(path, (h,))), None)
+        home = next((h for h in covered if _under(path, (h,))), None)
         if home is None:
             continue
         # bwrap would make the directories in between 0700: unreachable after the uid drop.

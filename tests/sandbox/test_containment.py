@@ -67,8 +67,9 @@ def test_background_and_setsid_children_are_killed(isolation):
     code = ("import subprocess, os\n"
             f"subprocess.Popen(['sleep', '{token}'])\n"
             f"subprocess.Popen(['setsid', 'sleep', '{token}'])\n"
-            "print('spawned', flush=True)\nwhile True:\n    pass")
-    result = run_python(code, timeout_s=1, isolation=isolation)
+            "print('spawned', flush=True)\nimport time\ntime.sleep(600)")
+    # generous: on a loaded 2-core CI machine interpreter start-up alone can take a second
+    result = run_python(code, timeout_s=6, isolation=isolation)
     if result.stdout == "spawned\n":
         assert result.limit == "time"
     else:  # root without a uid to drop to: the guards refuse to start processes at all
@@ -127,10 +128,12 @@ def test_python_writes_outside_workdir_do_not_reach_the_host(isolation):
     for target in (tmp_target, repo_target):
         result = run_python(f"open({str(target)!r}, 'w').write('pwned')\nprint('wrote')", isolation=isolation)
         assert not target.exists(), f"{target} written from the sandbox"
-        if target is repo_target or isolation != "bwrap":
+        if isolation != "bwrap" or not str(target).startswith("/tmp/"):
             assert result.limit == "filesystem" and result.stdout == ""
-        else:  # bwrap: /tmp inside is a private tmpfs, the write lands there and vanishes
+        elif target is tmp_target:  # bwrap: /tmp inside is a private tmpfs; the write vanishes
             assert result.stdout == "wrote\n" and result.limit is None
+        else:  # a checkout under /tmp (CI clones): inside, its path is a read-only stub or tmpfs
+            assert result.limit in (None, "filesystem")
 
 
 def test_python_deletes_outside_workdir_are_refused(isolation, tmp_path):
