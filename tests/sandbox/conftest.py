@@ -35,8 +35,23 @@ def sandbox_processes() -> list[int]:
     return found
 
 
-def processes_with_arg(token: str) -> list[int]:
-    """Live processes whose command line contains token."""
+def processes_with_arg(token: str, settle_s: float = 3.0) -> list[int]:
+    """Live processes whose command line contains token, after up to settle_s for reaping.
+
+    A killed pid namespace (bwrap) is torn down by the kernel asynchronously: the processes
+    are already SIGKILLed when run_python returns, but may show for some milliseconds more.
+    """
+    import time
+
+    deadline = time.monotonic() + settle_s
+    while True:
+        found = _live_with_arg(token)
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def _live_with_arg(token: str) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
