@@ -73,7 +73,7 @@ class HFGenerator(Generator):
         # SamplingParams is the whole truth: the model's own generation defaults (a
         # repetition_penalty, a top_k) would otherwise leak into every call.
         model.generation_config = GenerationConfig(
-            eos_token_id=self.eos_ids, pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=self.eos_ids or None, pad_token_id=tokenizer.pad_token_id,
             bos_token_id=tokenizer.bos_token_id,
         )
 
@@ -142,7 +142,7 @@ class HFGenerator(Generator):
         config = GenerationConfig(
             max_new_tokens=params.max_new_tokens,
             do_sample=False,
-            eos_token_id=self.eos_ids,
+            eos_token_id=self.eos_ids or None,
             pad_token_id=pad,
             stop_strings=params.stop or None,
             cache_implementation="static" if self.compile else None,
