@@ -88,12 +88,16 @@ class BatchingEngine:
 
 def _params(body: dict[str, Any]) -> SamplingParams:
     """SamplingParams from an OpenAI request body (OpenAI's defaults: temperature 1, 16 tokens)."""
-    stop = body.get("stop") or []
+
+    def get(key: str, default: Any) -> Any:
+        return default if body.get(key) is None else body[key]
+
+    stop = get("stop", [])
     return SamplingParams(
-        temperature=float(body.get("temperature", 1.0) if body.get("temperature") is not None else 1.0),
-        top_p=float(body.get("top_p") if body.get("top_p") is not None else 1.0),
-        max_new_tokens=int(body.get("max_tokens") or body.get("max_completion_tokens") or 16),
-        n=int(body.get("n") or 1),
+        temperature=float(get("temperature", 1.0)),
+        top_p=float(get("top_p", 1.0)),
+        max_new_tokens=int(get("max_tokens", get("max_completion_tokens", 16))),
+        n=int(get("n", 1)),
         seed=body.get("seed"),
         stop=[stop] if isinstance(stop, str) else list(stop),
     )
