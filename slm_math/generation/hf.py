@@ -3,8 +3,8 @@
 Prompts are tokenized, sorted by length (longest first, so an out-of-memory shows up in
 the first batch and batches waste little padding), left-padded into batches and generated;
 results come back in the caller's order. Greedy decoding is plain argmax; sampling uses the
-seeded, batch-independent sampler of `sampling.py`. Stop strings end a row early (through
-transformers' `stop_strings`) and are cut from the text.
+seeded, batch-independent sampler of `sampling.py`. A stop string ends its row as soon as
+the decoded text holds it, and is cut from the text.
 
 On a GPU the model runs in bf16 with a static KV cache, which makes transformers compile
 the decoding step with CUDA graphs (`compile=True`, the default there).
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, StoppingCriteria
 
 from .base import Generator, check_prompts
 from .params import Completion, Prompt, SamplingParams, cut_at_stop
@@ -73,7 +73,7 @@ class HFGenerator(Generator):
         # SamplingParams is the whole truth: the model's own generation defaults (a
         # repetition_penalty, a top_k) would otherwise leak into every call.
         model.generation_config = GenerationConfig(
-            eos_token_id=self.eos_ids, pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=self.eos_ids or None, pad_token_id=tokenizer.pad_token_id,
             bos_token_id=tokenizer.bos_token_id,
         )
 
@@ -142,9 +142,8 @@ class HFGenerator(Generator):
         config = GenerationConfig(
             max_new_tokens=params.max_new_tokens,
             do_sample=False,
-            eos_token_id=self.eos_ids,
+            eos_token_id=self.eos_ids or None,
             pad_token_id=pad,
-            stop_strings=params.stop or None,
             cache_implementation="static" if self.compile else None,
             disable_compile=not self.compile,
         )
@@ -158,7 +157,7 @@ class HFGenerator(Generator):
             attention_mask=mask.to(self.model.device),
             generation_config=config,
             logits_processor=processors,
-            tokenizer=self.tokenizer if params.stop else None,
+            stopping_criteria=[StopOnText(self.tokenizer, params.stop, width)] if params.stop else None,
         )
         generated = out[:, width:].tolist()
         share = (time.perf_counter() - start) / len(ids)
@@ -185,6 +184,26 @@ class HFGenerator(Generator):
         self.model = None
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+class StopOnText(StoppingCriteria):
+    """Ends each row once its generated text contains a stop string.
+
+    It decodes the same text the completion is cut from, so it stops exactly where the cut
+    falls. (transformers' own `stop_strings` matched token pieces and ended rows whose text
+    held no stop string: seen with the SmolLM2 tokenizer and the stop string "as ".)
+    """
+
+    def __init__(self, tokenizer: Any, stop: list[str], prompt_len: int):
+        self.tokenizer, self.stop, self.prompt_len = tokenizer, stop, prompt_len
+        # a stop string of L characters spans at most L tokens, +4 for partial UTF-8 bytes
+        self.window = max(len(s) for s in stop) + 4
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        tails = input_ids[:, self.prompt_len :][:, -self.window :].tolist()
+        texts = self.tokenizer.batch_decode(tails, skip_special_tokens=True)
+        done = [any(s in t for s in self.stop) for t in texts]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
