@@ -6,8 +6,9 @@ so an interrupted cell resumes where it stopped: the journal is keyed by a finge
 everything that decides the rows (model files, agent config, benchmarks), and a rerun
 with the same fingerprint skips the problems already done.
 
-Eval row: `problem_id, benchmark, model, agent, prediction` (the extracted final answer,
-null if none), `answer` (gold), `rule, correct, response` (the text the answer was read
+Eval row: `problem_id, benchmark, model, agent, prediction` (the agent's final answer: the
+last `\\boxed{}` or an explicit "answer is", null if none), `graded_answer` (what the grader
+read under the rule, which may fall back to the last number), `answer` (gold), `rule, correct, response` (the text the answer was read
 from), `tokens, tokens_in, latency_s, iterations, finish_reason, trace`, and where present
 `level, subject` and `samples` ([{answer, correct}] per sample when the agent drew n > 1).
 """
@@ -38,6 +39,19 @@ def load_benchmarks(names: Sequence[str], directory: str | Path,
     for name in names:
         problems = read_problems(Path(directory) / f"{name}.jsonl")
         out[name] = problems[:limit] if limit else problems
+    return out
+
+
+def round_robin(benchmarks: Mapping[str, Sequence[Problem]], total: int) -> dict[str, list[Problem]]:
+    """The first `total` problems, taking one from each benchmark in turn (a balanced subset)."""
+    out: dict[str, list[Problem]] = {name: [] for name in benchmarks}
+    index, taken = 0, 0
+    while taken < total and any(index < len(v) for v in benchmarks.values()):
+        for name, problems in benchmarks.items():
+            if taken < total and index < len(problems):
+                out[name].append(problems[index])
+                taken += 1
+        index += 1
     return out
 
 
@@ -94,7 +108,8 @@ def grade_results(problems: Sequence[Problem], results: Sequence[AgentResult], *
     for problem, result, verdict in zip(problems, results, verdicts):
         row = {
             "problem_id": problem["id"], "benchmark": benchmark, "model": model, "agent": agent,
-            "prediction": result.answer, "answer": problem["answer"], "rule": verdict.rule,
+            "prediction": result.answer, "graded_answer": verdict.answer,
+            "answer": problem["answer"], "rule": verdict.rule,
             "correct": verdict.correct, "response": result.response, "tokens": result.tokens,
             "tokens_in": result.tokens_in, "latency_s": round(result.latency_s, 4),
             "iterations": result.iterations, "finish_reason": result.finish_reason,

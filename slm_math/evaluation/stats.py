@@ -26,13 +26,15 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
         raise ValueError(f"successes must be in [0, n], got {successes} of {n}")
     if n == 0:
         return (0.0, 1.0)
-    z = norm.ppf(0.5 + confidence / 2)
+    z = float(norm.ppf(0.5 + confidence / 2))
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    # clamp float noise at the ends (0/n gives a low bound of -1e-17)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # exact at the ends (float noise would give 0/n a low bound of 5e-17)
+    low = 0.0 if successes == 0 else max(0.0, float(centre - half))
+    high = 1.0 if successes == n else min(1.0, float(centre + half))
+    return (low, high)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

@@ -61,7 +61,8 @@ def ablation_table(results: Results, *, baseline: str, fewshot_baseline: str | N
             parts = [format_accuracy(rows)]
             for base, label in baselines:
                 base_rows = _rows(results, base, bench, benchmarks)
-                if base != name and base_rows:
+                # the zero-shot baseline row is the reference: no deltas on it
+                if base_rows and name not in (base, baseline):
                     parts.append(f"Δ{label} {format_delta(paired(base_rows, rows))}")
             cells.append("<br>".join(parts))
         lines.append("| " + " | ".join(cells) + " |")
