@@ -24,8 +24,9 @@ single-value gold (a set `{3, 5}` is not `5`), right only where the gold is that
 
 Rules (each benchmark declares one):
 - `numeric`: the answer must be a number literal: integer, decimal, `1.5e3`, or a fraction of
-  integers (`3/4`, `\\frac{3}{4}`). Its exact rational value must equal the gold's within a
-  relative tolerance `rel_tol` (1e-6; 0 gold needs exact 0). A computation is wrong even when it
+  integers (`3/4`, `\\frac{3}{4}`). Its exact rational value must equal the gold's: exactly for an
+  integer gold (`1000002` is not `1000001`), else within a relative tolerance `rel_tol` (1e-6:
+  float noise like `26.000000000000004`, `0.3333333` for `1/3`). A computation is wrong even when it
   evaluates to the gold (`\\boxed{2602 - -(9777 * -3677)}`, `\\sqrt{100}` for 10), and so is an
   integer-valued fraction (`36/12` for 3). Ignored decorations: thousands separators, `$`/currency,
   unit words (`18 dollars`, `18 apples`, `5 km/h`), `%`, degrees (`^\\circ`), `\\text{}`,

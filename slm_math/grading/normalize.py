@@ -17,11 +17,11 @@ MAX_DIGITS = 400
 
 _TEXT_COMMANDS = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname)\s*\{([^{}]*)\}")
 # `\\` (a matrix row break) is matched first so its second backslash never reads as `\ `.
-_LATEX_SPACES = re.compile(r"\\\\|\\[,;:! ]|\\quad|\\qquad|~")
+_LATEX_SPACES = re.compile(r"\\\\|\\[,;: ]|\\quad|\\qquad|~")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|°|\bdegrees?\b")
 _PERCENT = re.compile(r"\\?%|\bpercent\b")
 _CURRENCY = re.compile(r"\\\$|\$|€|£|¥|₹|\bUSD\b|\bRs\.?")
-_TRAILING_PUNCT = re.compile(r"[\s.,;:!?]+$")
+_TRAILING_PUNCT = re.compile(r"[\s.,;:?]+$")  # not "!": 5! is a factorial
 _WRAPPERS = [("\\(", "\\)"), ("\\[", "\\]"), ("**", "**")]
 
 _SIGN = r"[+-]?"
@@ -30,6 +30,7 @@ _NUMBER_RE = re.compile(
     rf"^(?P<sign>{_SIGN})\s*(?P<mant>{_UNSIGNED})"
     r"(?:[eE](?P<exp>[+-]?\d+)|\s*(?:\\times|\\cdot|×|\*)\s*10\s*\^\s*\{?\s*(?P<exp10>[+-]?\d+)\s*\}?)?$"
 )
+_REPEATING_RE = re.compile(r"^(?P<sign>[+-]?)\s*(?P<int>\d*)\.(?P<fixed>\d*)\\overline\s*\{\s*(?P<rep>\d+)\s*\}$")
 _SLASH_FRACTION_RE = re.compile(r"^(?P<sign>[+-]?)\s*(?P<num>\d+)\s*/\s*(?P<den>\d+)$")
 _LATEX_FRACTION_RE = re.compile(
     r"^(?P<sign>[+-]?)\s*\\frac\s*(?:\{\s*(?P<nsign>[+-]?)\s*(?P<num>\d+)\s*\}|(?P<num1>\d))"
@@ -70,6 +71,7 @@ def clean_latex(text: str) -> str:
     text = text.replace("\\left", "").replace("\\right", "").replace("\\displaystyle", "")
     text = text.replace("{,}", ",").replace("−", "-").replace("\u2009", "").replace("\u202f", "")
     text = re.sub(r"(?<=\d)\\,(?=\d{3}\b)", "", text)  # 1\,000 is one thousand
+    text = text.replace("\\!", "")  # a negative thin space: 1,\!000
     text = _LATEX_SPACES.sub(lambda m: m.group(0) if m.group(0) == "\\\\" else " ", text)
     for _ in range(3):  # nested \text{\textbf{..}} unwraps in a few rounds
         text = _TEXT_COMMANDS.sub(r"\1", text)
@@ -109,7 +111,8 @@ def _bounded_decimal(sign: str, mantissa: str, exponent: str | None) -> Fraction
 def parse_number(text: str) -> Fraction | None:
     """The exact value of a plain number literal, or None when `text` is not one.
 
-    Accepted: integers (`1,234` thousands separators included), decimals, scientific notation
+    Accepted: integers (`1,234` thousands separators included), decimals, repeating decimals
+    (`0.\\overline{3}`), scientific notation
     (`1.5e3`, `1.5 \\times 10^{3}`), and fractions of integers (`3/4`, `\\frac{3}{4}`,
     `-\\frac{3}{4}`, `\\frac34`). Not accepted: anything with an operator left to evaluate
     (`2+3`, `2 \\times 3`, `\\sqrt{4}`). The caller cleans decorations first (see
@@ -122,6 +125,12 @@ def parse_number(text: str) -> Fraction | None:
     if fraction is not None:
         num, den = fraction
         return Fraction(num, den) if den else None
+    match = _REPEATING_RE.match(text)
+    if match and len(text) <= 100:
+        fixed, rep = match.group("fixed"), match.group("rep")
+        value = Fraction(int(match.group("int") or "0")) + Fraction(int(fixed or "0"), 10 ** len(fixed))
+        value += Fraction(int(rep), (10 ** len(rep) - 1) * 10 ** len(fixed))
+        return -value if match.group("sign") == "-" else value
     match = _NUMBER_RE.match(text)
     if not match:
         return None

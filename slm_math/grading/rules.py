@@ -57,8 +57,17 @@ def infer_rule(gold: str) -> str:
 
 
 def numbers_close(prediction: Fraction, gold: Fraction, rel_tol: float) -> bool:
-    """Exact rational comparison, within `rel_tol` of the gold's magnitude (0 gold: exact)."""
-    return prediction == gold or abs(prediction - gold) <= Fraction(rel_tol) * abs(gold)
+    """Exact rational comparison; within `rel_tol` of the gold's magnitude only when the gold is
+    not an integer (float noise like `26.000000000000004`, repeating decimals like `1/3`).
+
+    An integer gold needs exactly its value: a relative tolerance would take `1000002` for
+    `1000001`.
+    """
+    if prediction == gold:
+        return True
+    if gold.denominator == 1:
+        return False
+    return abs(prediction - gold) <= Fraction(rel_tol) * abs(gold)
 
 
 def check_numeric(prediction: str, gold: str, rel_tol: float) -> tuple[bool | None, str]:

@@ -64,9 +64,7 @@ class _Worker:
     def _read_line(self, deadline: float) -> bytes | None:
         fd = self.proc.stdout.fileno()
         while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
+            remaining = max(0.0, deadline - time.monotonic())  # past the deadline: one last poll
             readable, _, _ = select.select([fd], [], [], remaining)
             if not readable:
                 return None
@@ -104,57 +102,76 @@ class _Worker:
 
 
 class WorkerPool:
-    """Idle workers shared by the threads of one process; grows to the number of concurrent callers."""
+    """Workers shared by the threads of one process; grows while callers wait for a ready one."""
+
+    _POLL_S = 0.01  # how often a waiting caller checks whether a starting worker became ready
 
     def __init__(self) -> None:
-        self._idle: list[_Worker] = []
-        self._lock = threading.Lock()
-        self.stats: collections.Counter[str] = collections.Counter()
+        self._idle: list[_Worker] = []  # ready or still starting, not in use
+        self._cond = threading.Condition()
+        self._waiting = 0
         self._ever_ready = False
+        self.stats: collections.Counter[str] = collections.Counter()
+
+    @property
+    def _lock(self) -> threading.Condition:
+        return self._cond
+
+    def _start_worker(self) -> None:
+        self._idle.append(_Worker())
+        self.stats["started"] += 1
+
+    def _acquire(self, wait_s: float) -> _Worker | None:
+        """A ready worker, waiting up to `wait_s` for one to start or to be given back."""
+        deadline = time.monotonic() + wait_s
+        with self._cond:
+            self._waiting += 1
+            try:
+                while True:
+                    for worker in [w for w in self._idle if not w.alive()]:
+                        self._idle.remove(worker)
+                        worker.kill()  # closes its pipes
+                    ready = [w for w in self._idle if w.ready or w.wait_ready(time.monotonic())]
+                    if ready:
+                        worker = ready[-1]
+                        self._idle.remove(worker)
+                        self._ever_ready = True
+                        if not self._idle:  # keep a spare warming up for the next caller
+                            self._start_worker()
+                        return worker
+                    if len(self._idle) < self._waiting:  # every waiting caller gets a worker starting
+                        self._start_worker()
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return None
+                    self._cond.wait(min(remaining, self._POLL_S))
+            finally:
+                self._waiting -= 1
 
     def _take(self) -> _Worker:
-        with self._lock:
-            dead = [w for w in self._idle if not w.alive()]
-            for w in dead:
-                w.kill()  # closes its pipes
-            self._idle = [w for w in self._idle if w not in dead]
-            ready = [w for w in self._idle if w.ready]
-            worker = ready[-1] if ready else (self._idle[0] if self._idle else None)
-            if worker is not None:
-                self._idle.remove(worker)
-            else:
-                worker = _Worker()
-                self.stats["started"] += 1
-            if not self._idle:  # keep a spare warming up for the next caller (or after a kill)
-                self._idle.append(_Worker())
-                self.stats["started"] += 1
-            return worker
+        """A worker, ready or not (tests use it to reach a worker directly)."""
+        with self._cond:
+            if not self._idle:
+                self._start_worker()
+            return self._idle.pop()
 
     def _give_back(self, worker: _Worker) -> None:
-        with self._lock:
+        with self._cond:
             self._idle.append(worker)
+            self._cond.notify()
 
     def warm_up(self, n: int = 1, timeout_s: float = 30.0) -> bool:
-        """Start `n` workers (plus the spare) and wait until they are ready; True if all are."""
-        workers = [self._take() for _ in range(max(1, n))]
-        deadline = time.monotonic() + timeout_s
-        ok = all([w.wait_ready(deadline) for w in workers])
-        self._ever_ready = self._ever_ready or any(w.ready for w in workers)
-        for w in workers:
-            self._give_back(w) if w.alive() else w.kill()
-        return ok
+        """Have `n` ready workers (plus a spare starting); True if they became ready in time."""
+        workers = [w for w in (self._acquire(timeout_s) for _ in range(max(1, n))) if w is not None]
+        for worker in workers:
+            self._give_back(worker)
+        return len(workers) == max(1, n)
 
     def run(self, prediction: str, gold: str, *, time_limit_s: float, startup_timeout_s: float) -> bool | None:
         """`latex_equivalent(prediction, gold)` in a worker; None when no verdict came in time."""
-        worker = self._take()
         wait_s = startup_timeout_s if self._ever_ready else max(startup_timeout_s, COLD_START_TIMEOUT_S)
-        if worker.wait_ready(time.monotonic() + wait_s):
-            self._ever_ready = True
-        else:
-            if worker.alive():
-                self._give_back(worker)  # still starting: the next caller may use it
-            else:
-                worker.kill()
+        worker = self._acquire(wait_s)
+        if worker is None:
             self.stats["unavailable"] += 1
             logger.warning("no grading worker ready within %.2fs: graded as wrong", wait_s)
             return None
@@ -163,6 +180,9 @@ class WorkerPool:
         if reply is None:
             worker.kill()
             self.stats["killed"] += 1
+            with self._cond:
+                if not self._idle:
+                    self._start_worker()
             return None
         self._give_back(worker)
         if reply in (b"T", b"E"):
@@ -172,7 +192,7 @@ class WorkerPool:
 
     def close(self) -> None:
         """Kill every idle worker (busy ones are killed by their caller's deadline or at exit)."""
-        with self._lock:
+        with self._cond:
             workers, self._idle = self._idle, []
         for worker in workers:
             worker.kill()
