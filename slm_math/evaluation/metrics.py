@@ -2,7 +2,7 @@
 
 Per benchmark and overall (pooled over problems): `n`, `correct`, `accuracy` (pass@1 of the
 agent's answer) with its 95% Wilson interval `ci95`, `extraction_failure_rate` (no final
-answer found), `tokens_mean`, `latency_s_mean`; when the agent drew n > 1 samples,
+answer found, or an empty `\\boxed{}`), `tokens_mean`, `latency_s_mean`; when the agent drew n > 1 samples,
 `pass@k` (unbiased) for k = 1, 2, 4, ... n and `maj@n`; where problems carry `level` or
 `subject` (MATH), the same accuracy block per level and per subject.
 """
@@ -62,7 +62,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Every metric of one set of rows (a benchmark, or all of a cell's rows)."""
     out = accuracy_block(rows)
     out["extraction_failure_rate"] = round(
-        sum(1 for r in rows if r.get("prediction") is None) / len(rows), 6) if rows else 0.0
+        sum(1 for r in rows if not r.get("prediction")) / len(rows), 6) if rows else 0.0
     out["tokens_mean"] = _mean(r["tokens"] for r in rows)
     out["latency_s_mean"] = _mean(r["latency_s"] for r in rows)
     out.update(sampling_block(rows))

@@ -49,3 +49,9 @@ def test_pass_at_k_and_majority_from_samples():
     assert m["pass@2"] == pytest.approx(((1 - 3 / 6) + (1 - 1 / 6)) / 2, abs=1e-6)
     assert m["pass@4"] == 1.0
     assert m["maj@4"] == 0.5
+
+
+def test_an_empty_box_is_an_extraction_failure():
+    # the model echoed the instruction's empty \boxed{}: no answer was given
+    m = summarize([row("1", False, prediction=""), row("2", True, prediction="0"), row("3", False, prediction=None)])
+    assert m["extraction_failure_rate"] == pytest.approx(2 / 3, abs=1e-6)
