@@ -22,7 +22,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 run: install
-	dvc repro
+	$(PY) -m slm_math.cli run
 
 test: install
 	$(PY) -m pytest
