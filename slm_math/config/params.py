@@ -124,6 +124,8 @@ class TeacherParams:
         if self.kind == "reference":
             if self.base_url or self.serve or self.api_key_env:
                 return f"teacher {self.name!r}: a reference teacher takes no base_url/serve/api_key_env"
+            if self.attempts != 1:
+                return f"teacher {self.name!r}: a reference teacher is deterministic: attempts must be 1"
             return None
         if bool(self.base_url) == bool(self.serve):
             return f"teacher {self.name!r}: set exactly one of base_url and serve"
