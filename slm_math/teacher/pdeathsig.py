@@ -15,13 +15,15 @@ import signal
 import sys
 
 PR_SET_PDEATHSIG = 1
+PARENT_ENV = "SLM_MATH_PARENT_PID"  # the pid that must be alive: set by the launcher
 
 
 def main(argv: list[str]) -> None:
     """Arm the parent-death signal and exec `argv` (resolved next to this Python first)."""
     if not argv:
         raise SystemExit("usage: python -m slm_math.teacher.pdeathsig COMMAND [ARGS...]")
-    parent = os.getppid()
+    # getppid() here could already be init's pid if the parent died while Python started
+    parent = int(os.environ.pop(PARENT_ENV, os.getppid()))
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

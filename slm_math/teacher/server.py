@@ -10,12 +10,14 @@ health-waited with a bounded timeout, and killed by process group in every exit 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterator
 
 from slm_math.config.params import LocalServerParams
 from slm_math.generation import LocalServer
+from slm_math.teacher.pdeathsig import PARENT_ENV
 
 
 def server_argv(params: LocalServerParams) -> list[str]:
@@ -28,7 +30,7 @@ def local_teacher_server(model_dir: str, params: LocalServerParams) -> Iterator[
     """Serve `model_dir` while the block runs; SIGTERM/SIGHUP also stop it (as SystemExit)."""
     server = LocalServer(model_dir, command=server_argv(params),
                          startup_timeout_s=params.startup_timeout_s,
-                         health_path=params.health_path)
+                         health_path=params.health_path, env={PARENT_ENV: str(os.getpid())})
     with _exit_on_termination():
         with server:
             yield server

@@ -16,7 +16,7 @@ from tests.teacher.conftest import PROBLEMS
 
 def params(tmp_path, proxy, model, *, local_attempts=2, first="local", **extra):
     local = {"name": "local", "base_url": proxy.base_url, "model": model,
-             "attempts": local_attempts, "max_tokens": 8, "concurrency": 4,
+             "attempts": local_attempts, "max_tokens": 4, "concurrency": 4,
              "backoff_s": 0.01, "max_retries": 2}
     reference = {"name": "reference", "kind": "reference"}
     teachers = [local, reference] if first == "local" else [reference, local]
