@@ -1,4 +1,4 @@
-"""Run a command that dies with its parent: `python -m slm_math.teacher.pdeathsig CMD...`.
+"""Run a command that dies with its parent: `python slm_math/teacher/pdeathsig.py CMD...`.
 
 The local teacher server runs in its own process group (so it can be killed as a whole);
 cotgen kills that group in every exit path it sees, but a SIGKILL of cotgen runs no code.
@@ -21,7 +21,7 @@ PARENT_ENV = "SLM_MATH_PARENT_PID"  # the pid that must be alive: set by the lau
 def main(argv: list[str]) -> None:
     """Arm the parent-death signal and exec `argv` (resolved next to this Python first)."""
     if not argv:
-        raise SystemExit("usage: python -m slm_math.teacher.pdeathsig COMMAND [ARGS...]")
+        raise SystemExit("usage: python pdeathsig.py COMMAND [ARGS...]")
     # getppid() here could already be init's pid if the parent died while Python started
     parent = int(os.environ.pop(PARENT_ENV, os.getppid()))
     if sys.platform.startswith("linux"):

@@ -2,7 +2,7 @@
 
 Default: `transformers serve <folder> --continuous-batching` (transformers' own server:
 nothing extra to install beyond fastapi/uvicorn, loads any folder `from_pretrained` can,
-batches concurrent requests). It runs through `pdeathsig` in its own process group, is
+batches concurrent requests). It runs through `pdeathsig.py` in its own process group, is
 health-waited with a bounded timeout, and killed by process group in every exit path
 (generation's `LocalServer`): a `with local_teacher_server(...)` block leaves no process.
 """
@@ -17,12 +17,13 @@ from collections.abc import Iterator
 
 from slm_math.config.params import LocalServerParams
 from slm_math.generation import LocalServer
-from slm_math.teacher.pdeathsig import PARENT_ENV
+from slm_math.teacher import pdeathsig
 
 
 def server_argv(params: LocalServerParams) -> list[str]:
-    """The server command wrapped so that it dies with this process."""
-    return [sys.executable, "-m", "slm_math.teacher.pdeathsig", *params.command]
+    """The server command wrapped so that it dies with this process (the wrapper runs as a
+    file, not `-m`: importing the package first would widen the window before it is armed)."""
+    return [sys.executable, pdeathsig.__file__, *params.command]
 
 
 @contextlib.contextmanager
@@ -30,7 +31,7 @@ def local_teacher_server(model_dir: str, params: LocalServerParams) -> Iterator[
     """Serve `model_dir` while the block runs; SIGTERM/SIGHUP also stop it (as SystemExit)."""
     server = LocalServer(model_dir, command=server_argv(params),
                          startup_timeout_s=params.startup_timeout_s,
-                         health_path=params.health_path, env={PARENT_ENV: str(os.getpid())})
+                         health_path=params.health_path, env={pdeathsig.PARENT_ENV: str(os.getpid())})
     with _exit_on_termination():
         with server:
             yield server
