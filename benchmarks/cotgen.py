@@ -95,7 +95,7 @@ def main() -> None:
         asyncio.run(direct(url, model, warm, 2, 4))
         offset = 2
         for i, level in enumerate(args.levels):
-            n = max(8, 2 * level)
+            n = max(6, level)
             batch = problems[offset: offset + n]
             offset += n
             prompts = [chat_messages("cot", p, thinking_budget=None) for p in batch]
