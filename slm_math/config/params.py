@@ -76,6 +76,115 @@ class DataParams:
         return None
 
 
+
+# A small paged KV cache (256 blocks x 32 tokens): the default sizes it from free memory,
+# which on CPU took 80 s and GBs before the first answer.
+TRANSFORMERS_SERVE = ["transformers", "serve", "{model}", "--host", "{host}", "--port", "{port}",
+                      "--continuous-batching", "--cb-num-blocks", "256", "--cb-block-size", "32",
+                      "--device", "cpu"]
+
+
+@dataclass
+class TeacherParams:
+    """One teacher of the cotgen cascade: an OpenAI-compatible API, or the data set's solutions."""
+
+    name: str = param(help="name in traces and metrics, unique in the cascade")
+    kind: Literal["openai", "reference"] = param("openai", help=(
+        "'openai': any OpenAI-compatible chat API; 'reference': the problem's own solution "
+        "turned into the trace format (no requests)"))
+    base_url: str | None = param(None, help="API base URL, e.g. https://api.deepseek.com/v1")
+    serve: str | None = param(None, help=(
+        "a local model folder to serve on 127.0.0.1 for the run (instead of base_url)"))
+    model: str | None = param(None, help="model name sent to the API (default: serve)")
+    api_key_env: str | None = param(None, help=(
+        "name of the environment variable holding the API key (never the key itself); "
+        "None for a keyless local server"))
+    attempts: int = param(1, min=1, max=64, help="attempts per problem before the next teacher")
+    max_tokens: int = param(1024, min=1, max=131072, help="max completion tokens per request")
+    thinking_budget: int | None = param(None, min=1, help=(
+        "thinking tokens the prompt asks for (the seeds used 300-2500); max_tokens is the hard cap"))
+    temperature: float = param(0.7, min=0.0, max=2.0, help="sampling temperature")
+    top_p: float = param(1.0, min=0.0, max=1.0, help="nucleus sampling mass")
+    concurrency: int = param(4, min=1, max=1024, help="requests in flight to this teacher")
+    timeout_s: float = param(120.0, min=0.1, help="per-request timeout, seconds")
+    max_retries: int = param(6, min=0, max=100, help=(
+        "retries of one request on 429, 5xx, timeouts and dropped connections"))
+    backoff_s: float = param(1.0, min=0.0, help="first retry wait (exponential with jitter)")
+    backoff_max_s: float = param(60.0, min=0.0, help="longest retry wait, Retry-After included")
+    price_in: float = param(0.0, min=0.0, help="USD per 1M input tokens")
+    price_out: float = param(0.0, min=0.0, help="USD per 1M output tokens")
+    max_problems: int | None = param(None, min=0, help=(
+        "send only the first N problems (in run order) to this teacher; the rest go on"))
+    extra_body: dict[str, object] = param(default_factory=dict, help=(
+        "provider-specific request fields, e.g. a thinking budget: "
+        "{thinking: {type: enabled, budget_tokens: 2000}}"))
+
+    def check(self) -> str | None:
+        """An API teacher needs exactly one of base_url and serve; reference needs neither."""
+        if self.kind == "reference":
+            if self.base_url or self.serve or self.api_key_env:
+                return f"teacher {self.name!r}: a reference teacher takes no base_url/serve/api_key_env"
+            if self.attempts != 1:
+                return f"teacher {self.name!r}: a reference teacher is deterministic: attempts must be 1"
+            return None
+        if bool(self.base_url) == bool(self.serve):
+            return f"teacher {self.name!r}: set exactly one of base_url and serve"
+        if not (self.model or self.serve):
+            return f"teacher {self.name!r}: model is required with base_url"
+        return None
+
+
+@dataclass
+class LocalServerParams:
+    """How cotgen starts the OpenAI-compatible server for teachers with `serve`."""
+
+    command: list[str] = param(default_factory=lambda: list(TRANSFORMERS_SERVE), help=(
+        "server argv; {model}, {host} and {port} are filled in"))
+    startup_timeout_s: float = param(600.0, min=1.0, help="longest wait for the server's /health")
+    health_path: str = param("/health", help="GET path that answers 200 once the server is up")
+
+
+@dataclass
+class CotgenParams:
+    """The cotgen stage: teacher chain-of-thought for every training problem, in cascade."""
+
+    teachers: list[TeacherParams] = param(default_factory=list, help=(
+        "teachers in cascade order: a problem goes to the next only when all attempts of "
+        "the previous one failed verification"))
+    prompt: str = param("cot", help="prompt template: slm_math/prompts/<prompt>.jinja")
+    max_problems: int | None = param(None, min=0, help="only the first N problems (None: all)")
+    stop_at_first_correct: bool = param(True, help=(
+        "ask a teacher's attempts one by one and stop at the first verified one "
+        "(false: ask all attempts of a teacher)"))
+    cache_dir: str = param(".cache/cotgen", help=(
+        "content-addressed response cache (outside DVC's outputs: survives any checkout)"))
+    max_text_chars: int = param(100_000, min=1, help="a longer response is a failed attempt")
+    server: LocalServerParams = param(default_factory=LocalServerParams,
+                                      help="the local server for teachers with `serve`")
+    progress: bool = param(True, help="show a progress bar")
+
+    def check(self) -> str | None:
+        """Teacher names are unique, and there is at least one teacher."""
+        names = [t.name for t in self.teachers]
+        if not names:
+            return "teachers: the cascade needs at least one teacher"
+        if len(set(names)) != len(names):
+            return f"teachers: names must be unique, got {names}"
+        return None
+
+
+@dataclass
+class VerifyParams:
+    """The verify stage: grade every trace and keep the verified ones."""
+
+    policy: Literal["first", "shortest", "all"] = param("first", help=(
+        "verified traces kept per problem: the first in cascade order, the shortest, or all"))
+    workers: int = param(2, min=1, max=64, help="grading worker processes")
+    tokenizer: str | None = param("models/base", help=(
+        "tokenizer folder that counts trace tokens the same way for every teacher "
+        "(None: the teachers' reported usage)"))
+
+
 @dataclass
 class AgentParams:
     """One named agent configuration: an agent type from the registry and how it samples.
@@ -152,6 +261,8 @@ class Params:
     seed: int = param(42, min=0, help="global seed")
     model: ModelParams = param(default_factory=ModelParams, help="the base model")
     data: DataParams = param(default_factory=DataParams, help="the download stage")
+    cotgen: CotgenParams = param(default_factory=CotgenParams, help="the cotgen stage")
+    verify: VerifyParams = param(default_factory=VerifyParams, help="the verify stage")
     eval: EvalParams = param(default_factory=EvalParams, help="the agent_eval matrix")
     agents: dict[str, AgentParams] = param(
         default_factory=lambda: {"standard": AgentParams()},
