@@ -127,7 +127,9 @@ def run_config(config: dict, *, lora: bool, packed: bool, device: str, batch: in
            "mfu_6n": round(6 * params * tps / (peak_tflops * 1e12), 4),
            "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2 ** 30, 2)
            if device == "cuda" else None,
-           "final_loss": round(float(loss), 4)}
+           "alloc_retries": torch.cuda.memory_stats().get("num_alloc_retries", 0)
+           if device == "cuda" else None,
+           "final_loss": round(float(loss.detach()), 4)}
     del model, optimizer, trainable
     if device == "cuda":
         torch.cuda.empty_cache()

@@ -121,7 +121,10 @@ def train_sft(*, base_model: str | Path, train_examples: list[dict],
         resume_from = prepare_checkpoint_dir(checkpoint_dir, fingerprint)
 
     metrics: dict[str, Any] = {}
-    if eval_examples and resume_from is None:
+    # Under FSDP/DeepSpeed an evaluate() before train() would wrap the model for inference
+    # first; the held-out loss before training is measured only where that is harmless.
+    sharded = trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled
+    if eval_examples and resume_from is None and not sharded:
         metrics["eval_loss_before"] = trainer.evaluate(metric_key_prefix="eval")["eval_loss"]
     start = time.perf_counter()
     start_tokens = 0
