@@ -9,6 +9,8 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
+	@# bubblewrap isolates the code sandbox (slm_math/sandbox); without it the sandbox falls back, weaker
+	command -v bwrap >/dev/null || (apt-get update -qq && apt-get install -y -qq bubblewrap) || true
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	@# the local CPU build of torch first, so nothing below can pull a CUDA build
@@ -20,7 +22,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 run: install
-	$(PY) -m slm_math.cli run
+	dvc repro
 
 test: install
 	$(PY) -m pytest

@@ -43,16 +43,30 @@ def packaged_gguf(name: str) -> tuple[Path, str]:
     return folder, filename
 
 
+def hub_cache_dir() -> str | None:
+    """The HF hub cache as the environment says now (huggingface_hub reads it at import)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.environ["HF_HOME"], "hub")
+    return None
+
+
+def hub_offline() -> bool:
+    """Whether HF_HUB_OFFLINE is set now."""
+    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+
+
 def resolve_hub_snapshot(repo_id: str, revision: str = "main") -> Path:
     """Local folder of a hub model: from the cache, downloading only when online."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     patterns = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "tokenizer*"]
-    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+    cache = hub_cache_dir()
     try:
         return Path(snapshot_download(repo_id, revision=revision, allow_patterns=patterns,
-                                      local_files_only=offline))
+                                      local_files_only=hub_offline(), cache_dir=cache))
     except LocalEntryNotFoundError:
         pass
     except Exception as err:  # connection errors come in many types, all mean "unreachable"
@@ -61,7 +75,7 @@ def resolve_hub_snapshot(repo_id: str, revision: str = "main") -> Path:
             raise ModelSourceError(f"model.base={repo_id!r}: hub error: {err}") from None
     try:
         return Path(snapshot_download(repo_id, revision=revision, allow_patterns=patterns,
-                                      local_files_only=True))
+                                      local_files_only=True, cache_dir=cache))
     except Exception:
         raise ModelSourceError(
             f"model.base={repo_id!r} is not in the local Hugging Face cache and the hub is "

@@ -9,10 +9,11 @@ the HF cache through ``snapshot_download``; offline and not cached is one clear 
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
+from slm_math.base_model import hub_cache_dir, hub_offline
+from slm_math.grading.extract import last_boxed
 from slm_math.jsonl import DataFileError, iter_jsonl
 
 
@@ -30,14 +31,14 @@ def dataset_files(repo_id: str, pattern: str, hub_dir: str | Path | None = None)
         return files
     from huggingface_hub import snapshot_download
 
-    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+    cache = hub_cache_dir()
     try:
         folder = snapshot_download(repo_id, repo_type="dataset", allow_patterns=[pattern],
-                                   local_files_only=offline)
+                                   local_files_only=hub_offline(), cache_dir=cache)
     except Exception:
         try:
             folder = snapshot_download(repo_id, repo_type="dataset", allow_patterns=[pattern],
-                                       local_files_only=True)
+                                       local_files_only=True, cache_dir=cache)
         except Exception:
             raise HubUnavailableError(
                 f"dataset {repo_id} ({pattern}) is not in the local Hugging Face cache and the "
@@ -79,25 +80,6 @@ def _field(row: dict, name: str, path: Path) -> object:
     if name not in row or row[name] is None:
         raise DataFileError(f"{path}: a row has no field {name!r} (fields: {sorted(row)})")
     return row[name]
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` in a MATH solution (braces balanced)."""
-    start = text.rfind("\\boxed")
-    if start < 0:
-        return None
-    i = text.find("{", start)
-    if i < 0:
-        return None
-    depth = 0
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1:j].strip()
-    return None
 
 
 def _level(value: object) -> int | None:

@@ -1,0 +1,235 @@
+"""The `hf` backend: batched generation with transformers' `model.generate`.
+
+Prompts are tokenized, sorted by length (longest first, so an out-of-memory shows up in
+the first batch and batches waste little padding), left-padded into batches and generated;
+results come back in the caller's order. Greedy decoding is plain argmax; sampling uses the
+seeded, batch-independent sampler of `sampling.py`. A stop string ends its row as soon as
+the decoded text holds it, and is cut from the text.
+
+On a GPU the model runs in bf16 with a static KV cache, which makes transformers compile
+the decoding step with CUDA graphs (`compile=True`, the default there).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, StoppingCriteria
+
+from .base import Generator, check_prompts
+from .params import Completion, Prompt, SamplingParams, cut_at_stop
+from .sampling import SeededSampler, row_seed
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def resolve_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
+    """A torch dtype from a name; None/"auto" means bf16 on a GPU and float32 on CPU."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype in (None, "auto"):
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    try:
+        return _DTYPES[dtype]
+    except KeyError:
+        raise ValueError(f"dtype must be one of {sorted(_DTYPES)} or 'auto', got {dtype!r}") from None
+
+
+class HFGenerator(Generator):
+    """Generation with a transformers causal LM held in this process.
+
+    model, tokenizer: a loaded model and its tokenizer (see `from_pretrained` to load by name).
+    batch_size: sequences per `generate` call; default 16 on CPU, 256 on a GPU.
+    progress: a tqdm bar over batches; None shows it only when stderr is a terminal.
+    compile: static KV cache, so transformers compiles decoding (CUDA graphs); default: on a
+        GPU. Each new (batch, length) shape compiles once, so it pays off on long runs.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        batch_size: int | None = None,
+        progress: bool | None = None,
+        compile: bool | None = None,
+    ):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        on_gpu = model.device.type == "cuda"
+        self.batch_size = batch_size or (256 if on_gpu else 16)
+        self.progress = progress
+        self.compile = on_gpu if compile is None else compile
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.eos_ids = _eos_ids(model, tokenizer)
+        self.context_length = _context_length(model, tokenizer)
+        # SamplingParams is the whole truth: the model's own generation defaults (a
+        # repetition_penalty, a top_k) would otherwise leak into every call.
+        model.generation_config = GenerationConfig(
+            eos_token_id=self.eos_ids or None, pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model: str,
+        *,
+        gguf_file: str | None = None,
+        tokenizer: str | None = None,
+        dtype: str | torch.dtype | None = None,
+        device: str | None = None,
+        **options: Any,
+    ) -> "HFGenerator":
+        """Load `model` (a local directory or hub name; with `gguf_file`, a GGUF inside it).
+
+        tokenizer: where the tokenizer is, if not with the model. dtype: "auto" (bf16 on a
+        GPU, float32 on CPU), "bfloat16", "float16" or "float32". device: default cuda if
+        available. Other options go to `HFGenerator`.
+        """
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        torch_dtype = resolve_dtype(dtype, device)
+        tok_kwargs = {"gguf_file": gguf_file} if gguf_file and not tokenizer else {}
+        tok = AutoTokenizer.from_pretrained(tokenizer or model, **tok_kwargs)
+        lm = AutoModelForCausalLM.from_pretrained(model, gguf_file=gguf_file, dtype=torch_dtype)
+        return cls(lm.to(device), tok, **options)
+
+    def generate(
+        self, prompts: Sequence[Prompt], params: SamplingParams | None = None
+    ) -> list[list[Completion]]:
+        """See `Generator.generate`. Greedy n>1 gives n copies of the one greedy completion."""
+        check_prompts(prompts)
+        params = params or SamplingParams()
+        encoded = [self._encode(p) for p in prompts]
+        draws = 1 if params.greedy else params.n
+        seed = params.seed if params.seed is not None else random.SystemRandom().getrandbits(62)
+        # one row per (prompt, sample); longest first
+        rows = [(i, j) for i in range(len(prompts)) for j in range(draws)]
+        rows.sort(key=lambda r: -len(encoded[r[0]]))
+        results: list[list[Completion | None]] = [[None] * draws for _ in prompts]
+        batches = [rows[k : k + self.batch_size] for k in range(0, len(rows), self.batch_size)]
+        for batch in _progress(batches, self.progress):
+            ids = [encoded[i] for i, _ in batch]
+            seeds = [row_seed(seed, j, encoded[i]) for i, j in batch]
+            for (i, j), completion in zip(batch, self._generate_batch(ids, seeds, params)):
+                results[i][j] = completion
+        if greedy_copies := (params.n if params.greedy else 1) - 1:
+            results = [r + [Completion(**vars(r[0])) for _ in range(greedy_copies)] for r in results]
+        return results  # type: ignore[return-value]
+
+    def _encode(self, prompt: Prompt) -> list[int]:
+        # chat-formatted text holds its special tokens; plain text gets the tokenizer's own
+        # (as vLLM does), e.g. a BOS for Llama-style models
+        text = self.format_prompt(prompt)
+        return self.tokenizer(text, add_special_tokens=isinstance(prompt, str)).input_ids
+
+    @torch.inference_mode()
+    def _generate_batch(
+        self, ids: list[list[int]], seeds: list[int], params: SamplingParams
+    ) -> list[Completion]:
+        start = time.perf_counter()
+        width = max(len(x) for x in ids)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids])
+        mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids])
+        config = GenerationConfig(
+            max_new_tokens=params.max_new_tokens,
+            do_sample=False,
+            eos_token_id=self.eos_ids or None,
+            pad_token_id=pad,
+            cache_implementation="static" if self.compile else None,
+            disable_compile=not self.compile,
+        )
+        processors = (
+            []
+            if params.greedy
+            else [SeededSampler(seeds, params.temperature, params.top_p, prompt_len=width)]
+        )
+        out = self.model.generate(
+            input_ids=input_ids.to(self.model.device),
+            attention_mask=mask.to(self.model.device),
+            generation_config=config,
+            logits_processor=processors,
+            stopping_criteria=[StopOnText(self.tokenizer, params.stop, width)] if params.stop else None,
+        )
+        generated = out[:, width:].tolist()
+        share = (time.perf_counter() - start) / len(ids)
+        return [self._completion(g, len(x), params, share) for g, x in zip(generated, ids)]
+
+    def _completion(
+        self, generated: list[int], tokens_in: int, params: SamplingParams, latency_s: float
+    ) -> Completion:
+        ends = {*self.eos_ids, self.tokenizer.pad_token_id}
+        end = next((k for k, t in enumerate(generated) if t in ends), None)
+        body = generated if end is None else generated[:end]
+        text, stopped = cut_at_stop(self.tokenizer.decode(body, skip_special_tokens=True), params.stop)
+        if end is None:
+            tokens_out = len(generated)
+        elif stopped or generated[end] not in self.eos_ids:
+            tokens_out = end  # the row ended at a stop string; what follows is padding
+        else:
+            tokens_out = end + 1  # the EOS token was generated
+        finish = "stop" if stopped or end is not None else "length"
+        return Completion(text, tokens_in, tokens_out, finish, latency_s)
+
+    def close(self) -> None:
+        """Drop the model; its GPU memory is freed once nothing else refers to it."""
+        self.model = None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+class StopOnText(StoppingCriteria):
+    """Ends each row once its generated text contains a stop string.
+
+    It decodes the same text the completion is cut from, so it stops exactly where the cut
+    falls. (transformers' own `stop_strings` matched token pieces and ended rows whose text
+    held no stop string: seen with the SmolLM2 tokenizer and the stop string "as ".)
+    """
+
+    def __init__(self, tokenizer: Any, stop: list[str], prompt_len: int):
+        self.tokenizer, self.stop, self.prompt_len = tokenizer, stop, prompt_len
+        # a stop string of L characters spans at most L tokens, +4 for partial UTF-8 bytes
+        self.window = max(len(s) for s in stop) + 4
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        tails = input_ids[:, self.prompt_len :][:, -self.window :].tolist()
+        texts = self.tokenizer.batch_decode(tails, skip_special_tokens=True)
+        done = [any(s in t for s in self.stop) for t in texts]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Every token that ends a turn: the model's generation config EOS list and the tokenizer's."""
+    ids = model.generation_config.eos_token_id
+    ids = [ids] if isinstance(ids, int) else list(ids or [])
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.append(tokenizer.eos_token_id)
+    return ids
+
+
+def _context_length(model: Any, tokenizer: Any) -> int | None:
+    """The model's maximum positions, else the tokenizer's limit if it is a real one."""
+    n = getattr(model.config, "max_position_embeddings", None)
+    if n:
+        return int(n)
+    limit = getattr(tokenizer, "model_max_length", None)
+    return int(limit) if limit and limit < 10**9 else None
+
+
+def _progress(batches: list, enabled: bool | None):
+    """Wrap batches in a tqdm bar when enabled (None: only when stderr is a terminal)."""
+    if enabled is None:
+        enabled = sys.stderr.isatty() and not os.environ.get("SLM_MATH_NO_PROGRESS")
+    if not enabled or len(batches) < 2:
+        return batches
+    from tqdm import tqdm
+
+    return tqdm(batches, desc="generate", unit="batch")

@@ -1,0 +1,87 @@
+"""Grading: the final answer in model text, and whether it is correct under a benchmark's rule.
+
+Every number the project reports and every GRPO reward goes through `grade`.
+
+Public API
+----------
+- `extract_answer(response) -> str | None`: the final answer as written.
+- `grade(response, gold, *, rule="auto", **options) -> bool`: never raises, bounded in time.
+- `judge(...) -> Verdict`: the same, with the rule applied, the answer and the reason.
+- `grade_many(responses, golds, *, rule=..., workers=...) -> list[bool]`, `judge_many`.
+- `infer_rule(gold)`, `RULES`, `warm_up(workers)`, rewards in `slm_math.grading.rewards`.
+
+Grading policy
+--------------
+Extraction (`extract.py`): the last well-formed `\\boxed{}`/`\\fbox{}` (nested braces; `\\boxed 5`);
+else the last `#### n`; else the last "The answer is ..."/"Answer: ..."; else, only when the
+final-number fallback is on, the last number in the text. The response is cut to its last
+`max_chars` (20,000) characters first: answers are at the end. An answer longer than
+`max_answer_chars` (1,000) is wrong.
+
+Several answers: only one answer is graded. Several boxes: the last box counts, whatever the
+earlier ones say. One box holding several values (`3, 5`, `3 \\text{ or } 5`) is a list: wrong for a
+single-value gold (a set `{3, 5}` is not `5`), right only where the gold is that list/set.
+
+Rules (each benchmark declares one):
+- `numeric`: the answer must be a number literal: integer, decimal, `1.5e3`, or a fraction of
+  integers (`3/4`, `\\frac{3}{4}`). Its exact rational value must equal the gold's: exactly for an
+  integer gold (`1000002` is not `1000001`), else within a relative tolerance `rel_tol` (1e-6:
+  float noise like `26.000000000000004`, `0.3333333` for `1/3`). A computation is wrong even when it
+  evaluates to the gold (`\\boxed{2602 - -(9777 * -3677)}`, `\\sqrt{100}` for 10), and so is an
+  integer-valued fraction (`36/12` for 3). Ignored decorations: thousands separators, `$`/currency,
+  unit words (`18 dollars`, `18 apples`, `5 km/h`), `%`, degrees (`^\\circ`), `\\text{}`,
+  `\\dfrac`/`\\tfrac`, `\\left`/`\\right`, `x = ` (the value after the last `=`), trailing punctuation.
+  Percent is only a decoration: `25\\%` equals `25`, not `0.25`. Fallback on by default.
+- `fraction_lowest_terms`: exactly the gold fraction, in lowest terms (`37840/68542` for `440/797`
+  is wrong; so are `0.5` for `1/2` and `3/1` for `3`). Fallback on by default.
+- `factor_list`: the gold's multiset of factors in any order, separated by `x`, `×`, `*`,
+  `\\times`, `\\cdot` or commas; `2^2` counts as `2 × 2`. The product (`798`) is wrong. Fallback off.
+- `latex`: mathematical equivalence by math-verify with sympy (intervals, tuples, sets, matrices,
+  pi, roots, equations, expressions). Plain numbers on both sides, or identical strings, are
+  settled without the LaTeX parser. Fallback off by default.
+- `auto`: `numeric` for a plain-number gold, `factor_list` for a written product of integers
+  (`2 × 3 × 7`), else `latex`. It never picks `fraction_lowest_terms`.
+A gold that does not fit its declared rule is graded with `latex` (logged once).
+
+Bounds: the fast path (everything but math-verify) is pure Python on bounded strings with
+linear regexes. math-verify runs in persistent worker processes killed at `time_limit_s` (1.0 s)
+(`timeout.py` explains why signals are not enough); waiting for a worker to start is bounded by
+`startup_timeout_s` (0.9 s), so a grade takes at most about 1.9 s whatever the input. The one
+exception is the first start of a process's first worker (imports, ~0.7 s here): until then a grade
+may wait up to `timeout.COLD_START_TIMEOUT_S` rather than grade a right answer wrong; `warm_up()`,
+`grade_many` and `rewards.build_rewards` pay it up front. A grade that gets no verdict in time is
+wrong, and counted in `timeout.pool().stats`.
+"""
+
+from slm_math.grading.extract import extract_answer
+from slm_math.grading.grader import (
+    DEFAULT_MAX_ANSWER_CHARS,
+    DEFAULT_MAX_CHARS,
+    DEFAULT_REL_TOL,
+    DEFAULT_STARTUP_TIMEOUT_S,
+    DEFAULT_TIME_LIMIT_S,
+    Verdict,
+    grade,
+    grade_many,
+    judge,
+    judge_many,
+    warm_up,
+)
+from slm_math.grading.rules import RULES, infer_rule
+
+__all__ = [
+    "DEFAULT_MAX_ANSWER_CHARS",
+    "DEFAULT_MAX_CHARS",
+    "DEFAULT_REL_TOL",
+    "DEFAULT_STARTUP_TIMEOUT_S",
+    "DEFAULT_TIME_LIMIT_S",
+    "RULES",
+    "Verdict",
+    "extract_answer",
+    "grade",
+    "grade_many",
+    "infer_rule",
+    "judge",
+    "judge_many",
+    "warm_up",
+]

@@ -1,0 +1,220 @@
+"""run_python and run_many: start the sandboxed interpreter, watch it, kill it, clean up.
+
+The parent reads stdout and stderr incrementally (a 1 GB print never sits in memory), watches a
+pidfd for the exit of the process it started, enforces the wall clock, and, whatever happened,
+kills the whole process tree before it returns: the process group, plus every process of the
+run's private uid when there is one (a child that called setsid() has left the group but not
+the uid). The working directory is a fresh temporary directory removed afterwards.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .isolation import PYTHON_FLAGS, Plan, clean_env, default_isolation, make_plan
+from .limits import Limits
+from .result import SandboxResult
+
+READ_CHUNK = 65536
+#: After the started process exits, how long stragglers' pipe ends may keep us reading.
+DRAIN_GRACE_S = 0.5
+
+
+@functools.cache
+def _bootstrap_source() -> str:
+    return (Path(__file__).with_name("bootstrap.py")).read_text(encoding="utf-8")
+
+
+def _kill_uid(uid: int) -> None:
+    """SIGKILL every process of uid: kill(-1) from a child that has become that uid."""
+    pid = os.fork()
+    if pid == 0:  # only async-signal-safe syscalls here: the parent may have threads
+        try:
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        except BaseException:
+            pass
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _kill_tree(proc: subprocess.Popen, plan: Plan, *, whole_uid: bool = True) -> None:
+    """SIGKILL the process group, and every process of the run's uid unless whole_uid is False.
+
+    Under bwrap the uid sweep is unneeded: the pid namespace dies with bwrap (its pid 1 has
+    --die-with-parent), and the kernel kills everything inside.
+    """
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if whole_uid and plan.uid is not None and plan.mode != "bwrap":
+        _kill_uid(plan.uid)
+
+
+def _watch(proc: subprocess.Popen, plan: Plan, limits: Limits, deadline: float) -> tuple[bytes, bytes, str | None, bool]:
+    """Read both pipes until EOF, the deadline or the output cap.
+
+    Returns (stdout, stderr, limit, swept): swept tells that the tree was already killed after
+    the started process exited; kill(-1) is atomic with fork, so nothing of the uid is left.
+    """
+    buffers = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
+    cap = limits.max_output_bytes
+    limit = None
+    exited_at = None
+    pidfd = os.pidfd_open(proc.pid)
+    with selectors.DefaultSelector() as selector:
+        for fd in buffers:
+            selector.register(fd, selectors.EVENT_READ)
+        selector.register(pidfd, selectors.EVENT_READ)
+        open_pipes = len(buffers)
+        while open_pipes and limit is None:
+            now = time.monotonic()
+            if now >= deadline:
+                limit = "time"
+                break
+            wait = deadline - now
+            if exited_at is not None:
+                wait = min(wait, exited_at + DRAIN_GRACE_S - now)
+                if wait <= 0:
+                    break
+            for key, _ in selector.select(wait):
+                fd = key.fd
+                if fd == pidfd:
+                    # The started process is gone; whatever it left running goes too, so the
+                    # pipes reach EOF once buffered output is read.
+                    selector.unregister(pidfd)
+                    exited_at = time.monotonic()
+                    _kill_tree(proc, plan)
+                    continue
+                chunk = os.read(fd, READ_CHUNK)
+                if not chunk:
+                    selector.unregister(fd)
+                    open_pipes -= 1
+                    continue
+                buffer = buffers[fd]
+                if len(buffer) + len(chunk) > cap:
+                    buffer += chunk[: cap - len(buffer)]
+                    limit = "output"
+                    break
+                buffer += chunk
+    os.close(pidfd)
+    return bytes(buffers[proc.stdout.fileno()]), bytes(buffers[proc.stderr.fileno()]), limit, exited_at is not None
+
+
+def _read_status(fd: int) -> list[str]:
+    """Lines the bootstrap wrote to the status pipe (all writers are dead by now)."""
+    os.set_blocking(fd, False)
+    data = bytearray()
+    try:
+        while chunk := os.read(fd, READ_CHUNK):
+            data += chunk
+    except BlockingIOError:
+        pass
+    return data.decode("utf-8", "replace").split()
+
+
+def _exit_code(status: int, mode: str) -> int:
+    code = os.waitstatus_to_exitcode(status)
+    # bubblewrap reports a child killed by signal N as exit status 128 + N.
+    if mode == "bwrap" and 128 < code < 128 + signal.NSIG:
+        return -(code - 128)
+    return code
+
+
+def _classify(parent_limit: str | None, reported: list[str], exit_code: int, cpu_s: float,
+              limits: Limits, stderr: bytes) -> str | None:
+    if parent_limit:
+        return parent_limit
+    words = [w for w in reported if "=" not in w]
+    if words:
+        return words[0]
+    if exit_code == -signal.SIGXCPU or (exit_code == -signal.SIGKILL and cpu_s >= limits.cpu_seconds - 0.05):
+        return "cpu"
+    if exit_code == -signal.SIGXFSZ:
+        return "file_size"
+    if exit_code != 0 and b"MemoryError" in stderr[-2048:]:
+        return "memory"
+    return None
+
+
+def run_python(code: str, *, timeout_s: float = 10, memory_mb: int = 1024, max_output_bytes: int = 65536,
+               cpu_s: float | None = None, max_processes: int = 32, max_file_mb: int = 64,
+               isolation: str | None = None) -> SandboxResult:
+    """Run code as ``main.py`` in a fresh sandbox with the same interpreter, and report what happened.
+
+    Never raises for anything the code does; raises ValueError for bad limits or an unknown
+    isolation. See Limits for the limits and isolation.py for what each mode guarantees
+    (default: the strongest that works here).
+    """
+    limits = Limits(timeout_s=timeout_s, memory_mb=memory_mb, max_output_bytes=max_output_bytes,
+                    cpu_s=cpu_s, max_processes=max_processes, max_file_mb=max_file_mb)
+    mode = isolation or default_isolation()
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="slm-sandbox-", ignore_cleanup_errors=True) as workdir:
+        workdir = os.path.realpath(workdir)
+        Path(workdir, "main.py").write_text(code, encoding="utf-8", errors="surrogatepass")
+        plan = make_plan(mode, workdir, limits)
+        if plan.uid is not None:
+            os.chown(workdir, plan.uid, plan.uid)
+            os.chown(os.path.join(workdir, "main.py"), plan.uid, plan.uid)
+        status_read, status_write = os.pipe()
+        args = {**plan.child_args, "status_fd": str(status_write)}
+        argv = [*plan.prefix, sys.executable, *PYTHON_FLAGS, "-c", _bootstrap_source(),
+                *(f"{k}={v}" for k, v in args.items())]
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, cwd=workdir, env=clean_env(workdir),
+                                    start_new_session=True, pass_fds=(status_write,))
+        finally:
+            os.close(status_write)
+        swept = False
+        try:
+            stdout, stderr, parent_limit, swept = _watch(proc, plan, limits, start + limits.timeout_s)
+        finally:
+            _kill_tree(proc, plan, whole_uid=not swept)
+            _, status, rusage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            proc.stdout.close()
+            proc.stderr.close()
+            reported = _read_status(status_read)
+            os.close(status_read)
+        exit_code = _exit_code(status, mode)
+        cpu = max([rusage.ru_utime + rusage.ru_stime,
+                   *(float(w[4:]) for w in reported if w.startswith("cpu="))])
+        limit = _classify(parent_limit, reported, exit_code, cpu, limits, stderr)
+    return SandboxResult(
+        stdout=stdout.decode("utf-8", "replace"),
+        stderr=stderr.decode("utf-8", "replace"),
+        exit_code=exit_code,
+        limit=limit,
+        wall_s=time.monotonic() - start,
+        cpu_s=cpu,
+        isolation=mode,
+    )
+
+
+def run_many(codes: list[str], *, workers: int = 2, **kwargs) -> list[SandboxResult]:
+    """Run each snippet in its own sandbox, ``workers`` at a time; results in input order.
+
+    kwargs are run_python's keyword arguments, applied to every snippet.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers!r}")
+    if not codes:
+        return []
+    with ThreadPoolExecutor(max_workers=min(workers, len(codes))) as pool:
+        return list(pool.map(functools.partial(_run_one, kwargs), codes))
+
+
+def _run_one(kwargs: dict, code: str) -> SandboxResult:
+    return run_python(code, **kwargs)

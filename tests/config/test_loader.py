@@ -1,0 +1,99 @@
+"""params.yaml validation: every bad value stops with one line naming key path and value."""
+
+from __future__ import annotations
+
+import pytest
+
+from slm_math.config import ParamsError, flatten, load_params
+from tests.conftest import ROOT
+
+
+def load_text(tmp_path, text: str):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    return load_params(path)
+
+
+def error_of(tmp_path, text: str) -> str:
+    with pytest.raises(ParamsError) as info:
+        load_text(tmp_path, text)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_committed_params_load():
+    params = load_params(ROOT / "params.yaml")
+    assert params.model.base == "smollm2-135m-gguf"
+    assert "champ" in params.data.benchmarks
+    assert set(params.data.benchmarks) - {"champ", "gsm_symbolic"} <= set(params.data.tasks)
+
+
+def test_misspelled_key_names_path_and_closest(tmp_path):
+    message = error_of(tmp_path, "data:\n  trian_size: 10\n")
+    assert "unknown key data.trian_size" in message
+    assert "did you mean data.train_size" in message
+
+
+def test_misspelled_top_level_key(tmp_path):
+    assert "did you mean model" in error_of(tmp_path, "modle:\n  base: x\n")
+
+
+def test_negative_size(tmp_path):
+    message = error_of(tmp_path, "data:\n  train_size: -5\n")
+    assert "data.train_size" in message and "-5" in message and "minimum" in message
+
+
+def test_wrong_type(tmp_path):
+    message = error_of(tmp_path, "data:\n  test_size: lots\n")
+    assert "data.test_size" in message and "'lots'" in message and "integer" in message
+
+
+def test_bool_is_not_an_integer(tmp_path):
+    assert "data.test_size" in error_of(tmp_path, "data:\n  test_size: true\n")
+
+
+def test_unknown_benchmark_suggests_closest(tmp_path):
+    message = error_of(tmp_path, "data:\n  benchmarks: [gsm8k, chmp]\n")
+    assert "benchmarks[1]" in message and "'chmp'" in message and "'champ'" in message
+
+
+def test_literal_choice(tmp_path):
+    message = error_of(tmp_path, "model:\n  dtype: fp32\n")
+    assert "model.dtype" in message and "'float32'" in message
+
+
+def test_nested_task_rule(tmp_path):
+    text = "data:\n  tasks:\n    p:\n      generator: products\n      rule: numerc\n"
+    message = error_of(tmp_path, text)
+    assert "data.tasks.p.rule" in message and "did you mean 'numeric'" in message
+
+
+def test_missing_required_nested_key(tmp_path):
+    assert "data.tasks.p.generator" in error_of(tmp_path, "data:\n  tasks:\n    p: {}\n")
+
+
+def test_yaml_syntax_error_names_line(tmp_path):
+    message = error_of(tmp_path, "seed: 1\ndata: [1,\n")
+    assert "params.yaml" in message and "line" in message
+
+
+def test_float_fields_accept_yaml_scientific_strings(tmp_path):
+    # YAML 1.1 reads 1e-4 as a string; the loader must still give a float where one is typed.
+    from dataclasses import dataclass
+
+    from slm_math.config.loader import build, param
+
+    @dataclass
+    class Section:
+        lr: float = param(1.0, help="learning rate", min=0)
+
+    assert build(Section, {"lr": "1e-4"}).lr == pytest.approx(1e-4)
+    with pytest.raises(ParamsError, match="lr"):
+        build(Section, {"lr": "fast"})
+
+
+def test_flatten_gives_dvc_key_paths():
+    flat = flatten(load_params(ROOT / "params.yaml"))
+    assert flat["data.train_size"] == load_params(ROOT / "params.yaml").data.train_size
+    assert "model.base" in flat

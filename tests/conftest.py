@@ -1,0 +1,69 @@
+"""Shared fixtures: the SmolLM2 tokenizer and a tiny model built from a config.
+
+Unit tests never load the real 135M weights: they use a 2-layer model with the real
+tokenizer and chat template, saved once per session.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def smol_tokenizer_dir(tmp_path_factory) -> Path:
+    """SmolLM2-135M-Instruct's tokenizer (with chat template), saved from the packaged GGUF."""
+    from transformers import AutoTokenizer
+
+    from slm_math.base_model import OFFLINE_GGUF, packaged_gguf
+
+    folder, filename = packaged_gguf(next(iter(OFFLINE_GGUF)))
+    out = tmp_path_factory.mktemp("smol_tokenizer")
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, smol_tokenizer_dir) -> Path:
+    """A 2-layer Llama (hidden 64) with the SmolLM2 tokenizer, saved as a model directory."""
+    import shutil
+
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(smol_tokenizer_dir)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=1024, tie_word_embeddings=True,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id)
+    out = tmp_path_factory.mktemp("tiny_model")
+    LlamaForCausalLM(config).save_pretrained(out)
+    for item in Path(smol_tokenizer_dir).iterdir():
+        shutil.copy(item, out / item.name)
+    return out
+
+
+@pytest.fixture()
+def offline_hub(monkeypatch, tmp_path) -> Path:
+    """An empty HF cache with the hub switched off: what CI and this machine look like."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return tmp_path / "hf_home"
+
+
+def venv_env() -> dict[str, str]:
+    """The environment for subprocesses: this interpreter's bin dir first on PATH."""
+    import sys
+
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
