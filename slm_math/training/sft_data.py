@@ -19,9 +19,9 @@ from pathlib import Path
 
 from slm_math.data.schema import read_problems
 from slm_math.jsonl import DataFileError, iter_jsonl
-from slm_math.prompts import render_prompt
+from slm_math.prompts import render
 
-PROMPT_TEMPLATE = "solve.jinja"
+PROMPT_TEMPLATE = "solve"  # the same user turn evaluation sends (agents.standard)
 
 
 def load_problems(paths: list[Path] | Path) -> dict[str, dict]:
@@ -39,7 +39,7 @@ def load_problems(paths: list[Path] | Path) -> dict[str, dict]:
 
 def chat_example(problem: dict, trace_text: str) -> dict:
     """One prompt-completion example in chat form."""
-    return {"prompt": [{"role": "user", "content": render_prompt(PROMPT_TEMPLATE,
+    return {"prompt": [{"role": "user", "content": render(PROMPT_TEMPLATE,
                                                                  problem=problem["problem"])}],
             "completion": [{"role": "assistant", "content": trace_text}],
             "problem_id": problem["id"]}
