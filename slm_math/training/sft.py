@@ -10,6 +10,7 @@ It runs unchanged as one process or under ``accelerate launch`` (DDP, FSDP, Deep
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -53,7 +54,11 @@ def sft_config(cfg: SFTParams, plan: BatchPlan, *, checkpoint_dir: str | Path, s
         gradient_checkpointing=cfg.gradient_checkpointing,
         logging_steps=cfg.logging_steps, logging_first_step=True,
         save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=2,
-        eval_strategy="no", include_num_input_tokens_seen="non_padding", report_to=report_to,
+        eval_strategy="no", report_to=report_to,
+        # packed batches are padding-free (no attention mask), so every token counts; in
+        # unpacked ones the mask says which are padding (counting != pad would also drop
+        # the real end-of-turn tokens of models whose pad is their eos)
+        include_num_input_tokens_seen="all" if cfg.packing else "non_padding",
     )
 
 
@@ -196,7 +201,5 @@ def _step_of(checkpoint: Path | None) -> int:
 
 
 def _tokens_in_checkpoint(checkpoint: Path) -> int:
-    import json
-
     state = json.loads((checkpoint / "trainer_state.json").read_text())
     return int(state.get("num_input_tokens_seen", 0))
