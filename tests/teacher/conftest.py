@@ -10,12 +10,11 @@ import pytest
 
 from slm_math.config.params import LocalServerParams
 from slm_math.teacher import local_teacher_server
-from tests.generation.conftest import tiny_model_dir  # noqa: F401  (the shared tiny model)
 from tests.teacher.fault_proxy import FaultProxy
 
 
 @pytest.fixture(scope="session")
-def teacher_server(tiny_model_dir):  # noqa: F811
+def teacher_server(tiny_model_dir):
     """The tiny model served by the same code path cotgen uses for `serve` teachers."""
     with local_teacher_server(tiny_model_dir, LocalServerParams()) as server:
         yield server

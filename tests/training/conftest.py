@@ -1,50 +1,14 @@
-"""Fixtures for the training tests: a tiny Llama with SmolLM2's tokenizer, small data files."""
+"""Fixtures for the training tests: small data files (the tiny model is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from slm_math.jsonl import write_jsonl
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def smollm2_tokenizer(target: Path) -> None:
-    """SmolLM2's tokenizer (with its chat template) saved in ``target``."""
-    base = REPO / "models" / "base"
-    if (base / "tokenizer.json").is_file():
-        for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-            if (base / name).is_file():
-                shutil.copy(base / name, target / name)
-        return
-    from transformers import AutoTokenizer
-
-    from slm_math.base_model import packaged_gguf
-
-    folder, filename = packaged_gguf("smollm2-135m-gguf")
-    AutoTokenizer.from_pretrained(folder, gguf_file=filename).save_pretrained(target)
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    """A randomly initialized 2-layer Llama (hidden 64) with the real SmolLM2 tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    root = tmp_path_factory.mktemp("tiny_model")
-    smollm2_tokenizer(root)
-    tokenizer = AutoTokenizer.from_pretrained(root)
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=512, tie_word_embeddings=True,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id)
-    LlamaForCausalLM(config).save_pretrained(root)
-    return root
+from tests.conftest import ROOT as REPO
 
 
 def write_sft_data(root: Path, n: int = 48) -> tuple[Path, Path]:
