@@ -12,10 +12,20 @@ import difflib
 from typing import Any
 
 from slm_math.agents.base import Agent, AgentResult
+from slm_math.agents.best_of_n import BestOfNAgent
+from slm_math.agents.code_feedback import CodeFeedbackAgent
+from slm_math.agents.majority_vote import MajorityVoteAgent
+from slm_math.agents.python_tools import PythonToolsAgent
+from slm_math.agents.solver_verifier import SolverVerifierAgent
 from slm_math.agents.standard import StandardAgent
 
 AGENTS: dict[str, type[Agent]] = {
     "standard": StandardAgent,
+    "majority_vote": MajorityVoteAgent,
+    "solver_verifier": SolverVerifierAgent,
+    "code_feedback": CodeFeedbackAgent,
+    "python_tools": PythonToolsAgent,
+    "best_of_n": BestOfNAgent,
 }
 
 
@@ -34,4 +44,6 @@ def build_agent(kind: str, **kwargs: Any) -> Agent:
     return cls(**kwargs)
 
 
-__all__ = ["AGENTS", "Agent", "AgentResult", "StandardAgent", "UnknownAgentError", "build_agent"]
+__all__ = ["AGENTS", "Agent", "AgentResult", "BestOfNAgent", "CodeFeedbackAgent", "MajorityVoteAgent",
+           "PythonToolsAgent", "SolverVerifierAgent", "StandardAgent", "UnknownAgentError",
+           "build_agent"]

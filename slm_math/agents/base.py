@@ -27,6 +27,9 @@ class AgentResult:
     trace: every step, in order: {"role": "user" | "assistant" | "tool", "content": ..., ...}.
     samples: when the agent drew n > 1 completions, all their texts (for pass@k and maj@k);
         the evaluation grades each; None for a single completion.
+    iteration_responses: for iterative agents, the response the agent would have answered
+        with had it stopped after iteration 1, 2, ... (the evaluation grades each for
+        `accuracy_by_iteration`); None for one-shot agents.
     """
 
     response: str
@@ -38,6 +41,7 @@ class AgentResult:
     trace: list[dict[str, Any]]
     samples: list[str] | None = None
     finish_reason: str | None = None
+    iteration_responses: list[str] | None = None
 
 
 class Agent(ABC):
@@ -77,3 +81,21 @@ def completion_step(completion: Completion) -> dict[str, Any]:
     return {"role": "assistant", "content": completion.text, "tokens_in": completion.tokens_in,
             "tokens_out": completion.tokens_out, "finish_reason": completion.finish_reason,
             "latency_s": round(completion.latency_s, 4)}
+
+
+@dataclass
+class Usage:
+    """Tokens and model time one problem has spent so far, over all its model calls."""
+
+    tokens: int = 0
+    tokens_in: int = 0
+    latency_s: float = 0.0
+    calls: int = 0
+
+    def add(self, completion: Completion) -> Completion:
+        """Count `completion` and hand it back."""
+        self.tokens += completion.tokens_out
+        self.tokens_in += completion.tokens_in
+        self.latency_s += completion.latency_s
+        self.calls += 1
+        return completion

@@ -4,7 +4,9 @@ Per benchmark and overall (pooled over problems): `n`, `correct`, `accuracy` (pa
 agent's answer) with its 95% Wilson interval `ci95`, `extraction_failure_rate` (no final
 answer found, or an empty `\\boxed{}`), `tokens_mean`, `latency_s_mean`; when the agent drew n > 1 samples,
 `pass@k` (unbiased) for k = 1, 2, 4, ... n and `maj@n`; where problems carry `level` or
-`subject` (MATH), the same accuracy block per level and per subject.
+`subject` (MATH), the same accuracy block per level and per subject; for iterative agents
+(rows with `iteration_correct`), `accuracy_by_iteration`: accuracy had every problem stopped
+after iteration 1, 2, ... (a problem that stopped earlier keeps its last answer).
 """
 
 from __future__ import annotations
@@ -53,6 +55,15 @@ def sampling_block(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     return out
 
 
+def accuracy_by_iteration(rows: Sequence[Mapping[str, Any]]) -> list[float]:
+    """Accuracy after iteration 1..max over rows with `iteration_correct` (carried forward)."""
+    tracked = [r["iteration_correct"] for r in rows if r.get("iteration_correct")]
+    if not tracked:
+        return []
+    depth = max(len(t) for t in tracked)
+    return [round(sum(t[min(i, len(t) - 1)] for t in tracked) / len(tracked), 6) for i in range(depth)]
+
+
 def _mean(values: Iterable[float]) -> float:
     values = list(values)
     return round(sum(values) / len(values), 4) if values else 0.0
@@ -66,6 +77,8 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     out["tokens_mean"] = _mean(r["tokens"] for r in rows)
     out["latency_s_mean"] = _mean(r["latency_s"] for r in rows)
     out.update(sampling_block(rows))
+    if by_iteration := accuracy_by_iteration(rows):
+        out["accuracy_by_iteration"] = by_iteration
     for key in ("level", "subject"):
         groups: dict[str, list] = defaultdict(list)
         for r in rows:

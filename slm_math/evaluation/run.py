@@ -10,7 +10,8 @@ Eval row: `problem_id, benchmark, model, agent, prediction` (the agent's final a
 last `\\boxed{}` or an explicit "answer is", null if none), `graded_answer` (what the grader
 read under the rule, which may fall back to the last number), `answer` (gold), `rule, correct, response` (the text the answer was read
 from), `tokens, tokens_in, latency_s, iterations, finish_reason, trace`, and where present
-`level, subject` and `samples` ([{answer, correct}] per sample when the agent drew n > 1).
+`level, subject`, `samples` ([{answer, correct}] per sample when the agent drew n > 1) and
+`iteration_correct` (iterative agents: whether the answer after iteration 1, 2, ... was right).
 """
 
 from __future__ import annotations
@@ -122,6 +123,10 @@ def grade_results(problems: Sequence[Problem], results: Sequence[AgentResult], *
                                          rule=problem.get("rule", "auto"))
             row["samples"] = [{"answer": extract_answer(text), "correct": v.correct}
                               for text, v in zip(result.samples, sample_verdicts)]
+        if result.iteration_responses:
+            row["iteration_correct"] = [v.correct for v in judge_many(
+                result.iteration_responses, [problem["answer"]] * len(result.iteration_responses),
+                rule=problem.get("rule", "auto"))]
         row["trace"] = result.trace
         rows.append(row)
     return rows
