@@ -18,10 +18,11 @@ def test_registry_holds_every_agent_of_the_issue():
         assert cls.name == name and (ROOT / "slm_math" / "agents" / f"{name}.py").exists()
 
 
-def test_every_configured_agent_builds_and_is_on_the_matrix():
+def test_every_agent_type_is_configured_and_every_configuration_builds():
     params = load_params(ROOT / "params.yaml")
-    assert set(params.eval.agents) == set(params.agents)
-    assert {params.agents[a].type for a in params.eval.agents} == set(AGENTS)
+    assert set(params.eval.agents) <= set(params.agents)
+    assert {"standard", "fewshot"} <= set(params.eval.agents)  # the two baselines of the report
+    assert {config.type for config in params.agents.values()} == set(AGENTS)
     for name, config in params.agents.items():
         agent = build_agent(config.type, sampling=SamplingParams(max_new_tokens=config.max_new_tokens),
                             **config.options)
