@@ -77,9 +77,92 @@ class DataParams:
 
 
 @dataclass
+class LoraParams:
+    """The LoRA adapter that sft_lora trains (PEFT)."""
+
+    r: int = param(16, min=1, max=1024, help="adapter rank")
+    alpha: int = param(32, min=1, help="LoRA alpha (the update is scaled by alpha / r)")
+    dropout: float = param(0.05, min=0.0, max=0.9, help="dropout on the adapter input")
+    target_modules: list[str] = param(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
+                                 "gate_proj", "up_proj", "down_proj"],
+        help="module names that get adapters, or ['all-linear']")
+
+
+@dataclass
+class SFTParams:
+    """What sft_lora and sft_full share: the TRL SFTTrainer knobs."""
+
+    learning_rate: float = param(1e-4, min=0.0, max=1.0, help="peak learning rate (AdamW)")
+    epochs: float = param(1.0, min=0.0, help="passes over the training examples")
+    max_steps: int = param(-1, min=-1, help="stop after this many optimizer steps (-1: epochs decide)")
+    effective_batch_size: int = param(16, min=1, help=(
+        "sequences per optimizer step over all devices; gradient accumulation is derived "
+        "from it, per_device_batch_size and the number of processes"))
+    per_device_batch_size: int = param(4, min=1, help="sequences per device per forward pass")
+    max_length: int = param(256, min=16, help="tokens per sequence (the packed block when packing)")
+    scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup",
+                       "cosine_with_min_lr"] = param("cosine", help="learning-rate schedule")
+    warmup_ratio: float = param(0.05, min=0.0, max=0.5, help="share of steps spent warming up")
+    weight_decay: float = param(0.0, min=0.0, max=1.0, help="AdamW weight decay")
+    max_grad_norm: float = param(1.0, min=0.0, help="gradient clipping (0: off)")
+    packing: bool = param(False, help="pack several examples into each max_length block (TRL BFD)")
+    precision: Literal["auto", "bf16", "fp32"] = param("auto", help=(
+        "'auto': bf16 mixed precision where the device supports it, else fp32"))
+    gradient_checkpointing: bool = param(False, help="recompute activations to save memory")
+    max_examples: int | None = param(None, min=1, help="cap on training examples (None: all)")
+    eval_problems: int = param(32, min=0, help=(
+        "verified problems held out (by problem id) for the held-out loss"))
+    logging_steps: int = param(1, min=1, help="log loss and learning rate every n steps")
+    save_steps: int = param(50, min=1, help="checkpoint every n steps (an interrupted run resumes)")
+
+
+@dataclass
+class SFTLoraParams(SFTParams):
+    """sft_lora: a LoRA adapter on the base model."""
+
+    lora: LoraParams = param(default_factory=LoraParams, help="the adapter")
+    merge: bool = param(False, help="also write the base model with the adapter merged in")
+
+
+@dataclass
+class SFTFullParams(SFTParams):
+    """sft_full: every weight of the base model."""
+
+    learning_rate: float = param(5e-5, min=0.0, max=1.0, help="peak learning rate (AdamW)")
+
+
+@dataclass
+class RegisteredModels:
+    """MLflow Model Registry names, one per training stage."""
+
+    sft_lora: str = param("slm-math-sft-lora", help="registered model of the sft_lora stage")
+    sft_full: str = param("slm-math-sft-full", help="registered model of the sft_full stage")
+    grpo: str = param("slm-math-grpo", help="registered model of the grpo stage")
+
+
+@dataclass
+class TrackingParams:
+    """MLflow: where runs and registered checkpoints go."""
+
+    uri: str = param("sqlite:///mlflow.db", help=(
+        "MLflow tracking URI; a relative sqlite path is relative to the repo root; "
+        "the MLFLOW_TRACKING_URI environment variable overrides it"))
+    experiment: str = param("slm-math", help="MLflow experiment that every stage's run joins")
+    registered_models: RegisteredModels = param(default_factory=RegisteredModels,
+                                                help="registry names by stage")
+    log_model_files: bool = param(True, help=(
+        "copy each checkpoint into the MLflow artifact store (false: the registered version "
+        "points at the DVC-tracked output folder)"))
+
+
+@dataclass
 class Params:
     """Everything in params.yaml."""
 
     seed: int = param(42, min=0, help="global seed")
     model: ModelParams = param(default_factory=ModelParams, help="the base model")
     data: DataParams = param(default_factory=DataParams, help="the download stage")
+    tracking: TrackingParams = param(default_factory=TrackingParams, help="MLflow tracking")
+    sft_lora: SFTLoraParams = param(default_factory=SFTLoraParams, help="the sft_lora stage")
+    sft_full: SFTFullParams = param(default_factory=SFTFullParams, help="the sft_full stage")
