@@ -26,6 +26,59 @@ log = logging.getLogger(__name__)
 CHECK_EVERY = 32  # decoding steps between checks whether every row has ended
 
 
+GQA_ATTENTION = "slm_gqa_masked"
+
+
+def gqa_attention(module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                  attention_mask: torch.Tensor | None, scaling: float | None = None,
+                  dropout: float = 0.0, **kwargs: Any) -> tuple[torch.Tensor, None]:
+    """Masked attention that reads each key/value head once for its whole query group.
+
+    transformers' SDPA path repeats the key/value heads to the query heads whenever a mask
+    is given (for Qwen2.5-1.5B: 6x the static cache copied every layer, every step: most
+    of a decoding step's memory traffic). Here the query heads of a group share one
+    key/value head through a reshape; the softmax is in fp32.
+    """
+    batch, heads, q_len, dim = query.shape
+    kv_heads = key.shape[1]
+    group = heads // kv_heads
+    scaling = dim ** -0.5 if scaling is None else scaling
+    q = query.reshape(batch, kv_heads, group * q_len, dim)
+    scores = torch.matmul(q, key.transpose(-1, -2)).float() * scaling
+    scores = scores.view(batch, kv_heads, group, q_len, -1)
+    if attention_mask is not None:
+        scores = scores + attention_mask[:, :, None, :, : scores.shape[-1]].float()
+    probs = torch.softmax(scores, dim=-1).to(value.dtype).view(batch, kv_heads, group * q_len, -1)
+    out = torch.matmul(probs, value).view(batch, heads, q_len, dim)
+    return out.transpose(1, 2).contiguous(), None
+
+
+def _register_attention() -> None:
+    from transformers import AttentionInterface
+
+    AttentionInterface.register(GQA_ATTENTION, gqa_attention)
+
+
+class _attention(object):
+    """Use :func:`gqa_attention` in ``model`` for the duration of a ``with`` block."""
+
+    def __init__(self, model: Any):
+        self.configs = [m.config for m in model.modules() if hasattr(m, "config")
+                        and hasattr(m.config, "_attn_implementation")]
+
+    def __enter__(self):
+        _register_attention()
+        self.saved = [c._attn_implementation for c in self.configs]
+        for c in self.configs:
+            c._attn_implementation = GQA_ATTENTION
+        return self
+
+    def __exit__(self, *exc):
+        for c, name in zip(self.configs, self.saved):
+            c._attn_implementation = name
+        return False
+
+
 def _static_cache(model: Any, batch: int, length: int, device, dtype):
     from transformers import StaticCache
 
@@ -63,7 +116,8 @@ class StaticDecoder:
         was_training = self.model.training
         self.model.eval()
         try:
-            tokens = self._decode(prompts, max_new_tokens, temperature, seed)
+            with _attention(self.model):
+                tokens = self._decode(prompts, max_new_tokens, temperature, seed)
         finally:
             self.model.train(was_training)
         return [_cut_after_eos(row, self.eos) for row in tokens.tolist()]
