@@ -15,19 +15,23 @@ step (forward with labels, backward, clip, fused AdamW step) without its bookkee
 
     python benchmarks/sft.py            # on a GPU: the table above, ~2 minutes
     python benchmarks/sft.py --tiny     # on CPU: a tiny model, checks the script runs
-Writes benchmarks/results/sft.json (or sft_tiny.json).
+Writes benchmarks/results/sft.json (sft-tiny.json with --tiny: not a result).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
+import os
 import random
+import sys
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, print_table, write_results  # noqa: E402
 
 QWEN25_15B = dict(vocab_size=151936, hidden_size=1536, intermediate_size=8960,
                   num_hidden_layers=28, num_attention_heads=12, num_key_value_heads=2,
@@ -38,7 +42,7 @@ TINY = dict(vocab_size=4096, hidden_size=64, intermediate_size=128, num_hidden_l
 
 
 def matmul_tflops(device: str, n: int = 8192, reps: int = 10) -> float:
-    """Measured dense bf16 matmul rate (TFLOP/s): the MFU denominator."""
+    """Measured dense bf16 matmul rate (TFLOP/s): the MFU denominator (fp32 on CPU)."""
     if device != "cuda":
         n, reps = 512, 3
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
@@ -127,7 +131,9 @@ def run_config(config: dict, *, lora: bool, packed: bool, device: str, batch: in
            "mfu_6n": round(6 * params * tps / (peak_tflops * 1e12), 4),
            "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2 ** 30, 2)
            if device == "cuda" else None,
-           "final_loss": round(float(loss), 4)}
+           "alloc_retries": torch.cuda.memory_stats().get("num_alloc_retries", 0)
+           if device == "cuda" else None,
+           "final_loss": round(float(loss.detach()), 4)}
     del model, optimizer, trainable
     if device == "cuda":
         torch.cuda.empty_cache()
@@ -139,7 +145,8 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="tiny model on CPU (a smoke run)")
     parser.add_argument("--batch", type=int, default=4, help="sequences per step")
     parser.add_argument("--steps", type=int, default=8, help="timed steps per configuration")
-    parser.add_argument("--out", default=None, help="results JSON path")
+    parser.add_argument("--out", default=None,
+                        help="results JSON path (default benchmarks/results/sft.json)")
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"
     config, seq = (TINY, 128) if args.tiny else (QWEN25_15B, 2048)
@@ -162,30 +169,21 @@ def main() -> None:
                     batch //= 2  # the largest batch that fits is the one to report
                     print(f"out of memory: retrying with batch {batch}", flush=True)
             print(json.dumps(rows[-1]), flush=True)
-    import transformers
     result = {
-        "benchmark": "sft", "model": "Qwen2.5-1.5B shape, random init" if not args.tiny else "tiny",
+        "benchmark": "sft", "model": "tiny" if args.tiny else "Qwen2.5-1.5B shape, random init",
         "seq": seq, "precision": "bf16" if device == "cuda" else "fp32",
         "measured_matmul_tflops": round(peak, 1), "rows": rows,
-        "machine": {"device": torch.cuda.get_device_name() if device == "cuda" else platform.processor()
-                    or platform.machine(), "cpu_count": __import__("os").cpu_count(),
-                    "platform": platform.platform()},
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "transformers": transformers.__version__,
-                     "peft": __import__("peft").__version__},
+        "alloc_conf": os.environ.get("PYTORCH_CUDA_ALLOC_CONF"),
+        "machine": machine(("torch", "transformers", "peft")),
     }
     print(f"\nSFT throughput, {result['model']}, seq {seq}, "
-          f"{result['machine']['device']} (bf16 matmul {peak:.0f} TFLOP/s measured)")
-    print(f"{'mode':<6}{'packing':<9}{'batch':>6}{'tokens/s':>11}{'MFU':>8}{'MFU(6N)':>9}{'peak GiB':>10}")
-    for r in rows:
-        mem = f"{r['peak_memory_gib']:.1f}" if r["peak_memory_gib"] is not None else "-"
-        print(f"{r['mode']:<6}{str(r['packing']):<9}{r['batch']:>6}{r['tokens_per_s']:>11,.0f}"
-              f"{r['mfu']:>8.1%}{r['mfu_6n']:>9.1%}{mem:>10}")
-    out = Path(args.out or Path(__file__).parent / "results" / ("sft_tiny.json" if args.tiny
-                                                                  else "sft.json"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
+          f"{result['machine'].get('gpu', 'CPU')} (matmul {peak:.0f} TFLOP/s measured)")
+    print_table([{**r, "MFU": f"{r['mfu']:.1%}", "MFU(6N)": f"{r['mfu_6n']:.1%}"} for r in rows],
+                ["mode", "packing", "batch", "tokens_per_s", "MFU", "MFU(6N)", "peak_memory_gib"])
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    else:
+        write_results("sft-tiny" if args.tiny else "sft", result)
 
 
 if __name__ == "__main__":

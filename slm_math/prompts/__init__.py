@@ -1,7 +1,8 @@
 """Prompt templates (jinja2 files beside this module), rendered by name.
 
-``render_prompt("solve.jinja", problem=...)`` is the student-side instruction: the user turn
-of every SFT example, and what evaluation asks the trained model, so both see one text.
+    render("solve", problem="What is 2 + 3?")
+
+Templates are strict: a variable the caller forgot raises instead of rendering as empty.
 """
 
 from __future__ import annotations
@@ -11,16 +12,21 @@ from pathlib import Path
 
 import jinja2
 
-PROMPTS_DIR = Path(__file__).parent
+TEMPLATE_DIR = Path(__file__).parent
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(PROMPTS_DIR),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=False,
-                              autoescape=False)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR), undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False, autoescape=False)
 
 
-def render_prompt(name: str, **variables: object) -> str:
-    """Render the template ``name`` (e.g. ``"solve.jinja"``); a missing variable raises."""
-    return _environment().get_template(name).render(**variables).strip()
+def render(name: str, **variables: object) -> str:
+    """Render template `<name>.jinja` with `variables`; surrounding whitespace is stripped."""
+    try:
+        template = _environment().get_template(f"{name}.jinja")
+    except jinja2.TemplateNotFound:
+        known = sorted(p.stem for p in TEMPLATE_DIR.glob("*.jinja"))
+        raise ValueError(f"unknown prompt template {name!r}; known: {', '.join(known)}") from None
+    return template.render(**variables).strip()

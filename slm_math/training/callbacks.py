@@ -11,9 +11,13 @@ global step, so a resumed run's curve continues where the checkpoint left off.
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from pathlib import Path
 
 from transformers.integrations import DVCLiveCallback
+
+logger = logging.getLogger(__name__)
 
 
 class GlobalStepDVCLiveCallback(DVCLiveCallback):
@@ -25,8 +29,15 @@ class GlobalStepDVCLiveCallback(DVCLiveCallback):
         super().on_log(args, state, control, model=model, logs=logs, **kwargs)
 
 
-def dvclive_callback(folder: str | Path, *, resume: bool) -> GlobalStepDVCLiveCallback:
-    """The DVCLive callback writing to ``folder``; ``resume`` keeps the earlier rows."""
+def dvclive_callback(folder: str | Path, *, resume: bool) -> GlobalStepDVCLiveCallback | None:
+    """The DVCLive callback writing to ``folder``; ``resume`` keeps the earlier rows.
+
+    ``None``, with a warning, where dvclive is not installed (a bare GPU node): training
+    and MLflow logging go on, only the DVC plot files are missing.
+    """
+    if importlib.util.find_spec("dvclive") is None:
+        logger.warning("dvclive is not installed: no per-step curves in %s", folder)
+        return None
     from dvclive import Live
 
     live = Live(dir=str(folder), resume=resume, save_dvc_exp=False, dvcyaml=None)

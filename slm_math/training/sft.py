@@ -10,6 +10,7 @@ It runs unchanged as one process or under ``accelerate launch`` (DDP, FSDP, Deep
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -53,7 +54,11 @@ def sft_config(cfg: SFTParams, plan: BatchPlan, *, checkpoint_dir: str | Path, s
         gradient_checkpointing=cfg.gradient_checkpointing,
         logging_steps=cfg.logging_steps, logging_first_step=True,
         save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=2,
-        eval_strategy="no", include_num_input_tokens_seen="non_padding", report_to=report_to,
+        eval_strategy="no", report_to=report_to,
+        # packed batches are padding-free (no attention mask), so every token counts; in
+        # unpacked ones the mask says which are padding (counting != pad would also drop
+        # the real end-of-turn tokens of models whose pad is their eos)
+        include_num_input_tokens_seen="all" if cfg.packing else "non_padding",
     )
 
 
@@ -121,7 +126,10 @@ def train_sft(*, base_model: str | Path, train_examples: list[dict],
         resume_from = prepare_checkpoint_dir(checkpoint_dir, fingerprint)
 
     metrics: dict[str, Any] = {}
-    if eval_examples and resume_from is None:
+    # Under FSDP/DeepSpeed an evaluate() before train() would wrap the model for inference
+    # first; the held-out loss before training is measured only where that is harmless.
+    sharded = trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled
+    if eval_examples and resume_from is None and not sharded:
         metrics["eval_loss_before"] = trainer.evaluate(metric_key_prefix="eval")["eval_loss"]
     start = time.perf_counter()
     start_tokens = 0
@@ -193,7 +201,5 @@ def _step_of(checkpoint: Path | None) -> int:
 
 
 def _tokens_in_checkpoint(checkpoint: Path) -> int:
-    import json
-
     state = json.loads((checkpoint / "trainer_state.json").read_text())
     return int(state.get("num_input_tokens_seen", 0))

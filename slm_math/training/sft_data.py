@@ -19,9 +19,9 @@ from pathlib import Path
 
 from slm_math.data.schema import read_problems
 from slm_math.jsonl import DataFileError, iter_jsonl
-from slm_math.prompts import render_prompt
+from slm_math.prompts import render
 
-PROMPT_TEMPLATE = "solve.jinja"
+PROMPT_TEMPLATE = "solve"  # the same user turn evaluation sends (agents.standard)
 
 
 def load_problems(paths: list[Path] | Path) -> dict[str, dict]:
@@ -37,10 +37,14 @@ def load_problems(paths: list[Path] | Path) -> dict[str, dict]:
     return problems
 
 
+def user_prompt(problem_text: str) -> str:
+    """The user turn for a problem: what SFT trains on, GRPO samples from, evaluation asks."""
+    return render(PROMPT_TEMPLATE, problem=problem_text)
+
+
 def chat_example(problem: dict, trace_text: str) -> dict:
     """One prompt-completion example in chat form."""
-    return {"prompt": [{"role": "user", "content": render_prompt(PROMPT_TEMPLATE,
-                                                                 problem=problem["problem"])}],
+    return {"prompt": [{"role": "user", "content": user_prompt(problem["problem"])}],
             "completion": [{"role": "assistant", "content": trace_text}],
             "problem_id": problem["id"]}
 

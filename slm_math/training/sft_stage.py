@@ -63,7 +63,8 @@ def run_sft_stage(stage: str, params: Params, paths: StagePaths = StagePaths()) 
         callbacks = []
         if is_main_process():
             resuming = resumable_checkpoint(paths.checkpoints(stage), fingerprint) is not None
-            callbacks.append(dvclive_callback(paths.dvclive / stage, resume=resuming))
+            curves = dvclive_callback(paths.dvclive / stage, resume=resuming)
+            callbacks += [curves] if curves is not None else []
         result = train_sft(
             base_model=paths.base_model, train_examples=train, eval_examples=held_out,
             cfg=cfg, mode=mode, output_dir=paths.output(stage),
@@ -82,9 +83,10 @@ def run_sft_stage(stage: str, params: Params, paths: StagePaths = StagePaths()) 
                "registered_model": version.name, "registered_version": version.version,
                "mlflow_run_id": version.run_id}
     write_json(paths.metrics / f"{stage}.json", metrics)
+    held_out = " -> ".join(f"{metrics[k]:.4f}" for k in ("eval_loss_before", "eval_loss")
+                           if metrics.get(k) is not None)
     print(f"[{stage}] loss {metrics['final_loss']:.4f} (best {metrics['best_loss']:.4f}), "
-          f"held-out {metrics.get('eval_loss_before', float('nan')):.4f} -> "
-          f"{metrics.get('eval_loss', float('nan')):.4f}, {metrics['tokens_per_s']} tokens/s; "
+          f"held-out {held_out or '-'}, {metrics['tokens_per_s']} tokens/s; "
           f"registered {version.name} v{version.version} @{version.alias}")
     return result
 
