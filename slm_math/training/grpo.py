@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from slm_math.config.params import GRPOParams
 from slm_math.training.batching import BatchPlan, plan_batch, world_size
 from slm_math.training.checkpoints import clear_checkpoints, prepare_checkpoint_dir
 from slm_math.training.model_loading import load_causal_lm, load_tokenizer, lora_config, resolve_precision
+
+log = logging.getLogger(__name__)
 
 START_DIRS = {"base": "base", "sft_lora": "sft_lora", "sft_full": "sft_full"}
 
@@ -231,7 +234,12 @@ def save_trained(trainer, tokenizer, output_dir: Path, mode: str) -> None:
         shutil.rmtree(tmp)
     if mode == "lora":
         trainer.save_model(str(tmp / "adapter"))  # every rank takes part (FSDP gathers)
-        if trainer.is_world_process_zero():
+        sharded = trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled
+        if sharded and trainer.is_world_process_zero():
+            # rank 0 alone holds a shard, not the weights: keep the adapter (it names its base)
+            log.warning("LoRA under FSDP/DeepSpeed: only the adapter is saved (%s/adapter); merge "
+                        "it into the start model with peft's merge_and_unload", output_dir)
+        elif trainer.is_world_process_zero():
             model = trainer.accelerator.unwrap_model(trainer.model)
             merged = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
             merged.save_pretrained(str(tmp))

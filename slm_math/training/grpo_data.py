@@ -22,8 +22,7 @@ from typing import Any, Callable, Sequence
 
 from slm_math.config.params import CurriculumParams
 from slm_math.jsonl import DataFileError
-from slm_math.prompts import render_prompt
-from slm_math.training.sft_data import PROMPT_TEMPLATE, load_problems
+from slm_math.training.sft_data import load_problems, user_prompt
 
 
 def problem_files(folder: Path, benchmarks: list[str] | None) -> list[Path]:
@@ -47,7 +46,7 @@ def load_problem_list(folder: Path, benchmarks: list[str] | None) -> list[dict]:
 
 def solve_messages(problem: dict) -> list[dict]:
     """The user turn every solver sees (the evaluation prompt)."""
-    return [{"role": "user", "content": render_prompt(PROMPT_TEMPLATE, problem=problem["problem"])}]
+    return [{"role": "user", "content": user_prompt(problem["problem"])}]
 
 
 def prompt_row(problem: dict) -> dict:

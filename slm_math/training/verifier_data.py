@@ -17,14 +17,14 @@ from fractions import Fraction
 
 from slm_math.grading.rewards import completion_text
 from slm_math.grading.verdict import parse_verdict
-from slm_math.prompts import render_prompt
+from slm_math.prompts import render
 
-VERIFY_TEMPLATE = "verify.jinja"
+VERIFY_TEMPLATE = "verify"
 
 
 def verify_messages(problem: str, solution: str) -> list[dict]:
     """The verifier's user turn."""
-    return [{"role": "user", "content": render_prompt(VERIFY_TEMPLATE, problem=problem,
+    return [{"role": "user", "content": render(VERIFY_TEMPLATE, problem=problem,
                                                        solution=solution)}]
 
 
