@@ -21,7 +21,7 @@ def low_half_reward(vocab_size: int):
     return reward
 
 
-ROWS = [{"prompt": [{"role": "user", "content": f"Write anything, {i}."}]} for i in range(8)]
+ROWS = [{"prompt": [{"role": "user", "content": f"Say something {i}"}]} for i in range(16)]
 
 
 def _trainer(model_dir, tmp_path, cfg, backend="trl", callbacks=None):
