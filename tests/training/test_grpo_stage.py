@@ -44,7 +44,7 @@ def test_grpo_stage_writes_metrics_curves_and_registers(tiny_model_dir, tmp_path
     assert curves["reward"] == [-1.0, -1.0] and curves["frac_reward_zero_std"] == [1.0, 1.0]
     assert metrics["held_out_before"]["n"] == 4 and metrics["held_out_accuracy_after"] == 0.0
     assert read_jsonl(tmp_path / "data" / "grpo" / "pass_rates.jsonl") == []  # mode none
-    plot = tmp_path / "dvclive" / "grpo" / "plots" / "metrics" / "train" / "frac_reward_zero_std.tsv"
+    plot = tmp_path / "dvclive" / "grpo" / "plots" / "metrics" / "frac_reward_zero_std.tsv"
     assert plot.is_file() and len(plot.read_text().splitlines()) == 3
     version = MlflowClient().get_model_version_by_alias("slm-math-grpo", "current")
     assert version.tags["params_hash"] == metrics["params_hash"] and version.tags["init"] == "base"
@@ -64,7 +64,7 @@ def test_grpo_verifier_stage_trains_on_verdicts(tiny_model_dir, tmp_path, monkey
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     paths = _workspace(tmp_path, tiny_model_dir)
     common = {k: v for k, v in vars(quick_grpo(max_steps=1, max_prompt_length=512)).items()
-              if k not in ("curriculum", "rewards")}
+              if k not in ("curriculum", "rewards", "eval_problems")}
     cfg = GRPOVerifierParams(**common, problems=6, solver_samples=1, eval_problems=2)
     run_grpo_stage(Params(grpo_verifier=cfg, tracking=TrackingParams(experiment="v")), paths,
                    stage="grpo_verifier")
