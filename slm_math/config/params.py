@@ -317,6 +317,8 @@ class RegisteredModels:
     sft_lora: str = param("slm-math-sft-lora", help="registered model of the sft_lora stage")
     sft_full: str = param("slm-math-sft-full", help="registered model of the sft_full stage")
     grpo: str = param("slm-math-grpo", help="registered model of the grpo stage")
+    grpo_verifier: str = param("slm-math-grpo-verifier",
+                               help="registered model of the grpo_verifier stage")
 
 
 @dataclass
@@ -335,6 +337,167 @@ class TrackingParams:
 
 
 @dataclass
+class RewardSpec:
+    """One reward function of ``slm_math.grading.rewards`` with its weight in the sum."""
+
+    weight: float = param(1.0, help="weight of this reward in the weighted sum (TRL reward_weights)")
+    options: dict[str, object] = param(default_factory=dict, help=(
+        "keyword arguments of the reward factory, e.g. {correct: 1.0, incorrect: -1.0} for "
+        "correctness, {value: 0.2, require_think: false} for format"))
+
+
+def _default_rewards() -> dict[str, RewardSpec]:
+    return {"correctness": RewardSpec(1.0, {"correct": 1.0, "incorrect": 0.0}),
+            "format": RewardSpec(1.0, {"value": 0.2, "require_think": False,
+                                       "require_boxed": True})}
+
+
+@dataclass
+class CurriculumParams:
+    """Which training problems GRPO sees, and in which order."""
+
+    mode: Literal["none", "level", "pass_rate"] = param("pass_rate", help=(
+        "'none': every problem; 'level': problems whose level is in `levels` (e.g. MATH 4-5); "
+        "'pass_rate': the start model's pass rate over k samples decides (zero-variance "
+        "problems, always or never solved, give GRPO no signal)"))
+    levels: list[int] = param(default_factory=lambda: [4, 5],
+                              help="levels kept in 'level' mode (problems without a level are dropped)")
+    k: int = param(4, min=2, max=256, help="samples per problem to measure the pass rate")
+    min_pass_rate: float = param(0.0, min=0.0, max=1.0, help=(
+        "keep problems whose pass rate is strictly above this (0: drop never-solved)"))
+    max_pass_rate: float = param(1.0, min=0.0, max=1.0, help=(
+        "keep problems whose pass rate is strictly below this (1: drop always-solved)"))
+    candidates: int | None = param(64, min=1, help=(
+        "problems whose pass rate is measured (a seeded sample; None: all); measuring costs "
+        "k generations per problem"))
+    order: Literal["random", "easy_to_hard"] = param("random", help=(
+        "'easy_to_hard': highest pass rate (or lowest level) first, no shuffling"))
+    max_problems: int | None = param(None, min=1, help="cap on training problems after filtering")
+
+    def check(self) -> str | None:
+        """The pass-rate window must be non-empty."""
+        if self.min_pass_rate >= self.max_pass_rate:
+            return "min_pass_rate must be below max_pass_rate"
+        return None
+
+
+@dataclass
+class GenerationParams:
+    """How GRPO samples its completions."""
+
+    backend: Literal["auto", "trl", "cuda_graph", "continuous_batching", "vllm"] = param(
+        "auto", help=(
+            "'trl': TRL's model.generate; 'cuda_graph': our static-cache decoder replayed as "
+            "a CUDA graph (one GPU process; CPU runs it eagerly); 'continuous_batching': "
+            "transformers' paged engine (TRL option); 'vllm': TRL's vLLM path (needs vllm and "
+            "a GPU); 'auto': cuda_graph on one GPU, else trl"))
+    vllm_mode: Literal["colocate", "server"] = param("colocate", help=(
+        "vllm: in the training process ('colocate') or a `trl vllm-serve` server"))
+    vllm_server_url: str | None = param(None, help="server mode: base URL (default host:port 127.0.0.1:8000)")
+    vllm_gpu_memory_utilization: float = param(0.3, min=0.05, max=0.95,
+                                               help="colocate mode: GPU memory share for vLLM")
+
+
+@dataclass
+class GRPOParams:
+    """grpo: reinforcement learning with verifiable rewards on TRL's GRPOTrainer."""
+
+    init: Literal["base", "sft_lora", "sft_full"] = param("sft_lora", help=(
+        "start model: models/base, models/base + the sft_lora adapter (merged in memory), or "
+        "models/sft_full"))
+    mode: Literal["lora", "full"] = param("lora", help="train a fresh LoRA adapter, or every weight")
+    lora: LoraParams = param(default_factory=LoraParams, help="the adapter (mode lora)")
+    benchmarks: list[str] | None = param(None, help=(
+        "training problems: data/train/<name>.jsonl for these names (None: every file)"))
+    num_generations: int = param(4, min=2, max=256, help="K: completions sampled per prompt")
+    prompts_per_step: int = param(4, min=1, help="prompts per optimizer step (over all processes)")
+    per_device_batch_size: int = param(16, min=1, help=(
+        "completions per forward/backward pass; gradient accumulation covers the rest of "
+        "prompts_per_step x num_generations"))
+    max_steps: int = param(8, min=-1, help="optimizer steps (-1: epochs decide)")
+    epochs: float = param(1.0, min=0.0, help="passes over the selected problems when max_steps is -1")
+    learning_rate: float = param(5e-6, min=0.0, max=1.0, help="peak learning rate (AdamW)")
+    min_learning_rate: float = param(1e-7, min=0.0, help="floor of the cosine_with_min_lr schedule")
+    scheduler: Literal["cosine_with_min_lr", "cosine", "linear", "constant",
+                       "constant_with_warmup"] = param("cosine_with_min_lr", help="learning-rate schedule")
+    warmup_ratio: float = param(0.0, min=0.0, max=0.5, help="share of steps spent warming up")
+    weight_decay: float = param(0.0, min=0.0, max=1.0, help="AdamW weight decay")
+    max_grad_norm: float = param(1.0, min=0.0, help="gradient clipping (0: off)")
+    beta: float = param(0.0, min=0.0, help=(
+        "KL coefficient; 0 builds no reference model (no memory, no forward pass for it)"))
+    loss_type: Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo"] = param(
+        "dapo", help="TRL loss aggregation (grpo: per-sequence mean; dr_grpo, dapo: no length bias)")
+    scale_rewards: Literal["group", "batch", "none"] = param("group", help=(
+        "advantage scaling: by the group's std, the batch's std, or none (Dr. GRPO)"))
+    epsilon: float = param(0.2, min=0.0, max=1.0, help="lower clip of the policy ratio")
+    epsilon_high: float | None = param(None, min=0.0, max=1.0,
+                                       help="upper clip (DAPO clip-higher, e.g. 0.28); None: epsilon")
+    num_iterations: int = param(1, min=1, help="mu: optimization passes over each generated batch")
+    max_prompt_length: int = param(256, min=8, help=(
+        "prompts longer than this many tokens (chat template applied) are dropped, not cut"))
+    max_completion_length: int = param(96, min=4, help="tokens sampled per completion")
+    temperature: float = param(1.0, min=0.0, help="sampling temperature of the completions")
+    top_p: float = param(1.0, min=0.0, max=1.0, help="nucleus sampling (1: off)")
+    mask_truncated_completions: bool = param(False, help=(
+        "leave completions cut at max_completion_length out of the loss (DAPO)"))
+    rewards: dict[str, RewardSpec] = param(default_factory=_default_rewards, help=(
+        "reward functions by name (correctness, format, length) with weight and options"))
+    curriculum: CurriculumParams = param(default_factory=CurriculumParams, help="problem selection")
+    generation: GenerationParams = param(default_factory=GenerationParams, help="sampling backend")
+    precision: Literal["auto", "bf16", "fp32"] = param("auto", help="'auto': bf16 on a GPU, else fp32")
+    gradient_checkpointing: bool = param(False, help="recompute activations to save memory")
+    eval_problems: int = param(32, min=0, help=(
+        "held-out problems (from data/benchmarks, of the training benchmarks) graded greedily "
+        "at the start and the end"))
+    logging_steps: int = param(1, min=1, help="log every n steps")
+    save_steps: int = param(4, min=1, help="checkpoint every n steps (an interrupted run resumes)")
+
+    def check(self) -> str | None:
+        """Cross-field rules TRL would otherwise report deep inside the trainer."""
+        completions = self.prompts_per_step * self.num_generations
+        if completions % min(self.per_device_batch_size, completions):
+            return (f"prompts_per_step x num_generations ({completions}) must be a multiple of "
+                    f"per_device_batch_size ({self.per_device_batch_size})")
+        unknown = sorted(set(self.rewards) - {"correctness", "format", "length"})
+        if unknown:
+            return f"rewards: unknown reward {unknown[0]!r}; known: correctness, format, length"
+        if not self.rewards:
+            return "rewards: at least one reward is needed"
+        return None
+
+
+@dataclass
+class GRPOVerifierParams(GRPOParams):
+    """grpo_verifier: GRPO on verification prompts; the reward is verdict accuracy."""
+
+    solver_samples: int = param(2, min=1, max=64, help=(
+        "solutions sampled from the start model per problem, graded against the gold answer "
+        "for the CORRECT/INCORRECT label"))
+    problems: int = param(48, min=2, help="train problems whose solutions become verification examples")
+    reference_solutions: bool = param(True, help=(
+        "add each problem's reference solution as a CORRECT example and the same with a wrong "
+        "final answer as an INCORRECT one, balancing the labels"))
+    verdict_rewards: dict[str, float] = param(
+        default_factory=lambda: {"correct": 1.0, "incorrect": 0.0, "unclear": 0.0, "missing": 0.0},
+        help="reward for a right verdict, a wrong one, UNCLEAR, and no VERDICT line")
+    curriculum: CurriculumParams = param(default_factory=lambda: CurriculumParams(mode="none"),
+                                         help="problem selection (verification examples)")
+    rewards: dict[str, RewardSpec] = param(default_factory=dict, help=(
+        "extra rewards on top of verdict accuracy (usually none)"))
+
+    def check(self) -> str | None:
+        """As GRPO, but the verdict reward alone is enough."""
+        completions = self.prompts_per_step * self.num_generations
+        if completions % min(self.per_device_batch_size, completions):
+            return (f"prompts_per_step x num_generations ({completions}) must be a multiple of "
+                    f"per_device_batch_size ({self.per_device_batch_size})")
+        missing = {"correct", "incorrect", "unclear", "missing"} - set(self.verdict_rewards)
+        if missing:
+            return f"verdict_rewards: missing {sorted(missing)}"
+        return None
+
+
+@dataclass
 class Params:
     """Everything in params.yaml."""
 
@@ -344,7 +507,9 @@ class Params:
     tracking: TrackingParams = param(default_factory=TrackingParams, help="MLflow tracking")
     sft_lora: SFTLoraParams = param(default_factory=SFTLoraParams, help="the sft_lora stage")
     sft_full: SFTFullParams = param(default_factory=SFTFullParams, help="the sft_full stage")
-
+    grpo: GRPOParams = param(default_factory=lambda: GRPOParams(), help="the grpo stage")
+    grpo_verifier: GRPOVerifierParams = param(default_factory=lambda: GRPOVerifierParams(),
+                                              help="the grpo_verifier stage")
     cotgen: CotgenParams = param(default_factory=CotgenParams, help="the cotgen stage")
     verify: VerifyParams = param(default_factory=VerifyParams, help="the verify stage")
     eval: EvalParams = param(default_factory=EvalParams, help="the agent_eval matrix")
