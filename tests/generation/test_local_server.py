@@ -63,3 +63,33 @@ def test_a_server_never_healthy_times_out_and_is_killed():
         srv.start()
     assert time.monotonic() - start < 15
     assert not group_alive(srv.pid)
+
+
+OWNER = (
+    "import sys, time\n"
+    "from slm_math.generation import LocalServer\n"
+    "command = [sys.executable, '-c', sys.argv[1], '{host}', '{port}', sys.argv[2]]\n"
+    "with LocalServer('unused', command=command, health_path='/', startup_timeout_s=30) as srv:\n"
+    "    print(srv.pid, flush=True)\n"
+    "    time.sleep(300)\n"
+)
+
+
+def test_a_sigkilled_owner_takes_the_server_and_its_children_along(tmp_path):
+    # without the group guard this fails: the server and its child outlive a SIGKILLed owner
+    import subprocess
+    from pathlib import Path
+
+    pid_file = tmp_path / "child.pid"
+    root = str(Path(__file__).resolve().parents[2])
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, SERVER_WITH_CHILD, str(pid_file)],
+                             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": root})
+    group = int(owner.stdout.readline())
+    child = int(pid_file.read_text())
+    assert alive(group) and alive(child)
+    owner.kill()  # SIGKILL: the owner runs no cleanup; the guard must notice
+    owner.wait()
+    deadline = time.monotonic() + 20
+    while (alive(child) or group_alive(group)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(child) and not group_alive(group)
