@@ -31,7 +31,10 @@ def local_teacher_server(model_dir: str, params: LocalServerParams) -> Iterator[
     """Serve `model_dir` while the block runs; SIGTERM/SIGHUP also stop it (as SystemExit)."""
     server = LocalServer(model_dir, command=server_argv(params),
                          startup_timeout_s=params.startup_timeout_s,
-                         health_path=params.health_path, env={pdeathsig.PARENT_ENV: str(os.getpid())})
+                         health_path=params.health_path, env={pdeathsig.PARENT_ENV: str(os.getpid())},
+                         # pdeathsig already ties the server to this process; a group_guard
+                         # between them would be the parent pdeathsig checks for, and is not it
+                         guard=False)
     with _exit_on_termination():
         with server:
             yield server
