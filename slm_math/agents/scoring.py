@@ -1,0 +1,146 @@
+"""Scoring a candidate solution in [0, 1]: a reward model, or a verifier's P(CORRECT).
+
+`load_scorer(path, fallback=generator)` picks by the checkpoint's config:
+- a `*ForSequenceClassification` checkpoint (any HF reward model / outcome classifier,
+  or one trained here): `SequenceClassifierScorer`, the sigmoid of the logit for one label,
+  else the softmax probability of the positive label (`CORRECT`, `LABEL_1`, or the last);
+- a causal LM (the trained verifier of `grpo_verifier`, or the solver itself):
+  `VerifierScorer`, a generative verifier: the model reads `prompts/verify.jinja` with the
+  solution, its reply is opened with `VERDICT:`, and the score is
+  P(CORRECT) / (P(CORRECT) + P(INCORRECT)) of the next token(s).
+With no path the solver's own model is the verifier (hf backend only: it needs logits).
+The model runs in this process: it reads text, it never executes it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from slm_math.generation import Generator
+from slm_math.prompts import render
+
+Candidate = tuple[str, str]
+"""(problem text, solution text)."""
+
+
+class Scorer:
+    """Scores candidates; higher is more likely correct, in [0, 1]."""
+
+    batch_size: int = 8
+
+    def score(self, candidates: Sequence[Candidate]) -> list[float]:
+        """One score per (problem, solution), in order, computed in batches."""
+        out: list[float] = []
+        for start in range(0, len(candidates), self.batch_size):
+            out.extend(self._score_batch(candidates[start:start + self.batch_size]))
+        return out
+
+    def _score_batch(self, batch: Sequence[Candidate]) -> list[float]:
+        raise NotImplementedError
+
+
+class SequenceClassifierScorer(Scorer):
+    """A sequence-classification checkpoint as a reward model (see the module docstring)."""
+
+    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 8, max_length: int | None = None):
+        self.model, self.tokenizer, self.batch_size = model.eval(), tokenizer, batch_size
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        if model.config.pad_token_id is None:
+            model.config.pad_token_id = tokenizer.pad_token_id
+        labels = {str(v).upper(): int(k) for k, v in (model.config.id2label or {}).items()}
+        self.positive = next((labels[name] for name in ("CORRECT", "LABEL_1", "POSITIVE") if name in labels),
+                             model.config.num_labels - 1)
+        self.max_length = max_length or getattr(tokenizer, "model_max_length", 2048)
+
+    def text(self, problem: str, solution: str) -> str:
+        """The classifier's input: a chat (user problem, assistant solution) if it has a template."""
+        if getattr(self.tokenizer, "chat_template", None):
+            return self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": problem}, {"role": "assistant", "content": solution}],
+                tokenize=False)
+        return f"{problem}\n\n{solution}"
+
+    def _score_batch(self, batch: Sequence[Candidate]) -> list[float]:
+        import torch
+
+        enc = self.tokenizer([self.text(p, s) for p, s in batch], return_tensors="pt", padding=True,
+                             truncation=True, max_length=min(self.max_length, 100_000))
+        with torch.inference_mode():
+            logits = self.model(**enc.to(self.model.device)).logits.float()
+        if logits.shape[-1] == 1:
+            return torch.sigmoid(logits[:, 0]).tolist()
+        return torch.softmax(logits, dim=-1)[:, self.positive].tolist()
+
+
+class VerifierScorer(Scorer):
+    """A causal LM as a generative verifier: P(CORRECT) after `VERDICT:` (module docstring)."""
+
+    VERDICT_PREFIX = "VERDICT:"
+
+    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 8):
+        self.model, self.tokenizer, self.batch_size = model.eval(), tokenizer, batch_size
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.yes = tokenizer(" CORRECT", add_special_tokens=False).input_ids
+        self.no = tokenizer(" INCORRECT", add_special_tokens=False).input_ids
+
+    def prompt(self, problem: str, solution: str) -> str:
+        """The verifier prompt with the assistant turn opened by `VERDICT:`."""
+        messages = [{"role": "user", "content": render("verify", problem=problem, solution=solution)}]
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return text + self.VERDICT_PREFIX
+
+    def _score_batch(self, batch: Sequence[Candidate]) -> list[float]:
+        import torch
+
+        prompts = [self.tokenizer(self.prompt(p, s), add_special_tokens=False).input_ids for p, s in batch]
+        # log P(continuation | prompt) for both verdicts, in one right-padded forward pass
+        # (right padding keeps each row's positions as they are alone)
+        rows = [(ids, cont) for ids in prompts for cont in (self.yes, self.no)]
+        width = max(len(ids) + len(cont) for ids, cont in rows)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([i + c + [pad] * (width - len(i) - len(c)) for i, c in rows])
+        mask = torch.tensor([[1] * (len(i) + len(c)) + [0] * (width - len(i) - len(c)) for i, c in rows])
+        with torch.inference_mode():
+            logp = torch.log_softmax(self.model(input_ids=input_ids.to(self.model.device),
+                                                attention_mask=mask.to(self.model.device)).logits.float(), -1)
+        totals = []
+        for r, (ids, cont) in enumerate(rows):
+            positions = range(len(ids) - 1, len(ids) + len(cont) - 1)  # the logits predicting each token
+            totals.append(sum(float(logp[r, pos, tok]) for pos, tok in zip(positions, cont)))
+        scores = []
+        for k in range(len(batch)):
+            yes, no = totals[2 * k], totals[2 * k + 1]
+            scores.append(float(torch.sigmoid(torch.tensor(yes - no))))
+        return scores
+
+
+def is_classifier(path: str | Path) -> bool:
+    """Whether the checkpoint in `path` is a sequence-classification model."""
+    config = json.loads((Path(path) / "config.json").read_text())
+    return any(a.endswith("ForSequenceClassification") for a in config.get("architectures") or [])
+
+
+def load_scorer(path: str | Path | None, *, fallback: Generator | None = None, batch_size: int = 8,
+                device: str | None = None) -> Scorer:
+    """The scorer for checkpoint `path`; with None, the `fallback` generator's model as verifier."""
+    if path is None:
+        model = getattr(fallback, "model", None)
+        if model is None or getattr(fallback, "tokenizer", None) is None:
+            raise ValueError("best_of_n: with no reward_model the solver scores its own samples, which "
+                             "needs the hf backend (logits); set agents.<name>.options.reward_model")
+        return VerifierScorer(model, fallback.tokenizer, batch_size=batch_size)
+    if not (Path(path) / "config.json").exists():
+        raise FileNotFoundError(f"reward_model: {path}: no config.json (not a model folder)")
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if is_classifier(path):
+        model = AutoModelForSequenceClassification.from_pretrained(path)
+        return SequenceClassifierScorer(model.to(device or "cpu"), tokenizer, batch_size=batch_size)
+    model = AutoModelForCausalLM.from_pretrained(path)
+    return VerifierScorer(model.to(device or "cpu"), tokenizer, batch_size=batch_size)

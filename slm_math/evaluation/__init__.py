@@ -1,0 +1,2 @@
+"""Evaluation: run agents over benchmarks (`run`), score the rows (`metrics`, `stats`),
+and resolve matrix model names to generators (`models`)."""

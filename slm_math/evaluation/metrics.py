@@ -1,0 +1,100 @@
+"""Metrics of one evaluation cell (model × agent) from its eval rows.
+
+Per benchmark and overall (pooled over problems): `n`, `correct`, `accuracy` (pass@1 of the
+agent's answer) with its 95% Wilson interval `ci95`, `extraction_failure_rate` (no final
+answer found, or an empty `\\boxed{}`), `tokens_mean`, `latency_s_mean`; when the agent drew n > 1 samples,
+`pass@k` (unbiased) for k = 1, 2, 4, ... n and `maj@n`; where problems carry `level` or
+`subject` (MATH), the same accuracy block per level and per subject; for iterative agents
+(rows with `iteration_correct`), `accuracy_by_iteration`: accuracy had every problem stopped
+after iteration 1, 2, ... (a problem that stopped earlier keeps its last answer).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from slm_math.evaluation.stats import majority_answer, pass_at_k, wilson_interval
+
+
+def accuracy_block(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """`n`, `correct`, `accuracy` and `ci95` of rows (each with a boolean `correct`)."""
+    n = len(rows)
+    correct = sum(1 for r in rows if r["correct"])
+    low, high = wilson_interval(correct, n)
+    return {"n": n, "correct": correct, "accuracy": round(correct / n, 6) if n else 0.0,
+            "ci95": [round(low, 6), round(high, 6)]}
+
+
+def _powers_of_two_upto(n: int) -> list[int]:
+    ks, k = [], 1
+    while k <= n:
+        ks.append(k)
+        k *= 2
+    return ks if ks[-1] == n else ks + [n]
+
+
+def sampling_block(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """pass@k and maj@n over rows that hold `samples` ([{answer, correct}, ...]) of equal n."""
+    sampled = [r for r in rows if r.get("samples")]
+    if not sampled:
+        return {}
+    n = min(len(r["samples"]) for r in sampled)
+    out: dict[str, float] = {}
+    for k in _powers_of_two_upto(n):
+        out[f"pass@{k}"] = round(sum(pass_at_k(n, sum(s["correct"] for s in r["samples"][:n]), k)
+                                     for r in sampled) / len(sampled), 6)
+    majority_correct = 0
+    for r in sampled:
+        samples = r["samples"][:n]
+        winner = majority_answer([s["answer"] for s in samples])
+        # the majority answer is right if the samples that gave it were graded right
+        majority_correct += any(s["correct"] for s in samples if s["answer"] == winner) if winner is not None else 0
+    out[f"maj@{n}"] = round(majority_correct / len(sampled), 6)
+    return out
+
+
+def accuracy_by_iteration(rows: Sequence[Mapping[str, Any]]) -> list[float]:
+    """Accuracy after iteration 1..max over rows with `iteration_correct` (carried forward)."""
+    tracked = [r["iteration_correct"] for r in rows if r.get("iteration_correct")]
+    if not tracked:
+        return []
+    depth = max(len(t) for t in tracked)
+    return [round(sum(t[min(i, len(t) - 1)] for t in tracked) / len(tracked), 6) for i in range(depth)]
+
+
+def _mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Every metric of one set of rows (a benchmark, or all of a cell's rows)."""
+    out = accuracy_block(rows)
+    out["extraction_failure_rate"] = round(
+        sum(1 for r in rows if not r.get("prediction")) / len(rows), 6) if rows else 0.0
+    out["tokens_mean"] = _mean(r["tokens"] for r in rows)
+    out["latency_s_mean"] = _mean(r["latency_s"] for r in rows)
+    out.update(sampling_block(rows))
+    if by_iteration := accuracy_by_iteration(rows):
+        out["accuracy_by_iteration"] = by_iteration
+    for key in ("level", "subject"):
+        groups: dict[str, list] = defaultdict(list)
+        for r in rows:
+            if r.get(key) is not None:
+                groups[str(r[key])].append(r)
+        if groups:
+            out[f"by_{key}"] = {name: accuracy_block(g) for name, g in sorted(groups.items())}
+    return out
+
+
+def cell_metrics(rows_by_benchmark: Mapping[str, Sequence[Mapping[str, Any]]], *,
+                 wall_s: float | None = None) -> dict[str, Any]:
+    """The metrics file of a cell: overall (pooled) at the top, then `benchmarks.<name>`."""
+    everything = [r for rows in rows_by_benchmark.values() for r in rows]
+    out = summarize(everything)
+    out["benchmarks"] = {name: summarize(rows) for name, rows in rows_by_benchmark.items()}
+    if wall_s is not None:
+        out["wall_s"] = round(wall_s, 2)
+    return out

@@ -1,0 +1,23 @@
+"""The `reference` teacher: a problem's own solution written in the trace format.
+
+The last step of the offline cascade. The text keeps the computation before the box
+("<think>7 * 8 = 56</think> 7 * 8 = 56. The answer is \\boxed{56}."): a small model trained
+on answer-only targets collapses to constant answers.
+"""
+
+from __future__ import annotations
+
+from slm_math.teacher.client import ChatResult
+from slm_math.teacher.prompts import render
+
+TEMPLATE = "reference"
+
+
+def reference_trace(problem: dict) -> ChatResult:
+    """The trace for `problem` from its `solution`; a failed attempt when it has none."""
+    steps = (problem.get("solution") or "").strip()
+    if not steps:
+        return ChatResult(text="", error="the problem has no reference solution")
+    last_step = steps.splitlines()[-1].strip()
+    return ChatResult(text=render(TEMPLATE, problem=problem, steps=steps, last_step=last_step),
+                      finish_reason="stop")

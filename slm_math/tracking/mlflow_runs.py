@@ -1,0 +1,75 @@
+"""One MLflow run per stage, on the tracking URI that params (or the environment) name.
+
+The default URI is a sqlite file in the repo (``sqlite:///mlflow.db``), with artifacts in
+``mlartifacts/`` beside it, so runs and the Model Registry work offline with no server:
+``mlflow ui --backend-store-uri sqlite:///mlflow.db`` browses them. ``MLFLOW_TRACKING_URI``
+overrides params (a team server, a test's temp file).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from slm_math.config import flatten
+from slm_math.config.params import TrackingParams
+
+SQLITE_PREFIX = "sqlite:///"
+
+
+def resolve_tracking_uri(configured: str, root: str | Path = ".") -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else ``configured``; a relative sqlite path made absolute."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or configured
+    if uri.startswith(SQLITE_PREFIX) and not uri.startswith(SQLITE_PREFIX + "/"):
+        uri = SQLITE_PREFIX + str((Path(root) / uri[len(SQLITE_PREFIX):]).resolve())
+    return uri
+
+
+def artifact_root(uri: str) -> str | None:
+    """Where a new experiment keeps artifacts: ``mlartifacts/`` beside a sqlite file."""
+    if uri.startswith(SQLITE_PREFIX):
+        return (Path(uri[len(SQLITE_PREFIX):]).parent / "mlartifacts").as_uri()
+    return None  # a tracking server decides
+
+
+def is_main_process() -> bool:
+    """True on the process that logs (rank 0 under ``accelerate launch``, or alone)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def use_experiment(tracking: TrackingParams, root: str | Path = ".") -> str:
+    """Point MLflow at the tracking URI and experiment (created if new); returns the URI."""
+    import mlflow
+
+    uri = resolve_tracking_uri(tracking.uri, root)
+    mlflow.set_tracking_uri(uri)
+    if mlflow.get_experiment_by_name(tracking.experiment) is None:
+        mlflow.create_experiment(tracking.experiment, artifact_location=artifact_root(uri))
+    mlflow.set_experiment(tracking.experiment)
+    return uri
+
+
+@contextmanager
+def stage_run(tracking: TrackingParams, stage: str, *, params: dict[str, Any],
+              tags: dict[str, str] | None = None, root: str | Path = ".") -> Iterator[Any]:
+    """Open the stage's MLflow run (main process only; other ranks get ``None``).
+
+    Every key of ``params`` is logged flattened (``sft_lora.lora.r``); the transformers
+    ``MLflowCallback`` finds this active run and logs the per-step metrics into it. A
+    failure inside marks the run FAILED.
+    """
+    if not is_main_process():
+        yield None
+        return
+    import mlflow
+
+    use_experiment(tracking, root)
+    run_tags = {"stage": stage, **(tags or {})}
+    if os.environ.get("DVC_EXP_NAME"):
+        run_tags["dvc_exp"] = os.environ["DVC_EXP_NAME"]
+    with mlflow.start_run(run_name=stage, tags=run_tags) as run:
+        flat = {k: ("null" if v is None else v) for k, v in flatten(params).items()}
+        mlflow.log_params(flat)
+        yield run

@@ -1,0 +1,293 @@
+"""GRPO on TRL's GRPOTrainer: start model, rewards, knobs, fast sampling, resume.
+
+``build_grpo_trainer`` turns a :class:`~slm_math.config.params.GRPOParams` section into a
+``GRPOConfig`` and a trainer; ``train_grpo`` runs it, resuming from the last checkpoint of
+an interrupted run with the same fingerprint, and writes the final model atomically.
+
+- Start model (``init``): models/base, models/base + the sft_lora adapter merged in memory
+  (so a fresh GRPO adapter's "adapter off" is the SFT model: the KL reference when beta > 0),
+  or models/sft_full. ``mode`` trains a fresh LoRA adapter or every weight.
+- ``beta == 0`` gives TRL no reason to build a reference model: none is loaded.
+- Rewards come from ``slm_math.grading.rewards`` by name, weighted by TRL's ``reward_weights``.
+- Sampling: TRL's ``generate``, transformers' continuous batching, vLLM (colocate or server),
+  or our static-cache decoder replayed as a CUDA graph (``static_decoding.py``).
+- Zero-variance groups: TRL logs their share of each step as ``frac_reward_zero_std``.
+It runs unchanged as one process or under ``accelerate launch`` (DDP, FSDP, DeepSpeed).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from slm_math.config.params import GRPOParams
+from slm_math.training.batching import BatchPlan, plan_batch, world_size
+from slm_math.training.checkpoints import clear_checkpoints, prepare_checkpoint_dir
+from slm_math.training.model_loading import load_causal_lm, load_tokenizer, lora_config, resolve_precision
+
+log = logging.getLogger(__name__)
+
+START_DIRS = {"base": "base", "sft_lora": "sft_lora", "sft_full": "sft_full"}
+
+
+class GenerationBackendError(RuntimeError):
+    """The chosen sampling backend cannot run here (vLLM missing, no GPU, ...)."""
+
+
+class StartModelError(RuntimeError):
+    """The start model named by ``grpo.init`` is missing or unreadable."""
+
+
+@dataclass
+class GRPOResult:
+    """What a GRPO run produced."""
+
+    metrics: dict[str, Any]
+    output_dir: Path
+    log_history: list[dict] = field(default_factory=list)
+
+
+def load_start_model(init: str, models_dir: Path, precision: str):
+    """(model, tokenizer, folder) for ``init``; an sft_lora adapter is merged into its base."""
+    folder = Path(models_dir) / START_DIRS[init]
+    if not folder.is_dir():
+        raise StartModelError(f"{folder}: no start model for grpo.init={init!r}; run the "
+                              f"{'download' if init == 'base' else init} stage first")
+    if init != "sft_lora":
+        return load_causal_lm(folder, precision), load_tokenizer(folder), folder
+    if (folder / "merged" / "config.json").is_file():
+        merged = folder / "merged"
+        return load_causal_lm(merged, precision), load_tokenizer(merged), merged
+    if not (folder / "adapter_config.json").is_file():
+        raise StartModelError(f"{folder}: neither a PEFT adapter (adapter_config.json) nor merged/")
+    from peft import PeftModel
+
+    base_dir = Path(json.loads((folder / "adapter_config.json").read_text())
+                    .get("base_model_name_or_path") or models_dir / "base")
+    if not (base_dir / "config.json").is_file():
+        base_dir = Path(models_dir) / "base"
+    base = load_causal_lm(base_dir, precision)
+    model = PeftModel.from_pretrained(base, str(folder)).merge_and_unload()
+    return model, load_tokenizer(folder), folder
+
+
+def resolve_backend(backend: str, *, use_cuda: bool | None = None) -> str:
+    """The sampling backend that will run: 'auto' → cuda_graph on one GPU process, else trl.
+
+    Raises :class:`GenerationBackendError` when vLLM is asked for but cannot run.
+    """
+    import torch
+
+    use_cuda = torch.cuda.is_available() if use_cuda is None else use_cuda
+    if backend == "auto":
+        return "cuda_graph" if use_cuda and world_size() == 1 else "trl"
+    if backend == "vllm":
+        if importlib.util.find_spec("vllm") is None:
+            raise GenerationBackendError(
+                "grpo.generation.backend=vllm: the vllm package is not installed (pip install "
+                "vllm on a GPU machine), or choose backend 'auto', 'trl' or 'cuda_graph'")
+        if not use_cuda:
+            raise GenerationBackendError(
+                "grpo.generation.backend=vllm needs a CUDA GPU; none is visible here "
+                "(choose backend 'auto' or 'trl' on CPU)")
+    if backend == "cuda_graph" and world_size() > 1:
+        raise GenerationBackendError(
+            "grpo.generation.backend=cuda_graph runs in one process only (sharded weights "
+            "move between steps); use 'trl', 'continuous_batching' or 'vllm' under accelerate launch")
+    return backend
+
+
+def grpo_batch_plan(cfg: GRPOParams) -> BatchPlan:
+    """Completions per step = prompts_per_step × K, split into per-device passes."""
+    return plan_batch(cfg.prompts_per_step * cfg.num_generations, cfg.per_device_batch_size)
+
+
+def grpo_config(cfg: GRPOParams, plan: BatchPlan, *, checkpoint_dir: str | Path, seed: int,
+                precision: str, backend: str, reward_weights: list[float],
+                report_to: list[str], run_name: str):
+    """TRL's ``GRPOConfig`` for one params section."""
+    from trl import GRPOConfig
+
+    gen = cfg.generation
+    vllm = {}
+    if backend == "vllm":
+        vllm = dict(use_vllm=True, vllm_mode=gen.vllm_mode,
+                    vllm_gpu_memory_utilization=gen.vllm_gpu_memory_utilization)
+        if gen.vllm_server_url:
+            vllm["vllm_server_base_url"] = gen.vllm_server_url
+    scheduler_kwargs = {"min_lr": cfg.min_learning_rate} if cfg.scheduler == "cosine_with_min_lr" else None
+    return GRPOConfig(
+        output_dir=str(checkpoint_dir), run_name=run_name, seed=seed, data_seed=seed,
+        max_steps=cfg.max_steps, num_train_epochs=cfg.epochs,
+        per_device_train_batch_size=plan.per_device, gradient_accumulation_steps=plan.grad_accum,
+        num_generations=cfg.num_generations, learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.scheduler, lr_scheduler_kwargs=scheduler_kwargs,
+        warmup_steps=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm, beta=cfg.beta, loss_type=cfg.loss_type,
+        scale_rewards=cfg.scale_rewards, epsilon=cfg.epsilon, epsilon_high=cfg.epsilon_high,
+        num_iterations=cfg.num_iterations, max_completion_length=cfg.max_completion_length,
+        temperature=cfg.temperature, top_p=cfg.top_p,
+        mask_truncated_completions=cfg.mask_truncated_completions,
+        reward_weights=reward_weights,
+        use_transformers_continuous_batching=backend == "continuous_batching",
+        bf16=precision == "bf16", fp16=False, gradient_checkpointing=cfg.gradient_checkpointing,
+        logging_steps=cfg.logging_steps, logging_first_step=True,
+        save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=2,
+        report_to=report_to, **vllm,
+    )
+
+
+def _trainer_class():
+    from trl import GRPOTrainer
+    from trl.models import unwrap_model_for_generation
+
+    from slm_math.training.static_decoding import StaticDecoder
+
+    class SlmGRPOTrainer(GRPOTrainer):
+        """GRPOTrainer whose plain sampling path can use the static-cache CUDA-graph decoder."""
+
+        static_decoding = False
+        last_decoder: StaticDecoder | None = None
+
+        def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations,
+                                  has_tool_images=False):
+            if not self.static_decoding or images is not None and any(images) or multimodal_fields:
+                return super()._generate_single_turn(prompt_ids, images, multimodal_fields,
+                                                     num_generations, has_tool_images)
+            with unwrap_model_for_generation(
+                    self.model_wrapped, self.accelerator,
+                    gather_deepspeed3_params=self.args.ds3_gather_for_generation,
+                    gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs) as model:
+                decoder = StaticDecoder(model, eos_token_ids=self.eos_token_ids,
+                                        pad_token_id=self._tokenizer.pad_token_id)
+                ids = decoder.sample(prompt_ids, self.max_completion_length, self.temperature)
+            self.last_decoder = decoder
+            return ids, None
+
+    return SlmGRPOTrainer
+
+
+def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOParams,
+                       reward_funcs: list[Callable], reward_weights: list[float],
+                       checkpoint_dir: str | Path, seed: int, backend: str = "auto",
+                       report_to: list[str] | None = None, callbacks: list | None = None,
+                       run_name: str = "grpo"):
+    """A GRPO trainer over ``train_rows`` (prompt rows with the reward columns)."""
+    from datasets import Dataset
+
+    backend = resolve_backend(backend)
+    if backend == "cuda_graph" and (cfg.top_p < 1.0):
+        backend = "trl"  # the static decoder samples at a temperature only
+    plan = grpo_batch_plan(cfg)
+    precision = resolve_precision(cfg.precision)
+    args = grpo_config(cfg, plan, checkpoint_dir=checkpoint_dir, seed=seed, precision=precision,
+                       backend=backend, reward_weights=reward_weights, report_to=report_to or [],
+                       run_name=run_name)
+    peft_config = None
+    if cfg.mode == "lora":
+        peft_config = lora_config(cfg.lora.r, cfg.lora.alpha, cfg.lora.dropout, cfg.lora.target_modules)
+    trainer = _trainer_class()(model=model, reward_funcs=reward_funcs, args=args,
+                               train_dataset=Dataset.from_list(train_rows),
+                               processing_class=tokenizer, peft_config=peft_config,
+                               callbacks=callbacks or [])
+    trainer.static_decoding = backend == "cuda_graph"
+    return trainer, plan, precision, backend
+
+
+def step_curves(log_history: list[dict]) -> dict[str, list]:
+    """Per-step curves from TRL's logs: reward mean/std, zero-variance share, KL, length."""
+    keys = {"reward": "reward", "reward_std": "reward_std",
+            "frac_reward_zero_std": "frac_reward_zero_std", "kl": "kl",
+            "completion_length": "completions/mean_length", "loss": "loss",
+            "learning_rate": "learning_rate", "entropy": "entropy",
+            "clipped_ratio": "completions/clipped_ratio"}
+    rows = [e for e in log_history if "reward" in e]
+    curves: dict[str, list] = {"step": [int(e["step"]) for e in rows]}
+    for name, key in keys.items():
+        if any(key in e for e in rows):
+            curves[name] = [round(float(e[key]), 6) if key in e else None for e in rows]
+    for key in sorted({k for e in rows for k in e if k.startswith("rewards/") and k.endswith("/mean")}):
+        curves[key] = [round(float(e[key]), 6) if key in e else None for e in rows]
+    return curves
+
+
+def _step_of(checkpoint: Path | None) -> int:
+    return int(checkpoint.name.split("-")[-1]) if checkpoint is not None else 0
+
+
+def _replace_dir(tmp: Path, final: Path) -> None:
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)
+
+
+def save_trained(trainer, tokenizer, output_dir: Path, mode: str) -> None:
+    """Write plain weights (LoRA merged) + tokenizer to ``output_dir``; LoRA also as ``adapter/``."""
+    tmp = output_dir.with_name(output_dir.name + ".tmp")
+    if trainer.is_world_process_zero() and tmp.exists():
+        shutil.rmtree(tmp)
+    if mode == "lora":
+        trainer.save_model(str(tmp / "adapter"))  # every rank takes part (FSDP gathers)
+        sharded = trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled
+        if sharded and trainer.is_world_process_zero():
+            # rank 0 alone holds a shard, not the weights: keep the adapter (it names its base)
+            log.warning("LoRA under FSDP/DeepSpeed: only the adapter is saved (%s/adapter); merge "
+                        "it into the start model with peft's merge_and_unload", output_dir)
+        elif trainer.is_world_process_zero():
+            model = trainer.accelerator.unwrap_model(trainer.model)
+            merged = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+            merged.save_pretrained(str(tmp))
+            trainer.model = merged  # the adapter layers are gone now; evaluate the merged model
+    else:
+        trainer.save_model(str(tmp))
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(str(tmp))
+        _replace_dir(tmp, output_dir)
+
+
+def train_grpo(*, trainer, tokenizer, cfg: GRPOParams, output_dir: str | Path,
+               checkpoint_dir: str | Path, fingerprint: str, plan: BatchPlan, precision: str,
+               backend: str, keep_checkpoints: bool = False) -> GRPOResult:
+    """Run the trainer (resuming when a checkpoint of this fingerprint exists); save the model."""
+    output_dir, checkpoint_dir = Path(output_dir), Path(checkpoint_dir)
+    with trainer.args.main_process_first(desc="checkpoint folder"):
+        resume_from = prepare_checkpoint_dir(checkpoint_dir, fingerprint)
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    wall = time.perf_counter() - start
+    state = trainer.state
+    steps_run = int(state.global_step) - _step_of(resume_from)
+    curves = step_curves(state.log_history)
+    metrics: dict[str, Any] = {
+        "steps": int(state.global_step),
+        "resumed_from_step": _step_of(resume_from),
+        "wall_time_s": round(wall, 2),
+        "seconds_per_step": round(wall / steps_run, 3) if steps_run > 0 else None,
+        "completions_per_step": plan.effective,
+        "num_generations": cfg.num_generations,
+        "per_device_batch_size": plan.per_device,
+        "gradient_accumulation_steps": plan.grad_accum,
+        "world_size": plan.world_size,
+        "precision": precision,
+        "generation_backend": backend,
+        "reference_model": trainer.ref_model is not None,
+        "curves": curves,
+    }
+    for name in ("reward", "frac_reward_zero_std", "kl", "completion_length"):
+        values = [v for v in curves.get(name, []) if v is not None]
+        if values:
+            metrics[f"{name}_first"] = values[0]
+            metrics[f"{name}_last"] = values[-1]
+            metrics[f"{name}_mean"] = round(sum(values) / len(values), 6)
+    trainer.accelerator.wait_for_everyone()
+    save_trained(trainer, tokenizer, output_dir, cfg.mode)
+    if trainer.is_world_process_zero() and not keep_checkpoints:
+        clear_checkpoints(checkpoint_dir)
+    trainer.accelerator.wait_for_everyone()
+    return GRPOResult(metrics=metrics, output_dir=output_dir, log_history=list(state.log_history))

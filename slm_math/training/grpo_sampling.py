@@ -1,0 +1,72 @@
+"""Sampling and grading outside the trainer: held-out accuracy and curriculum pass rates.
+
+Both use the generation piece's ``hf`` backend on the model in hand (the start model before
+training, the trained one after) and grade with the project's grader under each problem's
+answer rule, so the numbers mean what evaluation means.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from slm_math.generation import SamplingParams
+from slm_math.grading import grade_many
+from slm_math.training.grpo_data import pass_rate_records, solve_messages
+
+
+def sample(model: Any, tokenizer: Any, prompts: Sequence, *, n: int, temperature: float,
+           max_new_tokens: int, seed: int, batch_size: int | None = None) -> list[list[str]]:
+    """``n`` completion texts per chat prompt (greedy at temperature 0)."""
+    from slm_math.generation.hf import HFGenerator
+
+    saved_config = model.generation_config
+    was_training = model.training
+    try:
+        generator = HFGenerator(model, tokenizer, batch_size=batch_size, progress=None,
+                                compile=False)
+        params = SamplingParams(temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens,
+                                n=n, seed=seed)
+        results = generator.generate(list(prompts), params)
+    finally:
+        model.generation_config = saved_config
+        model.train(was_training)
+    return [[c.text for c in row] for row in results]
+
+
+def grade_rows(problems: Sequence[dict], texts: Sequence[Sequence[str]]) -> list[list[bool]]:
+    """Verdicts per problem, under each problem's answer rule."""
+    flat_texts, golds, rules, shape = [], [], [], []
+    for problem, row in zip(problems, texts, strict=True):
+        flat_texts.extend(row)
+        golds.extend([problem["answer"]] * len(row))
+        rules.extend([problem.get("rule") or "auto"] * len(row))
+        shape.append(len(row))
+    flat = grade_many(flat_texts, golds, rule=rules) if flat_texts else []
+    out, start = [], 0
+    for size in shape:
+        out.append(list(flat[start:start + size]))
+        start += size
+    return out
+
+
+def held_out_accuracy(model: Any, tokenizer: Any, problems: Sequence[dict], *,
+                      max_new_tokens: int, seed: int) -> dict:
+    """Greedy accuracy on ``problems``: ``{"n", "correct", "accuracy", "boxed"}``."""
+    if not problems:
+        return {"n": 0, "correct": 0, "accuracy": None}
+    texts = sample(model, tokenizer, [solve_messages(p) for p in problems], n=1, temperature=0.0,
+                   max_new_tokens=max_new_tokens, seed=seed)
+    verdicts = grade_rows(problems, texts)
+    correct = sum(v[0] for v in verdicts)
+    boxed = sum("\\boxed" in t[0] for t in texts)
+    return {"n": len(problems), "correct": int(correct),
+            "accuracy": round(correct / len(problems), 4),
+            "boxed_rate": round(boxed / len(problems), 4)}
+
+
+def measure_pass_rates(model: Any, tokenizer: Any, problems: Sequence[dict], *, k: int,
+                       temperature: float, max_new_tokens: int, seed: int) -> list[dict]:
+    """The start model's pass rate over ``k`` samples for each problem."""
+    texts = sample(model, tokenizer, [solve_messages(p) for p in problems], n=k,
+                   temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
+    return pass_rate_records(problems, grade_rows(problems, texts))

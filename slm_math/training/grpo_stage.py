@@ -1,0 +1,235 @@
+"""The grpo and grpo_verifier stages: start model → curriculum → GRPO → model, metrics, registry.
+
+grpo (solver role): training problems → curriculum (pass rates written to
+data/grpo/pass_rates.jsonl) → held-out greedy accuracy of the start model → GRPO with the
+correctness and format rewards → held-out accuracy of the trained model → models/grpo/,
+metrics/grpo.json (per-step reward mean/std, zero-variance share, KL, completion length),
+DVCLive curves, an MLflow run and a registered version (alias ``current``).
+
+grpo_verifier (verifier role): the start model's own solutions to training problems, graded
+for ground truth, become verification prompts; the reward is verdict accuracy; the held-out
+number is verdict accuracy on verification examples of held-out problems.
+
+Work that is slow to redo (pass rates, the start evaluation, the verification examples) is
+kept beside the checkpoints, so an interrupted stage resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from slm_math.config import Params
+from slm_math.config.params import GRPOParams, GRPOVerifierParams
+from slm_math.grading.rewards import build_rewards
+from slm_math.jsonl import DataFileError, read_jsonl, write_json, write_jsonl
+from slm_math.tracking import data_hash, git_commit, params_hash, register_checkpoint, stage_run
+from slm_math.tracking.mlflow_runs import is_main_process
+from slm_math.training.callbacks import dvclive_callback
+from slm_math.training.checkpoints import prepare_checkpoint_dir
+from slm_math.training.grpo import (GRPOResult, build_grpo_trainer, load_start_model,
+                                    train_grpo)
+from slm_math.training.grpo_data import (candidates, drop_long_prompts, load_problem_list,
+                                         problem_files, prompt_row, select_problems)
+from slm_math.training.grpo_sampling import (grade_rows, held_out_accuracy, measure_pass_rates,
+                                             sample)
+from slm_math.training.grpo_data import solve_messages
+from slm_math.training.model_loading import resolve_precision
+from slm_math.training.verifier_data import (build_verification_rows, verdict_accuracy,
+                                             verdict_reward)
+
+
+class CurriculumError(ValueError):
+    """The curriculum left nothing to train on."""
+
+
+@dataclass(frozen=True)
+class GRPOPaths:
+    """Where the GRPO stages read and write, relative to the repo root."""
+
+    problems: Path = Path("data/train")
+    benchmarks: Path = Path("data/benchmarks")
+    models: Path = Path("models")
+    metrics: Path = Path("metrics")
+    dvclive: Path = Path("dvclive")
+    grpo_data: Path = Path("data/grpo")
+
+    def output(self, stage: str) -> Path:
+        """The stage's final model folder (a DVC output)."""
+        return self.models / stage
+
+    def checkpoints(self, stage: str) -> Path:
+        """Scratch checkpoints and cached measurements, outside the DVC outputs."""
+        return self.models / ".checkpoints" / stage
+
+
+def _cached(path: Path, compute):
+    """``compute()`` once per checkpoint folder: a resumed run reads the stored value."""
+    if path.is_file():
+        return json.loads(path.read_text())
+    value = compute()
+    if is_main_process():
+        write_json(path, value)
+    return value
+
+
+def _held_out_problems(paths: GRPOPaths, cfg: GRPOParams, seed: int) -> list[dict]:
+    if cfg.eval_problems == 0:
+        return []
+    names = cfg.benchmarks or [p.stem for p in problem_files(paths.problems, None)]
+    files = [paths.benchmarks / f"{n}.jsonl" for n in names]
+    pool = load_problem_list(paths.benchmarks, [f.stem for f in files if f.is_file()]) \
+        if any(f.is_file() for f in files) else []
+    return candidates(pool, cfg.eval_problems, seed)
+
+
+def _solver_rows(cfg: GRPOParams, params: Params, paths: GRPOPaths, model, tokenizer,
+                 scratch: Path, problems: list[dict]) -> tuple[list[dict], dict]:
+    def measure(pool):
+        return measure_pass_rates(model, tokenizer, pool, k=cfg.curriculum.k,
+                                  temperature=cfg.temperature,
+                                  max_new_tokens=cfg.max_completion_length, seed=params.seed)
+
+    def run_curriculum():
+        selection = select_problems(problems, cfg.curriculum, params.seed, measure=measure)
+        return {"ids": [p["id"] for p in selection.problems], "pass_rates": selection.pass_rates,
+                "counts": selection.counts}
+
+    chosen = _cached(scratch / "curriculum.json", run_curriculum)
+    if is_main_process():
+        write_jsonl(paths.grpo_data / "pass_rates.jsonl", chosen["pass_rates"])
+    by_id = {p["id"]: p for p in problems}
+    rows = [prompt_row(by_id[i]) for i in chosen["ids"]]
+    counts = dict(chosen["counts"])
+    if not rows:
+        raise CurriculumError(
+            f"grpo.curriculum kept no problems ({json.dumps(counts)}); widen "
+            "min_pass_rate/max_pass_rate, raise candidates, or start from a stronger model")
+    return rows, counts
+
+
+def _verifier_rows(cfg: GRPOVerifierParams, params: Params, model, tokenizer, scratch: Path,
+                   problems: list[dict]) -> tuple[list[dict], list[dict], dict]:
+    def build():
+        pool = candidates(problems, cfg.problems, params.seed)
+        texts = sample(model, tokenizer, [solve_messages(p) for p in pool], n=cfg.solver_samples,
+                       temperature=cfg.temperature, max_new_tokens=cfg.max_completion_length,
+                       seed=params.seed)
+        verdicts = grade_rows(pool, texts)
+        rows = build_verification_rows(pool, texts, verdicts,
+                                       reference_solutions=cfg.reference_solutions,
+                                       seed=params.seed)
+        held_ids = {p["id"] for p in pool[:max(1, min(cfg.eval_problems, len(pool) // 4))]} \
+            if cfg.eval_problems else set()
+        return {"train": [r for r in rows if r["problem_id"] not in held_ids],
+                "held_out": [r for r in rows if r["problem_id"] in held_ids],
+                "counts": {"problems": len(pool), "solver_samples": sum(map(len, texts)),
+                           "solver_correct": sum(sum(v) for v in verdicts),
+                           "examples": len(rows)}}
+
+    data = _cached(scratch / "verification.json", build)
+    if not data["train"]:
+        raise CurriculumError("grpo_verifier: no verification examples to train on")
+    return data["train"], data["held_out"], data["counts"]
+
+
+def _verifier_accuracy(model, tokenizer, rows: list[dict], max_new_tokens: int, seed: int) -> dict:
+    if not rows:
+        return {"n": 0, "accuracy": None}
+    texts = sample(model, tokenizer, [r["prompt"] for r in rows], n=1, temperature=0.0,
+                   max_new_tokens=max_new_tokens, seed=seed)
+    return verdict_accuracy([t[0] for t in texts], [r["label"] for r in rows])
+
+
+def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str = "grpo",
+                   keep_checkpoints: bool = False, extra_callbacks: list | None = None
+                   ) -> tuple[GRPOResult, dict[str, Any]]:
+    """Run ``stage`` ("grpo" or "grpo_verifier") end to end; returns the result and metrics."""
+    cfg: GRPOParams = getattr(params, stage)
+    verifier = stage == "grpo_verifier"
+    precision = resolve_precision(cfg.precision)
+    model, tokenizer, start_dir = load_start_model(cfg.init, paths.models, precision)
+    files = problem_files(paths.problems, cfg.benchmarks)
+    hashes = {"params_hash": params_hash(cfg, {"seed": params.seed}),
+              "data_hash": data_hash(*files), "start_model_hash": data_hash(start_dir)}
+    fingerprint = "-".join(hashes.values())
+    scratch = paths.checkpoints(stage)
+    resuming = prepare_checkpoint_dir(scratch, fingerprint) is not None
+    problems = load_problem_list(paths.problems, cfg.benchmarks)
+    tags = {"git_commit": git_commit(), **hashes, "init": cfg.init,
+            "role": "verifier" if verifier else "solver"}
+
+    with stage_run(params.tracking, stage, params={stage: cfg, "seed": params.seed},
+                   tags=tags) as run:
+        if verifier:
+            rows, held_rows, counts = _verifier_rows(cfg, params, model, tokenizer, scratch, problems)
+            rewards = [verdict_reward(**cfg.verdict_rewards)]
+            weights = [1.0]
+            evaluate = lambda m: _verifier_accuracy(m, tokenizer, held_rows,  # noqa: E731
+                                                    cfg.max_completion_length, params.seed)
+        else:
+            rows, counts = _solver_rows(cfg, params, paths, model, tokenizer, scratch, problems)
+            held = _held_out_problems(paths, cfg, params.seed)
+            evaluate = lambda m: held_out_accuracy(m, tokenizer, held,  # noqa: E731
+                                                   max_new_tokens=cfg.max_completion_length,
+                                                   seed=params.seed)
+            rewards, weights = [], []
+        if cfg.rewards:
+            rewards += build_rewards({name: spec.options for name, spec in cfg.rewards.items()})
+            weights += [spec.weight for spec in cfg.rewards.values()]
+        rows, too_long = drop_long_prompts(rows, tokenizer, cfg.max_prompt_length)
+        counts["dropped_too_long"] = too_long
+        if not rows:
+            raise CurriculumError(f"{stage}: every prompt is longer than max_prompt_length "
+                                  f"({cfg.max_prompt_length} tokens)")
+        start_eval = _cached(scratch / "start_eval.json", lambda: evaluate(model))
+
+        callbacks = list(extra_callbacks or [])
+        if is_main_process():
+            callbacks.append(dvclive_callback(paths.dvclive / stage, resume=resuming))
+        trainer, plan, precision, backend = build_grpo_trainer(
+            model=model, tokenizer=tokenizer, train_rows=rows, cfg=cfg, reward_funcs=rewards,
+            reward_weights=weights, checkpoint_dir=scratch, seed=params.seed,
+            backend=cfg.generation.backend, report_to=["mlflow"] if run is not None else [],
+            callbacks=callbacks, run_name=stage)
+        result = train_grpo(trainer=trainer, tokenizer=tokenizer, cfg=cfg,
+                            output_dir=paths.output(stage), checkpoint_dir=scratch,
+                            fingerprint=fingerprint, plan=plan, precision=precision,
+                            backend=backend, keep_checkpoints=keep_checkpoints)
+        end_eval = evaluate(trainer.model)
+        metrics: dict[str, Any] = {
+            **{k: v for k, v in result.metrics.items() if k != "curves"},
+            "init": cfg.init, "mode": cfg.mode, "beta": cfg.beta, "loss_type": cfg.loss_type,
+            "train_prompts": len(rows), "curriculum": counts,
+            "held_out_before": start_eval, "held_out_after": end_eval,
+            "held_out_accuracy_before": start_eval.get("accuracy"),
+            "held_out_accuracy_after": end_eval.get("accuracy"),
+            "curves": result.metrics["curves"], **hashes, "git_commit": tags["git_commit"],
+        }
+        if run is None:
+            return result, metrics
+        import mlflow
+
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()
+                            if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        version = register_checkpoint(
+            result.output_dir, getattr(params.tracking.registered_models, stage), tags=tags,
+            log_files=params.tracking.log_model_files,
+            description=f"{stage}: init {cfg.init}, {metrics['steps']} steps")
+        metrics.update({"registered_model": version.name, "registered_version": version.version,
+                        "mlflow_run_id": version.run_id})
+    write_json(paths.metrics / f"{stage}.json", metrics)
+    print(f"[{stage}] reward {metrics.get('reward_first')} -> {metrics.get('reward_last')}, "
+          f"zero-variance groups {metrics.get('frac_reward_zero_std_mean')}, held-out accuracy "
+          f"{metrics['held_out_accuracy_before']} -> {metrics['held_out_accuracy_after']}; "
+          f"registered {version.name} v{version.version} @{version.alias}")
+    return result, metrics
+
+
+def read_pass_rates(path: Path) -> list[dict]:
+    """The measured pass rates the grpo stage wrote (for inspection and tests)."""
+    if not path.is_file():
+        raise DataFileError(f"{path}: no pass rates; run the grpo stage with curriculum.mode pass_rate")
+    return read_jsonl(path)

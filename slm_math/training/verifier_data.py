@@ -1,0 +1,113 @@
+"""grpo_verifier data: verification prompts built from solver outputs, and the verdict reward.
+
+A verification example shows a problem and a proposed solution (``verify.jinja``) and asks
+for a last line ``VERDICT: CORRECT`` / ``VERDICT: INCORRECT`` / ``VERDICT: UNCLEAR``. The
+proposed solutions are the start model's own sampled answers to training problems, labelled
+by the grader against the gold answer; with ``reference_solutions`` each problem's
+reference solution is added as a CORRECT example and the same solution ending in a wrong
+answer as an INCORRECT one (the 135M solver is rarely right, so its samples alone are
+nearly all INCORRECT). Labels are balanced by dropping the surplus of the larger class.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from fractions import Fraction
+
+from slm_math.grading.rewards import completion_text
+from slm_math.grading.verdict import parse_verdict
+from slm_math.prompts import render
+
+VERIFY_TEMPLATE = "verify"
+
+
+def verify_messages(problem: str, solution: str) -> list[dict]:
+    """The verifier's user turn."""
+    return [{"role": "user", "content": render(VERIFY_TEMPLATE, problem=problem,
+                                                       solution=solution)}]
+
+
+def verification_row(problem: dict, solution: str, correct: bool, origin: str) -> dict:
+    """One GRPO row: the prompt and its ground-truth label."""
+    return {"prompt": verify_messages(problem["problem"], solution),
+            "label": "CORRECT" if correct else "INCORRECT", "problem_id": problem["id"],
+            "origin": origin}
+
+
+def wrong_answer(answer: str) -> str | None:
+    """A plausible wrong value for a numeric gold (None when the gold is not a number)."""
+    try:
+        value = Fraction(answer.strip().replace(",", ""))
+    except (ValueError, ZeroDivisionError):
+        return None
+    wrong = value + 1 if value.denominator == 1 else value * 2
+    return str(wrong.numerator) if wrong.denominator == 1 else f"{wrong.numerator}/{wrong.denominator}"
+
+
+def reference_rows(problem: dict) -> list[dict]:
+    """The reference solution as CORRECT, and with a wrong boxed answer as INCORRECT."""
+    solution = problem.get("solution")
+    if not solution:
+        return []
+    rows = [verification_row(problem, f"{solution}\nThe answer is \\boxed{{{problem['answer']}}}.",
+                             True, "reference")]
+    wrong = wrong_answer(problem["answer"])
+    if wrong is not None:
+        rows.append(verification_row(problem, f"{solution}\nThe answer is \\boxed{{{wrong}}}.",
+                                     False, "reference_wrong"))
+    return rows
+
+
+def build_verification_rows(problems: Sequence[dict], samples: Sequence[Sequence[str]],
+                            verdicts: Sequence[Sequence[bool]], *, reference_solutions: bool,
+                            seed: int) -> list[dict]:
+    """Balanced verification rows from graded solver samples (and reference solutions)."""
+    rows = []
+    for problem, texts, labels in zip(problems, samples, verdicts, strict=True):
+        rows.extend(verification_row(problem, t, ok, "solver") for t, ok in zip(texts, labels)
+                    if t.strip())
+        if reference_solutions:
+            rows.extend(reference_rows(problem))
+    rng = random.Random(seed)
+    positives = [r for r in rows if r["label"] == "CORRECT"]
+    negatives = [r for r in rows if r["label"] == "INCORRECT"]
+    n = min(len(positives), len(negatives)) or max(len(positives), len(negatives))
+    rng.shuffle(positives)
+    rng.shuffle(negatives)
+    kept = positives[:n] + negatives[:n]
+    rng.shuffle(kept)
+    return kept
+
+
+def verdict_reward(correct: float = 1.0, incorrect: float = 0.0, unclear: float = 0.0,
+                   missing: float = 0.0, *, label_column: str = "label"):
+    """TRL reward: ``correct`` when the last VERDICT line matches the row's label."""
+
+    def reward(completions: Sequence, **kwargs) -> list[float]:
+        labels = kwargs.get(label_column)
+        if labels is None:
+            raise KeyError(f"verdict reward needs the dataset column {label_column!r}")
+        out = []
+        for completion, label in zip(completions, labels, strict=True):
+            verdict = parse_verdict(completion_text(completion))
+            if verdict is None:
+                out.append(missing)
+            elif verdict == "UNCLEAR":
+                out.append(unclear)
+            else:
+                out.append(correct if verdict == label else incorrect)
+        return out
+
+    reward.__name__ = "verdict"
+    return reward
+
+
+def verdict_accuracy(texts: Sequence[str], labels: Sequence[str]) -> dict:
+    """Share of texts whose verdict equals the label, and how many gave a verdict at all."""
+    verdicts = [parse_verdict(t) for t in texts]
+    n = len(labels)
+    right = sum(v == label for v, label in zip(verdicts, labels))
+    given = sum(v is not None for v in verdicts)
+    return {"n": n, "correct": right, "accuracy": round(right / n, 4) if n else None,
+            "verdict_rate": round(given / n, 4) if n else None}

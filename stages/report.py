@@ -1,0 +1,34 @@
+"""report: the ablation table (metrics/summary.md) and the accuracy-by-stage plot.
+
+Reads params `eval.models`, `eval.agents` and `report`; reads data/eval/<model>-<agent>/*.jsonl
+of every matrix cell; writes metrics/summary.md, metrics/report/accuracy_by_stage.json
+(plotted by `dvc plots show`) and metrics/report/accuracy_by_stage.png.
+"""
+
+from __future__ import annotations
+
+from slm_math.config import Params
+from slm_math.jsonl import write_atomic, write_json
+from slm_math.report.summary import (MissingCellError, plot_accuracy_by_stage, read_results,
+                                     render_summary, stage_points)
+from slm_math.stage_runner import register_user_error, run_stage
+
+register_user_error(MissingCellError)
+
+
+def main(params: Params) -> None:
+    """Write the summary and the plot data of the whole matrix."""
+    models, agents = params.eval.models, params.eval.agents
+    results = read_results("data/eval", [f"{m}-{a}" for m in models for a in agents])
+    summary = render_summary(results, models=models, agents=agents,
+                             baseline=params.report.baseline,
+                             fewshot_baseline=params.report.fewshot_baseline)
+    write_atomic("metrics/summary.md", summary)
+    points = stage_points(results, models, agents)
+    write_json("metrics/report/accuracy_by_stage.json", points)
+    plot_accuracy_by_stage(points, "metrics/report/accuracy_by_stage.png")
+    print(summary)
+
+
+if __name__ == "__main__":
+    run_stage("report", main)

@@ -1,0 +1,57 @@
+"""Cell metrics from eval rows: pooled and per benchmark, sampling metrics, breakdowns."""
+
+from __future__ import annotations
+
+import pytest
+
+from slm_math.evaluation.metrics import cell_metrics, summarize
+from slm_math.evaluation.stats import wilson_interval
+
+
+def row(pid, correct, *, prediction="1", tokens=10, latency=0.5, **extra):
+    return {"problem_id": pid, "correct": correct, "prediction": prediction, "tokens": tokens,
+            "latency_s": latency, **extra}
+
+
+def test_cell_metrics_pools_benchmarks_and_keeps_each():
+    rows = {"a": [row("a1", True), row("a2", False, prediction=None, tokens=30)],
+            "b": [row("b1", True), row("b2", True), row("b3", False)]}
+    m = cell_metrics(rows, wall_s=12.345)
+    assert (m["n"], m["correct"], m["accuracy"]) == (5, 3, 0.6)
+    assert m["ci95"] == pytest.approx(list(wilson_interval(3, 5)), abs=1e-6)
+    assert m["benchmarks"]["a"]["extraction_failure_rate"] == 0.5
+    assert m["benchmarks"]["a"]["tokens_mean"] == 20.0
+    assert m["benchmarks"]["b"]["accuracy"] == pytest.approx(2 / 3, abs=1e-6)
+    assert m["wall_s"] == 12.35
+    assert "pass@1" not in m  # one sample per problem: no sampling metrics
+
+
+def test_level_and_subject_breakdown():
+    rows = [row("1", True, level=1, subject="Algebra"), row("2", False, level=5, subject="Algebra"),
+            row("3", True, level=5, subject="Geometry")]
+    m = summarize(rows)
+    assert m["by_level"]["5"]["n"] == 2 and m["by_level"]["5"]["accuracy"] == 0.5
+    assert m["by_subject"]["Algebra"]["correct"] == 1
+    assert set(m["by_subject"]) == {"Algebra", "Geometry"}
+
+
+def test_pass_at_k_and_majority_from_samples():
+    def samples(*items):
+        return [{"answer": a, "correct": c} for a, c in items]
+    rows = [
+        # 1 of 4 right, the majority ("2") wrong
+        row("1", False, samples=samples(("2", False), ("2", False), ("7", True), (None, False))),
+        # 2 of 4 right and the majority right
+        row("2", True, samples=samples(("5", True), ("5", True), ("4", False), ("3", False))),
+    ]
+    m = summarize(rows)
+    assert m["pass@1"] == pytest.approx((1 / 4 + 2 / 4) / 2)
+    assert m["pass@2"] == pytest.approx(((1 - 3 / 6) + (1 - 1 / 6)) / 2, abs=1e-6)
+    assert m["pass@4"] == 1.0
+    assert m["maj@4"] == 0.5
+
+
+def test_an_empty_box_is_an_extraction_failure():
+    # the model echoed the instruction's empty \boxed{}: no answer was given
+    m = summarize([row("1", False, prediction=""), row("2", True, prediction="0"), row("3", False, prediction=None)])
+    assert m["extraction_failure_rate"] == pytest.approx(2 / 3, abs=1e-6)

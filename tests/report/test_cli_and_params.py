@@ -1,0 +1,36 @@
+"""`slm-math` parsing and the eval params' one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from slm_math.cli import build_parser, stage_times
+from slm_math.config import ParamsError, load_params
+
+
+def test_stage_times_reads_the_done_lines_of_run_stage():
+    lines = ["Running stage 'agent_eval@base-standard':\n",
+             "[agent_eval@base-standard] done in 81.5 s\n", "noise [x] done\n",
+             "[report] done in 2.0 s\n"]
+    assert stage_times(lines) == [("agent_eval@base-standard", 81.5), ("report", 2.0)]
+
+
+def test_cli_parses_compare_and_passes_run_args_to_dvc():
+    parser = build_parser()
+    args = parser.parse_args(["compare", "HEAD~1", "my-exp", "--json"])
+    assert (args.a, args.b, args.json) == ("HEAD~1", "my-exp", True)
+    args = parser.parse_args(["run", "agent_eval@base-standard", "--force"])
+    assert args.dvc_args == ["agent_eval@base-standard", "--force"]
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"eval": {"agents": ["standard", "fewshots"]}},
+     "eval.agents: 'fewshots' is not a key of agents (did you mean 'fewshot'?)"),
+    ({"eval": {"models": ["base", "sft-lora"]}}, "'sft-lora' must be letters, digits and underscores"),
+    ({"agents": {"standard": {"temperature": -1}}}, "agents.standard.temperature: -1.0 is below the minimum"),
+    ({"agents": {"standard": {"fewshots": 2}}}, "unknown key agents.standard.fewshots (did you mean"),
+])
+def test_bad_eval_params_fail_with_one_line(override, message):
+    with pytest.raises(ParamsError) as err:
+        load_params("params.yaml", overrides=override)
+    assert message in str(err.value) and "\n" not in str(err.value)

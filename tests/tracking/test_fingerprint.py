@@ -1,0 +1,39 @@
+"""Params and data hashes: equal inputs, equal hash; any change, another."""
+
+from __future__ import annotations
+
+import subprocess
+
+from slm_math.config.params import SFTFullParams
+from slm_math.tracking import data_hash, git_commit, params_hash
+
+
+def test_params_hash_tracks_values_not_key_order():
+    assert params_hash({"a": 1, "b": 2}) == params_hash({"b": 2, "a": 1})
+    assert params_hash(SFTFullParams()) != params_hash(SFTFullParams(learning_rate=1e-5))
+    assert len(params_hash(SFTFullParams())) == 16
+
+
+def test_data_hash_tracks_bytes_and_names(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.jsonl").write_text("1\n")
+    before = data_hash(tmp_path / "d")
+    (tmp_path / "d" / "a.jsonl").write_text("2\n")
+    assert data_hash(tmp_path / "d") != before
+    (tmp_path / "d" / "a.jsonl").write_text("1\n")
+    assert data_hash(tmp_path / "d") == before
+    (tmp_path / "d" / "a.jsonl").rename(tmp_path / "d" / "b.jsonl")
+    assert data_hash(tmp_path / "d") != before
+
+
+def test_git_commit_marks_a_dirty_tree(tmp_path):
+    assert git_commit(tmp_path) == "unknown"
+    run = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
+    run("init", "-q")
+    (tmp_path / "f").write_text("x")
+    run("add", "f")
+    run("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "c")
+    clean = git_commit(tmp_path)
+    assert len(clean) == 40
+    (tmp_path / "f").write_text("y")
+    assert git_commit(tmp_path) == clean + "-dirty"

@@ -1,0 +1,72 @@
+"""The curriculum keeps problems with a signal: zero-variance ones (pass rate 0 or 1) go."""
+
+from __future__ import annotations
+
+import pytest
+
+from slm_math.config.params import CurriculumParams
+from slm_math.training.grpo_data import drop_long_prompts, prompt_row, select_problems
+from slm_math.training.grpo_sampling import measure_pass_rates
+from slm_math.training.model_loading import load_causal_lm, load_tokenizer
+
+
+def _problems(n=6):
+    return [{"id": f"p{i}", "source": "t", "split": "train", "problem": f"{i} + {i}?",
+             "answer": str(2 * i), "rule": "numeric", "level": 1 + i % 5} for i in range(n)]
+
+
+RATES = {"p0": 0.0, "p1": 1.0, "p2": 0.25, "p3": 0.75, "p4": 0.5, "p5": 0.0}
+
+
+def fake_measure(pool):
+    return [{"problem_id": p["id"], "k": 4, "correct": int(RATES[p["id"]] * 4),
+             "pass_rate": RATES[p["id"]]} for p in pool]
+
+
+def test_pass_rate_mode_drops_zero_variance_problems():
+    sel = select_problems(_problems(), CurriculumParams(mode="pass_rate", candidates=None), 0,
+                          measure=fake_measure)
+    assert {p["id"] for p in sel.problems} == {"p2", "p3", "p4"}
+    assert sel.counts["never_solved"] == 2 and sel.counts["always_solved"] == 1
+    assert len(sel.pass_rates) == 6  # every measurement is kept for inspection
+
+
+def test_easy_to_hard_order_window_and_cap():
+    cfg = CurriculumParams(mode="pass_rate", candidates=None, order="easy_to_hard",
+                           min_pass_rate=0.2, max_pass_rate=0.9, max_problems=2)
+    sel = select_problems(_problems(), cfg, 0, measure=fake_measure)
+    assert [p["id"] for p in sel.problems] == ["p3", "p4"]  # 0.75, 0.5 (0.25 cut by the cap)
+
+
+def test_level_mode_keeps_listed_levels():
+    sel = select_problems(_problems(), CurriculumParams(mode="level", levels=[4, 5]), 0)
+    assert sorted(p["level"] for p in sel.problems) == [4, 5]
+
+
+def test_measured_pass_rates_of_a_model_that_never_solves(tiny_model_dir):
+    model, tokenizer = load_causal_lm(tiny_model_dir, "fp32"), load_tokenizer(tiny_model_dir)
+    problems = _problems(3)
+    rates = measure_pass_rates(model, tokenizer, problems, k=2, temperature=1.0,
+                               max_new_tokens=4, seed=0)
+    assert [r["k"] for r in rates] == [2, 2, 2] and all(r["pass_rate"] == 0.0 for r in rates)
+    sel = select_problems(problems, CurriculumParams(mode="pass_rate", k=2, candidates=None), 0,
+                          measure=lambda pool: measure_pass_rates(
+                              model, tokenizer, pool, k=2, temperature=1.0, max_new_tokens=4,
+                              seed=0))
+    assert sel.problems == [] and sel.counts["never_solved"] == 3
+
+
+def test_long_prompts_are_dropped_not_cut(tiny_model_dir):
+    tokenizer = load_tokenizer(tiny_model_dir)
+    rows = [prompt_row(p) for p in _problems(2)]
+    rows[1]["prompt"][0]["content"] += " word" * 300
+    kept, dropped = drop_long_prompts(rows, tokenizer, 100)
+    assert dropped == 1 and kept == rows[:1]
+
+
+def test_bad_curriculum_window_is_a_params_error():
+    from slm_math.config import ParamsError, load_params
+
+    with pytest.raises(ParamsError, match="min_pass_rate must be below max_pass_rate"):
+        load_params(overrides={"grpo": {"curriculum": {"min_pass_rate": 0.5,
+                                                       "max_pass_rate": 0.5}}})

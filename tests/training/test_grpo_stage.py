@@ -1,0 +1,76 @@
+"""The grpo and grpo_verifier stages end to end on a tiny model: metrics, curves, registry."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from slm_math.config.params import CurriculumParams, GRPOVerifierParams, Params, RewardSpec, TrackingParams
+from slm_math.jsonl import read_jsonl, write_jsonl
+from slm_math.training.grpo_stage import CurriculumError, GRPOPaths, run_grpo_stage
+from tests.training.helpers import quick_grpo
+
+
+def _workspace(tmp_path, tiny_model_dir):
+    shutil.copytree(tiny_model_dir, tmp_path / "models" / "base")
+    for split, folder in (("train", "train"), ("test", "benchmarks")):
+        rows = [{"id": f"products/{split}/{i}", "source": "products", "split": split,
+                 "problem": f"Solve the following multiplication: {i} * 3.",
+                 "answer": str(3 * i), "rule": "numeric", "solution": f"{i} * 3 = {3 * i}"}
+                for i in range(2, 10)]
+        write_jsonl(tmp_path / "data" / folder / "products.jsonl", rows)
+    return GRPOPaths(problems=tmp_path / "data" / "train", benchmarks=tmp_path / "data" / "benchmarks",
+                     models=tmp_path / "models", metrics=tmp_path / "metrics",
+                     dvclive=tmp_path / "dvclive", grpo_data=tmp_path / "data" / "grpo")
+
+
+def test_grpo_stage_writes_metrics_curves_and_registers(tiny_model_dir, tmp_path, monkeypatch):
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    paths = _workspace(tmp_path, tiny_model_dir)
+    cfg = quick_grpo(max_steps=2, rewards={"correctness": RewardSpec(1.0, {"incorrect": -1.0}),
+                                           "format": RewardSpec(0.5, {"require_think": False})})
+    params = Params(seed=1, grpo=cfg, tracking=TrackingParams(experiment="grpo-test"))
+    run_grpo_stage(params, paths)
+
+    metrics = json.loads((tmp_path / "metrics" / "grpo.json").read_text())
+    assert metrics["steps"] == 2 and metrics["reference_model"] is False
+    curves = metrics["curves"]
+    assert curves["step"] == [1, 2] and len(curves["reward_std"]) == 2
+    # a random model never answers: every reward is -1, every group has zero variance
+    assert curves["reward"] == [-1.0, -1.0] and curves["frac_reward_zero_std"] == [1.0, 1.0]
+    assert metrics["held_out_before"]["n"] == 4 and metrics["held_out_accuracy_after"] == 0.0
+    assert read_jsonl(tmp_path / "data" / "grpo" / "pass_rates.jsonl") == []  # mode none
+    plot = tmp_path / "dvclive" / "grpo" / "plots" / "metrics" / "frac_reward_zero_std.tsv"
+    assert plot.is_file() and len(plot.read_text().splitlines()) == 3
+    version = MlflowClient().get_model_version_by_alias("slm-math-grpo", "current")
+    assert version.tags["params_hash"] == metrics["params_hash"] and version.tags["init"] == "base"
+    assert (tmp_path / "models" / "grpo" / "model.safetensors").is_file()
+
+
+def test_pass_rate_curriculum_that_keeps_nothing_stops_with_a_clear_error(tiny_model_dir, tmp_path):
+    paths = _workspace(tmp_path, tiny_model_dir)
+    cfg = quick_grpo(curriculum=CurriculumParams(mode="pass_rate", k=2, candidates=3))
+    with pytest.raises(CurriculumError, match="kept no problems.*never_solved"):
+        run_grpo_stage(Params(grpo=cfg), paths)
+    rates = read_jsonl(tmp_path / "data" / "grpo" / "pass_rates.jsonl")
+    assert len(rates) == 3 and all(r["pass_rate"] == 0.0 and r["k"] == 2 for r in rates)
+
+
+def test_grpo_verifier_stage_trains_on_verdicts(tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    paths = _workspace(tmp_path, tiny_model_dir)
+    common = {k: v for k, v in vars(quick_grpo(max_steps=1, max_prompt_length=512)).items()
+              if k not in ("curriculum", "rewards", "eval_problems")}
+    cfg = GRPOVerifierParams(**common, problems=6, solver_samples=1, eval_problems=2)
+    run_grpo_stage(Params(grpo_verifier=cfg, tracking=TrackingParams(experiment="v")), paths,
+                   stage="grpo_verifier")
+    metrics = json.loads((tmp_path / "metrics" / "grpo_verifier.json").read_text())
+    counts = metrics["curriculum"]
+    assert counts["problems"] == 6 and counts["solver_samples"] == 6
+    assert metrics["held_out_before"]["n"] > 0 and "verdict_rate" in metrics["held_out_before"]
+    assert "rewards/verdict/mean" in metrics["curves"]
+    assert metrics["registered_model"] == "slm-math-grpo-verifier"

@@ -1,0 +1,90 @@
+"""GRPO on a tiny model: a learnable reward rises, beta=0 loads no reference model, resume."""
+
+from __future__ import annotations
+
+import pytest
+from transformers import TrainerCallback
+
+from slm_math.training.checkpoints import resumable_checkpoint
+from slm_math.training.grpo import build_grpo_trainer, train_grpo
+from slm_math.training.model_loading import load_causal_lm, load_tokenizer
+from tests.training.helpers import quick_grpo
+
+
+def low_half_reward(vocab_size: int):
+    """Share of completion tokens from the lower half of the vocabulary: about 0.5 at random."""
+
+    def reward(completions, completion_ids, **kwargs):
+        return [sum(t < vocab_size // 2 for t in ids) / max(1, len(ids)) for ids in completion_ids]
+
+    reward.__name__ = "low_half"
+    return reward
+
+
+ROWS = [{"prompt": [{"role": "user", "content": f"Say something {i}"}]} for i in range(16)]
+
+
+def _trainer(model_dir, tmp_path, cfg, backend="trl", callbacks=None):
+    tokenizer = load_tokenizer(model_dir)
+    model = load_causal_lm(model_dir, "fp32")
+    trainer, plan, precision, backend = build_grpo_trainer(
+        model=model, tokenizer=tokenizer, train_rows=ROWS, cfg=cfg,
+        reward_funcs=[low_half_reward(len(tokenizer))], reward_weights=[1.0],
+        checkpoint_dir=tmp_path / "ckpt", seed=0, backend=backend, callbacks=callbacks)
+    return trainer, tokenizer, plan, precision, backend
+
+
+def _train(model_dir, tmp_path, cfg, backend="trl", callbacks=None):
+    trainer, tokenizer, plan, precision, backend = _trainer(model_dir, tmp_path, cfg, backend,
+                                                            callbacks)
+    return train_grpo(trainer=trainer, tokenizer=tokenizer, cfg=cfg, output_dir=tmp_path / "out",
+                      checkpoint_dir=tmp_path / "ckpt", fingerprint="fp", plan=plan,
+                      precision=precision, backend=backend), trainer
+
+
+def test_trivially_learnable_reward_rises_in_a_few_steps(tiny_model_dir, tmp_path):
+    cfg = quick_grpo(num_generations=8, max_steps=6, per_device_batch_size=16, save_steps=100)
+    result, trainer = _train(tiny_model_dir, tmp_path, cfg, backend="cuda_graph")
+    rewards = result.metrics["curves"]["reward"]
+    assert len(rewards) == 6
+    assert sum(rewards[-2:]) / 2 > rewards[0] + 0.15, rewards
+    assert trainer.last_decoder is not None  # our static decoder sampled (eagerly on CPU)
+    assert result.metrics["generation_backend"] == "cuda_graph"
+    assert result.metrics["curves"]["frac_reward_zero_std"] == [0.0] * 6
+    assert (tmp_path / "out" / "model.safetensors").is_file()
+
+
+def test_beta_zero_builds_no_reference_model(tiny_model_dir, tmp_path):
+    trainer, *_ = _trainer(tiny_model_dir, tmp_path, quick_grpo(beta=0.0))
+    assert trainer.ref_model is None
+    with_kl, *_ = _trainer(tiny_model_dir, tmp_path, quick_grpo(beta=0.05))
+    assert with_kl.ref_model is not None  # the contrast: a KL term needs the frozen copy
+    ref_params = sum(p.numel() for p in with_kl.ref_model.parameters())
+    assert ref_params == sum(p.numel() for p in with_kl.model.parameters())
+
+
+class Interrupt(TrainerCallback):
+    """Raise after ``step`` optimizer steps, as a killed process would stop."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_lora_run_resumes_and_continues_the_step_count(tiny_model_dir, tmp_path):
+    cfg = quick_grpo(mode="lora", max_steps=4, save_steps=2, learning_rate=1e-2)
+    with pytest.raises(KeyboardInterrupt):
+        _train(tiny_model_dir, tmp_path, cfg, callbacks=[Interrupt(3)])
+    checkpoint = resumable_checkpoint(tmp_path / "ckpt", "fp")
+    assert checkpoint is not None and checkpoint.name == "checkpoint-2"
+    assert not (tmp_path / "out").exists()
+
+    result, _ = _train(tiny_model_dir, tmp_path, cfg)
+    assert result.metrics["resumed_from_step"] == 2 and result.metrics["steps"] == 4
+    assert result.metrics["curves"]["step"][-2:] == [3, 4]
+    assert (tmp_path / "out" / "model.safetensors").is_file()  # merged weights
+    assert (tmp_path / "out" / "adapter" / "adapter_config.json").is_file()
+    assert not (tmp_path / "ckpt").exists()
