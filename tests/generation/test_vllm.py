@@ -117,4 +117,4 @@ def test_missing_vllm_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm -> ImportError
     with pytest.raises(ImportError) as info:
         load_generator("vllm", str(tmp_path))
-    assert MISSING_VLLM in str(info.value) and "make install" in str(info.value)
+    assert MISSING_VLLM in str(info.value) and "make install VLLM=cpu" in str(info.value)
