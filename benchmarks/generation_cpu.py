@@ -7,7 +7,8 @@ On the real SmolLM2-135M-Instruct (`models/base`), all engines in one run:
   chain_sum, products, lcm, gsm_symbolic; zero-shot, greedy, 256 new tokens, the standard
   agent's prompt), timed from process start (imports and engine start-up included) to the
   last graded answer.
-Each measurement runs in a fresh process, so start-up costs are real and nothing is shared.
+Each measurement runs in a fresh process, so start-up costs are real and nothing is shared
+(plain generate loads its model inside its timed generate_s; its startup_s is imports only).
 Prints a table and writes benchmarks/results/generation_cpu.json (with the load average:
 the machine is shared, so compare engines within one run).
 

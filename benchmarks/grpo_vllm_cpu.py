@@ -50,7 +50,8 @@ def worker(mode: str, model: str, steps: int, out_dir: str) -> dict:
                         max_completion_length=32, max_steps=steps, logging_steps=1, report_to=[],
                         use_cpu=True, bf16=False, save_strategy="no", **extra)
     start = time.perf_counter()
-    trainer = GRPOTrainer(model=model, reward_funcs=short, args=config, train_dataset=data)
+    trainer = GRPOTrainer(model=model, reward_funcs=short, args=config, train_dataset=data,
+                          callbacks=[Clock()])
     ready = time.perf_counter()
     trainer.train()
     per_step = [b - a for a, b in zip(stamps, stamps[1:])]

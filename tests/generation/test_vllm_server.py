@@ -43,9 +43,10 @@ def command_lines(pids: list[int]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def owned_server(smollm2_model_dir):
+def owned_server(request):
     """A process that owns a vLLM server (as a stage would); killed by the last test."""
     require_vllm()
+    smollm2_model_dir = request.getfixturevalue("smollm2_model_dir")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     owner = subprocess.Popen([sys.executable, str(OWNER), smollm2_model_dir, "vllm"],
                              stdout=subprocess.PIPE, text=True, env=env)
