@@ -1,4 +1,4 @@
-"""agent_eval: one cell of the DVC matrix, a model × an agent over every eval benchmark.
+"""agent_eval: one eval cell (params `eval.cells`), a model × an agent over every eval benchmark.
 
     python -m stages.agent_eval --model base --agent standard
 
@@ -46,7 +46,8 @@ def main(params: Params, model: str, agent_name: str) -> None:
     config = params.agents[agent_name]
     cell = f"{model}-{agent_name}"
     path = model_dir(model)
-    benchmarks = load_benchmarks(params.eval.benchmarks, "data/benchmarks", params.eval.limit)
+    limit = config.limit or params.eval.limit
+    benchmarks = load_benchmarks(params.eval.benchmarks, "data/benchmarks", limit)
     fewshot = select_fewshot(params.eval.benchmarks, "data/train", config.fewshot,
                              seed=params.seed, fallback=config.fewshot_fallback)
     sampling = SamplingParams(temperature=config.temperature, top_p=config.top_p,
