@@ -95,14 +95,14 @@ def test_grpo_sweep_reruns_only_grpo_its_evals_and_report(project):
             "agent_eval@base-standard", "agent_eval@sft_lora-standard",
             "agent_eval@grpo-standard"} <= first
     before = json.loads((repo / "metrics/grpo.json").read_text())
-    assert before["reference_model"] is True  # beta 0.04 loads the reference model
+    assert before["beta"] == 0.04 and "kl_mean" in before  # the KL term is computed
     run(["git", "add", "-A"], repo, env)
     run(["git", "commit", "-qm", "first run"], repo, env)
 
     swept = ran(run(["dvc", "exp", "run", "-S", "grpo.beta=0"], repo, env))
     assert swept == {"grpo", "agent_eval@grpo-standard", "report"}
     after = json.loads((repo / "metrics/grpo.json").read_text())
-    assert after["reference_model"] is False and after["params_hash"] != before["params_hash"]
+    assert after["beta"] == 0 and after["params_hash"] != before["params_hash"]
     diff = json.loads(run(["dvc", "metrics", "diff", "--json"], repo, env))
     assert "metrics/grpo.json" in diff
     summary = (repo / "metrics/summary.md").read_text()
