@@ -228,7 +228,9 @@ class EvalParams:
     limit: int | None = param(None, min=1, help=(
         "first N problems of each benchmark (null: all); the same N for every cell, so "
         "cells stay paired"))
-    backend: Literal["hf", "vllm", "openai"] = param("hf", help="generation backend")
+    backend: Literal["auto", "hf", "vllm", "openai"] = param("auto", help=(
+        "generation backend; 'auto': vllm where it is installed (10x faster on CPU, "
+        "docs/vllm.md), else hf"))
     device: str = param("auto", help="hf backend: 'auto' (cuda if present), 'cpu', 'cuda:0'")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = param(
         "auto", help="hf backend: weights dtype ('auto': bf16 on GPU, fp32 on CPU)")

@@ -19,6 +19,7 @@ server runs its engine in a child process that outlives a killed API server.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -51,9 +52,8 @@ def server_command(model_dir: str, params: LocalServerParams) -> tuple[list[str]
     else:
         command = list(TRANSFORMERS_SERVE)
     # a program next to this interpreter first (`transformers`): the environment cotgen runs in
-    local = Path(sys.executable).with_name(command[0])
-    if local.exists() and "/" not in command[0]:
-        command[0] = str(local)
+    if os.sep not in command[0] and Path(sys.executable).with_name(command[0]).exists():
+        command[0] = str(Path(sys.executable).with_name(command[0]))
     return command, env
 
 
