@@ -58,8 +58,9 @@ def project(tmp_path, tiny_model_dir):
     params["model"]["base"] = str(tiny_model_dir)
     params["data"].update(benchmarks=["chain_sum"], train_size=4, test_size=3)
     params["data"]["tasks"] = {"chain_sum": params["data"]["tasks"]["chain_sum"]}
+    # hf: vLLM (the default where installed) starts in 30-90 s, per cell; its eval is tested apart
     params["eval"].update(models=["base"], agents=["standard"], benchmarks=["chain_sum"],
-                          limit=None, batch_size=4)
+                          limit=None, batch_size=4, backend="hf")
     params["agents"] = {"standard": {**params["agents"]["standard"], "max_new_tokens": 4}}
     params["report"]["fewshot_baseline"] = None
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -51,7 +51,8 @@ def test_matrix_repro_exp_run_metrics_diff_and_compare(tmp_path, tiny_model_dir)
     (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["eval"].update(benchmarks=["toy"], limit=None, batch_size=4, chunk_size=2,
-                          agents=["standard", "fewshot"])  # two cells are enough here
+                          agents=["standard", "fewshot"],  # two cells are enough here
+                          backend="hf")  # vLLM, the default where installed, starts in 30-90 s per cell
     params["agents"]["standard"]["max_new_tokens"] = 8
     params["agents"]["fewshot"].update(fewshot=2, max_new_tokens=8)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
