@@ -183,6 +183,17 @@ def _run_main(status_fd):
         raise SystemExit(1) from None
 
 
+def run_user_code(status_fd):
+    """Run main.py, then report our CPU time: under bwrap the parent's rusage misses it."""
+    try:
+        _run_main(status_fd)
+    finally:
+        # Our own CPU time, and that of children we waited for (bwrap's pid 1, or the zygote,
+        # sits between us and the runner).
+        times = os.times()
+        _report(status_fd, f"cpu={times.user + times.system + times.children_user + times.children_system:.3f}")
+
+
 def main():
     cfg = dict(arg.split("=", 1) for arg in sys.argv[1:])
     status_fd = int(cfg["status_fd"])
@@ -193,13 +204,7 @@ def main():
         _drop_privileges(int(cfg["uid"]))
     _install_guards(cfg)
     del cfg
-    try:
-        _run_main(status_fd)
-    finally:
-        # Our own CPU time, and that of children we waited for: under bwrap the parent's
-        # rusage misses it (bwrap's pid 1 sits between).
-        times = os.times()
-        _report(status_fd, f"cpu={times.user + times.system + times.children_user + times.children_system:.3f}")
+    run_user_code(status_fd)
 
 
 if __name__ == "__main__":
