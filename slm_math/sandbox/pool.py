@@ -29,6 +29,7 @@ class ZygotePool:
     """A running zygote: ``submit`` hands it one run; ``close`` ends it and every run inside."""
 
     def __init__(self, prefix: tuple[str, ...], python_flags: tuple[str, ...], env: dict[str, str]):
+        self.prefix = prefix
         self._lock = threading.Lock()
         self.owner_pid = os.getpid()
         self._log = tempfile.TemporaryFile(prefix="slm-sandbox-zygote-log-")
@@ -82,6 +83,11 @@ class ZygotePool:
         with self._lock:
             socket.send_fds(self._ctl, [message], [code_fd, stdout_fd, stderr_fd, status_fd, result_fd])
 
+    def kill(self, uid: int) -> None:
+        """Have the zygote SIGKILL every process of uid (a run being stopped)."""
+        with self._lock:
+            self._ctl.send(json.dumps({"kill": uid}).encode())
+
     def log_tail(self, limit: int = 4000) -> str:
         """The end of the zygote's own stdout/stderr (its runs write elsewhere)."""
         self._log.seek(0)
@@ -105,10 +111,14 @@ _pool_lock = threading.Lock()
 
 
 def zygote_pool(prefix: tuple[str, ...], python_flags: tuple[str, ...], env: dict[str, str]) -> ZygotePool:
-    """This process's zygote, started (or restarted) with these settings when needed."""
+    """This process's zygote, started (or restarted) with these settings when needed.
+
+    A changed prefix (say, $HOME now names another directory to hide) restarts it, so the pool
+    always hides what a per-run bwrap would.
+    """
     global _pool
     with _pool_lock:
-        if _pool is None or not _pool.alive:
+        if _pool is None or not _pool.alive or _pool.prefix != prefix:
             if _pool is not None:
                 _pool.close()
             _pool = ZygotePool(prefix, python_flags, env)

@@ -68,12 +68,13 @@ def _kill_tree(proc: subprocess.Popen, plan: Plan, *, whole_uid: bool = True) ->
 
 def _watch(out_fd: int, err_fd: int, exit_fd: int, on_exit: Callable[[], None], limits: Limits,
            deadline: float) -> tuple[bytes, bytes, str | None, bool]:
-    """Read both pipes until EOF, the deadline or the output cap.
+    """Read both pipes until the run has ended and they are at EOF, or the deadline or output cap.
 
     exit_fd turns readable when the started process is gone (a pidfd, or the zygote's result
     pipe); on_exit is then called once and must kill what the run left behind, so the pipes
-    reach EOF. Returns (stdout, stderr, limit, exited): exited tells on_exit ran, and kill(-1)
-    of the run's uid is atomic with fork, so nothing of the uid is left.
+    reach EOF (or DRAIN_GRACE_S passes). A run that closed its stdout and stderr still runs to
+    its end or the deadline. Returns (stdout, stderr, limit, exited): exited tells on_exit ran,
+    and kill(-1) of the run's uid is atomic with fork, so nothing of the uid is left.
     """
     buffers = {out_fd: bytearray(), err_fd: bytearray()}
     cap = limits.max_output_bytes
@@ -84,7 +85,7 @@ def _watch(out_fd: int, err_fd: int, exit_fd: int, on_exit: Callable[[], None], 
             selector.register(fd, selectors.EVENT_READ)
         selector.register(exit_fd, selectors.EVENT_READ)
         open_pipes = len(buffers)
-        while open_pipes and limit is None:
+        while (open_pipes or exited_at is None) and limit is None:
             now = time.monotonic()
             if now >= deadline:
                 limit = "time"
@@ -241,10 +242,14 @@ def _run_in_zygote(code: str, limits: Limits, start: float) -> SandboxResult:
         ended.append(os.read(exit_r, READ_CHUNK))
 
     try:
+        # The clock starts once the run is handed over: a pool's start-up is not the run's time.
         stdout, stderr, parent_limit, swept = _watch(out_r, err_r, exit_r, on_exit, limits,
-                                                     start + limits.timeout_s)
+                                                     time.monotonic() + limits.timeout_s)
         if not swept:
-            _kill_uid(plan.uid)
+            try:
+                pool.kill(plan.uid)
+            except OSError:  # the zygote is gone (and its runs with it); make sure
+                _kill_uid(plan.uid)
             if _readable(exit_r, ZYGOTE_REAP_TIMEOUT_S):
                 ended.append(os.read(exit_r, READ_CHUNK))
         reported = _read_status(status_r)

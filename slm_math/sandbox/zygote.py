@@ -152,6 +152,17 @@ def _kill_uid(uid):
         os.setresuid(0, 0, 0)
 
 
+def _stop_run(uid, running):
+    """Kill a run: its main process (it may still be root, setting up) and every process of uid."""
+    for pid, _, run_uid in running.values():
+        if run_uid == uid:
+            try:
+                os.kill(pid, 9)  # allowed while it is still root like us; EPERM once it is uid
+            except (ProcessLookupError, PermissionError):
+                pass
+    _kill_uid(uid)  # the main process once it dropped to uid, and all it started
+
+
 def serve(ctl):
     """Fork a child per request and report each child's end; returns only in a child: (request, fds)."""
     selector = selectors.DefaultSelector()
@@ -163,6 +174,10 @@ def serve(ctl):
                 message, fds, _, _ = socket.recv_fds(ctl, MAX_REQUEST, 5)
                 if not message:
                     raise SystemExit(0)  # the runner closed the pool
+                request = json.loads(message)
+                if "kill" in request:  # the runner stops a run (wall clock, output cap)
+                    _stop_run(int(request["kill"]), running)
+                    continue
                 *run_fds, result_fd = fds
                 try:
                     pid = os.fork()
@@ -173,7 +188,7 @@ def serve(ctl):
                     selector.close()
                     ctl.close()
                     os.close(result_fd)
-                    return json.loads(message), run_fds
+                    return request, run_fds
                 for fd in run_fds:
                     os.close(fd)
                 if pid is None:
@@ -181,7 +196,7 @@ def serve(ctl):
                     continue
                 pidfd = os.pidfd_open(pid)
                 selector.register(pidfd, selectors.EVENT_READ)
-                running[pidfd] = (pid, result_fd, int(json.loads(message)["uid"]))
+                running[pidfd] = (pid, result_fd, int(request["uid"]))
             else:
                 pidfd = key.fd
                 selector.unregister(pidfd)
