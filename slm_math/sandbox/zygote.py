@@ -10,22 +10,21 @@ model-written code runs:
 
 1. starts a new session, puts /dev/null, the run's pipes and its status pipe on fds 0-3 and
    closes every other fd (the control socket, other runs' pipes);
-2. reseeds ``random`` (a fork would otherwise replay the zygote's random sequence);
-3. enters new mount, network and IPC namespaces: a /proc that shows only its own uid's
-   processes (hidepid), fresh tmpfs on /tmp, /var/tmp and /dev/shm, a network namespace with nothing but its own loopback, its
-   own SysV IPC;
-4. replaces the environment by the runner's clean one;
-5. drops to the run's random unused uid (setgroups/setgid/setuid: every capability goes;
+2. enters new mount, network and IPC namespaces: a /proc that shows only its own uid's
+   processes (hidepid), fresh tmpfs on /tmp, /var/tmp and /dev/shm, a network namespace
+   with nothing but its own loopback, its own SysV IPC;
+3. replaces the environment by the runner's clean one;
+4. drops to the run's random unused uid (setgroups/setgid/setuid: every capability goes;
    bwrap set no_new_privs, so no exec can bring one back);
-6. makes its working directory (mode 0700) in its private /tmp, writes main.py there;
-7. sets the rlimits and the audit-hook guards (bootstrap.py), then runs main.py as
+5. makes its working directory (mode 0700) in its private /tmp, writes main.py there;
+6. sets the rlimits and the audit-hook guards (bootstrap.py), then runs main.py as
    ``__main__`` and leaves as the interpreter would (threads joined, atexit run, buffers
    flushed; see exit_after).
 
 When the child ends, the zygote reaps it, kills every process of its uid (what the run left
 running, a ``setsid`` daemon included; see _kill_uid) and then writes ``STATUS CPU_SECONDS`` on
-the run's result pipe. The runner on the host enforces the wall clock and the output cap,
-killing every process of the run's uid when it stops a run.
+the run's result pipe. The runner on the host enforces the wall clock and the output cap; to
+stop a run it sends ``{"kill": uid}`` and the zygote kills the run the same way (_stop_run).
 
 Why a fork of the zygote leaks nothing between runs
 ---------------------------------------------------
@@ -37,7 +36,10 @@ every run. What a run shares with the zygote, and why that is safe:
 - its memory image: the interpreter and the modules PRELOAD (and ``site``) imported, copy-on-write:
   a run's writes (``math.pi = 3``, a sympy cache entry) never reach the zygote or another run.
   A run finds those modules already in ``sys.modules``, as if it had imported them first. The
-  str hash seed is the zygote's (set iteration order is the same in every run of one pool).
+  str hash seed is the zygote's (set iteration order is the same in every run of one pool);
+  ``random`` reseeds itself in every forked child (os.register_at_fork), so runs do not
+  replay one random sequence. The preloaded modules count towards a run's address-space
+  limit (sympy: ~40 MB of it), as they would had the run imported them.
 - the pool's user (none: the host's), pid, uts and cgroup namespaces. Runs of one pool do not
   see each other in /proc (hidepid), and under distinct uids without capabilities cannot
   signal or trace one another or the zygote (root), even knowing a pid.
@@ -58,7 +60,6 @@ import fcntl
 import gc
 import json
 import os
-import random
 import selectors
 import socket
 import struct
@@ -118,7 +119,6 @@ def _become_run(request, fds, boot):
         os.dup2(source, target)
     code = _read_all(code_fd)
     os.closerange(STATUS_FD + 1, os.sysconf("SC_OPEN_MAX"))
-    random.seed()
     _private_namespaces(int(request["tmpfs_bytes"]))
     os.environ.clear()
     os.environ.update(request["env"])
