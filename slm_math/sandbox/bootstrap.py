@@ -1,6 +1,6 @@
 """The first code the sandboxed interpreter runs: it locks itself down, then runs main.py.
 
-The runner passes this file's source with ``python -I -X utf8 -c SOURCE KEY=VALUE...``, so it
+The runner passes this file's source with ``python -I -S -B -X utf8 -c SOURCE KEY=VALUE...``, so it
 needs no readable path, and it must stay stdlib-only: the slm_math package may not be importable
 inside the sandbox. Its start-up cost is paid on every run, hence no json/argparse and lazy imports.
 
@@ -194,8 +194,14 @@ def run_user_code(status_fd):
         _report(status_fd, f"cpu={times.user + times.system + times.children_user + times.children_system:.3f}")
 
 
+def add_site_paths(value):
+    """Put the site-packages directories on sys.path: the interpreter runs with -S (no site)."""
+    sys.path.extend(p for p in _split(value) if p not in sys.path)
+
+
 def main():
     cfg = dict(arg.split("=", 1) for arg in sys.argv[1:])
+    add_site_paths(cfg.get("site_paths", ""))
     status_fd = int(cfg["status_fd"])
     if cfg.get("unshare_net") == "1":
         _report(status_fd, "net=" + ("netns" if _unshare_net() else "none"))

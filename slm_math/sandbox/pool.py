@@ -28,14 +28,15 @@ def _source(name: str) -> str:
 class ZygotePool:
     """A running zygote: ``submit`` hands it one run; ``close`` ends it and every run inside."""
 
-    def __init__(self, prefix: tuple[str, ...], python_flags: tuple[str, ...], env: dict[str, str]):
+    def __init__(self, prefix: tuple[str, ...], python_flags: tuple[str, ...], env: dict[str, str],
+                 site_paths: str):
         self.prefix = prefix
         self._lock = threading.Lock()
         self.owner_pid = os.getpid()
         self._log = tempfile.TemporaryFile(prefix="slm-sandbox-zygote-log-")
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = [*prefix, sys.executable, *python_flags, "-c", _source("zygote.py"),
-                str(zygote_end.fileno()), _source("bootstrap.py")]
+                str(zygote_end.fileno()), _source("bootstrap.py"), site_paths]
         started = threading.Event()
         failure: list[BaseException] = []
 
@@ -110,7 +111,8 @@ _pool: ZygotePool | None = None
 _pool_lock = threading.Lock()
 
 
-def zygote_pool(prefix: tuple[str, ...], python_flags: tuple[str, ...], env: dict[str, str]) -> ZygotePool:
+def zygote_pool(prefix: tuple[str, ...], python_flags: tuple[str, ...], env: dict[str, str],
+                site_paths: str) -> ZygotePool:
     """This process's zygote, started (or restarted) with these settings when needed.
 
     A changed prefix (say, $HOME now names another directory to hide) restarts it, so the pool
@@ -121,7 +123,7 @@ def zygote_pool(prefix: tuple[str, ...], python_flags: tuple[str, ...], env: dic
         if _pool is None or not _pool.alive or _pool.prefix != prefix:
             if _pool is not None:
                 _pool.close()
-            _pool = ZygotePool(prefix, python_flags, env)
+            _pool = ZygotePool(prefix, python_flags, env, site_paths)
         return _pool
 
 

@@ -218,7 +218,7 @@ def _run_in_zygote(code: str, limits: Limits, start: float) -> SandboxResult:
     """run_python for isolation="zygote": the pool's zygote forks the run (see zygote.py)."""
     workdir = f"/tmp/slm-sandbox-{secrets.token_hex(8)}"  # inside the run's private /tmp only
     plan = make_plan("zygote", workdir, limits)
-    pool = zygote_pool(plan.prefix, PYTHON_FLAGS, clean_env("/"))
+    pool = zygote_pool(plan.prefix, PYTHON_FLAGS, clean_env("/"), plan.child_args["site_paths"])
     request = {"uid": plan.uid, "workdir": workdir, "env": clean_env(workdir),
                "child_args": plan.child_args, "tmpfs_bytes": TMPFS_BYTES}
     code_fd = os.memfd_create("main.py", os.MFD_CLOEXEC)

@@ -3,7 +3,7 @@
 Starting bwrap and an interpreter per run costs ~40-80 ms of wall time (namespaces, mounts,
 ``site``, imports); a fork costs ~1 ms. So ``isolation="zygote"`` (pool.py starts it) runs this
 file once, inside a bubblewrap sandbox like the per-run one (read-only host filesystem, homes
-hidden, no network), with ``-I -B -X utf8 -c SOURCE CTL_FD BOOTSTRAP_SOURCE``. It imports
+hidden, no network), with ``-I -S -B -X utf8 -c SOURCE CTL_FD BOOTSTRAP_SOURCE SITE_PATHS``. It imports
 PRELOAD, says ``ready`` on the control socket, then for each request (limits, uid, environment,
 and the fds: code, stdout, stderr, status, result) forks a child that, before any
 model-written code runs:
@@ -33,7 +33,7 @@ model-written code nor reads its output: it only receives limits and fds and rep
 statuses. So what a run starts from is a pure function of the zygote's start-up, the same for
 every run. What a run shares with the zygote, and why that is safe:
 
-- its memory image: the interpreter and the modules PRELOAD (and ``site``) imported, copy-on-write:
+- its memory image: the interpreter and the modules PRELOAD imported, copy-on-write:
   a run's writes (``math.pi = 3``, a sympy cache entry) never reach the zygote or another run.
   A run finds those modules already in ``sys.modules``, as if it had imported them first. The
   str hash seed is the zygote's (set iteration order is the same in every run of one pool);
@@ -213,9 +213,10 @@ def serve(ctl):
 
 def main():
     """Load the bootstrap, preload, serve; in a forked child, return what runs main.py."""
-    ctl_fd, boot_source = int(sys.argv[1]), sys.argv[2]
+    ctl_fd, boot_source, site_paths = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     boot = type(sys)("sandbox_bootstrap")
     exec(compile(boot_source, "<sandbox-bootstrap>", "exec"), boot.__dict__)
+    boot.add_site_paths(site_paths)
     for name in PRELOAD:
         try:
             __import__(name)
