@@ -17,12 +17,14 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from slm_math.sandbox import available_isolations, pool, run_many, run_python  # noqa: E402
+from slm_math.sandbox.isolation import bwrap_prefix  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sandbox.json"
 TRIVIAL = "print(1 + 1)"
@@ -98,14 +100,34 @@ def measure(mode: str, code: str, runs: int, workers: int) -> dict:
     }
 
 
-def bare_python_startup(runs: int = 20) -> float:
-    """Median ms of `python -I -c pass`: the floor any process-per-run sandbox sits on."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-I", "-c", "pass"], check=True)
-        times.append(time.perf_counter() - start)
-    return round(1000 * _percentile(times, 0.5), 1)
+def startup_costs(runs: int = 20) -> dict[str, dict[str, float]]:
+    """Where a process-per-run sandbox spends its start: median wall ms and mean CPU ms of each step.
+
+    CPU is this process's waited-for children's; under bwrap the command inside is reaped in
+    its pid namespace, so only bwrap's own share shows.
+    """
+    with tempfile.TemporaryDirectory(prefix="slm-sandbox-bench-") as workdir:
+        bwrap = list(bwrap_prefix(workdir)) if shutil.which("bwrap") else None
+        steps = {
+            "/bin/true": ["/bin/true"],
+            "python -I -S -c pass": [sys.executable, "-I", "-S", "-c", "pass"],
+            "python -I -c pass (site)": [sys.executable, "-I", "-c", "pass"],
+        }
+        if bwrap:
+            steps["bwrap /bin/true"] = [*bwrap, "/bin/true"]
+            steps["bwrap python -I -S -c pass"] = [*bwrap, sys.executable, "-I", "-S", "-c", "pass"]
+        costs = {}
+        for name, argv in steps.items():
+            walls = []
+            cpu_start = os.times()
+            for _ in range(runs):
+                start = time.perf_counter()
+                subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+                walls.append(time.perf_counter() - start)
+            cpu_end = os.times()
+            costs[name] = {"wall_ms_p50": round(1000 * _percentile(walls, 0.5), 1),
+                           "cpu_ms": round(1000 * (sum(cpu_end[2:4]) - sum(cpu_start[2:4])) / runs, 1)}
+    return costs
 
 
 def main() -> None:
@@ -141,7 +163,7 @@ def main() -> None:
         },
         "default_isolation": available_isolations()[0],
         "available_isolations": list(available_isolations()),
-        "bare_python_startup_ms": bare_python_startup(),
+        "startup_costs": startup_costs(),
         "results": rows,
     }
 
@@ -155,8 +177,10 @@ def main() -> None:
     after = os.getloadavg()
     print(f"load average (1/5/15 min) at start: {load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f}; "
           f"at end: {after[0]:.2f} / {after[1]:.2f} / {after[2]:.2f}")
-    print(f"bare `python -I -c pass`: {report['bare_python_startup_ms']} ms; "
-          f"{os.cpu_count()} CPUs; Python {platform.python_version()}; default isolation {report['default_isolation']}")
+    print(f"\n{'start-up step':<28} {'wall ms p50':>11} {'cpu ms':>7}")
+    for name, cost in report["startup_costs"].items():
+        print(f"{name:<28} {cost['wall_ms_p50']:>11} {cost['cpu_ms']:>7}")
+    print(f"{os.cpu_count()} CPUs; Python {platform.python_version()}; default isolation {report['default_isolation']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
 

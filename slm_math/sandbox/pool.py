@@ -111,6 +111,16 @@ _pool: ZygotePool | None = None
 _pool_lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    # Another thread may have held the lock when this process forked; the child starts its own
+    # pool anyway (ZygotePool.alive is False for the parent's).
+    global _pool_lock
+    _pool_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def zygote_pool(prefix: tuple[str, ...], python_flags: tuple[str, ...], env: dict[str, str],
                 site_paths: str) -> ZygotePool:
     """This process's zygote, started (or restarted) with these settings when needed.
