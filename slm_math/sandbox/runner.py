@@ -1,10 +1,12 @@
 """run_python and run_many: start the sandboxed interpreter, watch it, kill it, clean up.
 
-The parent reads stdout and stderr incrementally (a 1 GB print never sits in memory), watches a
-pidfd for the exit of the process it started, enforces the wall clock, and, whatever happened,
-kills the whole process tree before it returns: the process group, plus every process of the
-run's private uid when there is one (a child that called setsid() has left the group but not
-the uid). The working directory is a fresh temporary directory removed afterwards.
+The parent reads stdout and stderr incrementally (a 1 GB print never sits in memory), watches
+for the end of the run (a pidfd of the process it started, or the zygote's result pipe),
+enforces the wall clock and the output cap, and, whatever happened, kills the whole process
+tree before it returns: the process group, plus every process of the run's private uid when
+there is one (a child that called setsid() has left the group but not the uid). The working
+directory is fresh and removed afterwards: a temporary directory on the host, or, under
+isolation="zygote", a directory in the run's own tmpfs that dies with it (zygote.py).
 """
 
 from __future__ import annotations
