@@ -220,7 +220,6 @@ def _run_in_zygote(code: str, limits: Limits, start: float) -> SandboxResult:
     """run_python for isolation="zygote": the pool's zygote forks the run (see zygote.py)."""
     workdir = f"/tmp/slm-sandbox-{secrets.token_hex(8)}"  # inside the run's private /tmp only
     plan = make_plan("zygote", workdir, limits)
-    pool = zygote_pool(plan.prefix, PYTHON_FLAGS, clean_env("/"), plan.child_args["site_paths"])
     request = {"uid": plan.uid, "workdir": workdir, "env": clean_env(workdir),
                "child_args": plan.child_args, "tmpfs_bytes": TMPFS_BYTES}
     code_fd = os.memfd_create("main.py", os.MFD_CLOEXEC)
@@ -230,7 +229,15 @@ def _run_in_zygote(code: str, limits: Limits, start: float) -> SandboxResult:
         while data:
             data = data[os.write(code_fd, data):]
         os.lseek(code_fd, 0, os.SEEK_SET)
-        pool.submit(request, code_fd, out_w, err_w, status_w, exit_w)
+        for attempt in (1, 2):
+            pool = zygote_pool(plan.prefix, PYTHON_FLAGS, clean_env("/"), plan.child_args["site_paths"])
+            try:
+                pool.submit(request, code_fd, out_w, err_w, status_w, exit_w)
+                break
+            except OSError:  # the zygote died since (no run can kill it: the OOM killer can)
+                if attempt == 2:
+                    raise
+                pool.close()
     except BaseException:
         for fd in (out_r, err_r, status_r, exit_r):
             os.close(fd)
