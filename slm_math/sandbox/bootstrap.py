@@ -195,8 +195,17 @@ def run_user_code(status_fd):
 
 
 def add_site_paths(value):
-    """Put the site-packages directories on sys.path: the interpreter runs with -S (no site)."""
+    """Do what ``site`` would, minus .pth files: the interpreter runs with -S.
+
+    Puts the site-packages directories on sys.path, and defines the builtins site adds
+    (exit, quit, help, ...): model-written code calls exit() often enough.
+    """
+    import site  # with -S, importing site does not run it: only its helpers
+
     sys.path.extend(p for p in _split(value) if p not in sys.path)
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
 
 
 def main():

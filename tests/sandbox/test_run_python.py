@@ -34,6 +34,13 @@ def test_uncaught_exception_reads_like_plain_python():
     assert "<string>" not in result.stderr  # the bootstrap's own frame is hidden
 
 
+def test_exit_and_quit_builtins_work():
+    """The interpreter starts without site (-S); the builtins site would add are still there."""
+    assert run_python("print(1)\nexit(3)").exit_code == 3
+    assert run_python("quit()").exit_code == 0
+    assert run_python("print(callable(help), 'Python' in str(copyright))").stdout == "True True\n"
+
+
 def test_syntax_error():
     result = run_python("x = (1,\n")
     assert result.exit_code == 1 and result.limit is None
