@@ -259,7 +259,7 @@ def exit_after(boot):
         atexit._run_exitfuncs()
     except SystemExit as exc:
         status = _exit_status(exc.code)
-    for stream in (sys.stdout, sys.stderr):
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
             stream.flush()
         except (OSError, ValueError, AttributeError):

@@ -104,6 +104,13 @@ def test_fresh_workdir_is_writable_and_removed_afterwards():
     assert not os.path.exists(workdir)
 
 
+def test_closing_stdout_and_stderr_does_not_end_the_run(isolation):
+    code = "import os, sys, time\nos.close(1)\nos.close(2)\ntime.sleep(0.3)\nsys.exit(4)"
+    result = run_python(code, isolation=isolation)
+    assert (result.exit_code, result.limit) == (4, None)
+    assert result.wall_s >= 0.3
+
+
 def test_stdin_is_empty():
     result = run_python("import sys\nprint(repr(sys.stdin.read()))")
     assert result.stdout == "''\n"
