@@ -90,7 +90,9 @@ class ZygotePool:
             self._ctl.send(json.dumps({"kill": uid}).encode())
 
     def log_tail(self, limit: int = 4000) -> str:
-        """The end of the zygote's own stdout/stderr (its runs write elsewhere)."""
+        """The end of the zygote's own stdout/stderr (its runs write elsewhere); "" once closed."""
+        if self._log.closed:
+            return ""
         self._log.seek(0)
         return self._log.read()[-limit:].decode("utf-8", "replace")
 
