@@ -1,6 +1,6 @@
 """The first code the sandboxed interpreter runs: it locks itself down, then runs main.py.
 
-The runner passes this file's source with ``python -I -X utf8 -c SOURCE KEY=VALUE...``, so it
+The runner passes this file's source with ``python -I -S -B -X utf8 -c SOURCE KEY=VALUE...``, so it
 needs no readable path, and it must stay stdlib-only: the slm_math package may not be importable
 inside the sandbox. Its start-up cost is paid on every run, hence no json/argparse and lazy imports.
 
@@ -183,8 +183,34 @@ def _run_main(status_fd):
         raise SystemExit(1) from None
 
 
+def run_user_code(status_fd):
+    """Run main.py, then report our CPU time: under bwrap the parent's rusage misses it."""
+    try:
+        _run_main(status_fd)
+    finally:
+        # Our own CPU time, and that of children we waited for (bwrap's pid 1, or the zygote,
+        # sits between us and the runner).
+        times = os.times()
+        _report(status_fd, f"cpu={times.user + times.system + times.children_user + times.children_system:.3f}")
+
+
+def add_site_paths(value):
+    """Do what ``site`` would, minus .pth files: the interpreter runs with -S.
+
+    Puts the site-packages directories on sys.path, and defines the builtins site adds
+    (exit, quit, help, ...): model-written code calls exit() often enough.
+    """
+    import site  # with -S, importing site does not run it: only its helpers
+
+    sys.path.extend(p for p in _split(value) if p not in sys.path)
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
+
+
 def main():
     cfg = dict(arg.split("=", 1) for arg in sys.argv[1:])
+    add_site_paths(cfg.get("site_paths", ""))
     status_fd = int(cfg["status_fd"])
     if cfg.get("unshare_net") == "1":
         _report(status_fd, "net=" + ("netns" if _unshare_net() else "none"))
@@ -193,13 +219,7 @@ def main():
         _drop_privileges(int(cfg["uid"]))
     _install_guards(cfg)
     del cfg
-    try:
-        _run_main(status_fd)
-    finally:
-        # Our own CPU time, and that of children we waited for: under bwrap the parent's
-        # rusage misses it (bwrap's pid 1 sits between).
-        times = os.times()
-        _report(status_fd, f"cpu={times.user + times.system + times.children_user + times.children_system:.3f}")
+    run_user_code(status_fd)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,13 @@
 """Isolation layers: which ones work on this machine, and the command line and child settings of each.
 
-Three modes, strongest first; ``available_isolations()`` lists those that work here and
-``run_python`` uses the first unless told otherwise:
+Four modes, strongest (and fastest) first; ``available_isolations()`` lists those that work here
+and ``run_python`` uses the first unless told otherwise:
 
+``zygote`` everything ``bwrap`` gives, per run, at a fork's cost: one bubblewrap sandbox holds a
+           pre-started interpreter that forks each run into fresh mount (private /tmp, /var/tmp,
+           /dev/shm), network and IPC namespaces, a fresh working directory, environment and
+           uid (zygote.py: the design and why runs share nothing). Needs root (for the uid per
+           run and the namespaces) and an interpreter outside /tmp, /var/tmp and /dev/shm.
 ``bwrap``  bubblewrap: new mount, network, pid, ipc and uts namespaces. The host filesystem is
            mounted read-only, /tmp, /var/tmp and /dev/shm are fresh small tmpfs, the home
            directories are hidden under empty tmpfs (the interpreter's own directories are
@@ -41,12 +46,17 @@ from dataclasses import dataclass
 
 from .limits import Limits
 
-MODES = ("bwrap", "netns", "none")
+MODES = ("zygote", "bwrap", "netns", "none")
 TMPFS_BYTES = 64 * 1024 * 1024
 HIDDEN_TMPFS_BYTES = 1024 * 1024
 #: Random uids come from this range: far above any distribution's users and subuid ranges.
 UID_RANGE = (2_000_000_000, 2_100_000_000)
-PYTHON_FLAGS = ("-I", "-B", "-X", "utf8")
+#: -S: no ``site`` at start-up. It costs ~20 ms CPU a run (this venv's .pth files import pathlib,
+#: re, urllib...); the bootstrap puts site_paths() on sys.path instead, without running .pth files.
+PYTHON_FLAGS = ("-I", "-S", "-B", "-X", "utf8")
+#: Capabilities the zygote keeps inside its sandbox, only to set up each child before the uid
+#: drop: unshare and mount (SYS_ADMIN), the loopback (NET_ADMIN), setuid and setgid.
+ZYGOTE_CAPS = ("CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SETUID", "CAP_SETGID")
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,12 @@ def interpreter_paths() -> tuple[str, ...]:
         os.path.dirname(os.path.realpath(sys.executable)), *site.getsitepackages(),
     }
     return tuple(sorted({os.path.realpath(p) for p in paths if os.path.isdir(p)}))
+
+
+@functools.cache
+def site_paths() -> tuple[str, ...]:
+    """The site-packages directories the sandboxed interpreter imports from (this interpreter's)."""
+    return tuple(p for p in site.getsitepackages() if os.path.isdir(p))
 
 
 def _under(path: str, roots: tuple[str, ...]) -> bool:
@@ -115,8 +131,16 @@ def uid_drop_possible(mode: str) -> bool:
     return True
 
 
-def bwrap_prefix(workdir: str) -> tuple[str, ...]:
-    """The bubblewrap command line up to (excluding) the interpreter."""
+def _fresh_tmp_dirs() -> list[str]:
+    return [tmp for tmp in ("/tmp", "/var/tmp", "/dev/shm") if tmp == "/dev/shm" or os.path.isdir(tmp)]
+
+
+def bwrap_prefix(workdir: str | None) -> tuple[str, ...]:
+    """The bubblewrap command line up to (excluding) the interpreter.
+
+    workdir None: the zygote's sandbox, with no working directory of its own (each run makes
+    one in its private /tmp) and the capabilities ZYGOTE_CAPS instead of root's all.
+    """
     args = [
         shutil.which("bwrap") or "bwrap", "--die-with-parent",
         "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -125,8 +149,7 @@ def bwrap_prefix(workdir: str) -> tuple[str, ...]:
     if os.geteuid() != 0:
         args.append("--unshare-user")
     args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    fresh = [tmp for tmp in ("/tmp", "/var/tmp", "/dev/shm")
-             if tmp == "/dev/shm" or os.path.isdir(tmp)]
+    fresh = _fresh_tmp_dirs()
     for tmp in fresh:
         args += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", tmp]
     hidden = hidden_dirs()
@@ -149,8 +172,23 @@ def bwrap_prefix(workdir: str) -> tuple[str, ...]:
                 made.add(current)
                 args += ["--perms", "0755", "--dir", current]
         args += ["--ro-bind", path, path]
-    args += ["--bind", workdir, workdir, "--chdir", workdir, "--"]
+    if workdir is None:
+        args += ["--cap-drop", "ALL"]
+        for cap in ZYGOTE_CAPS:
+            args += ["--cap-add", cap]
+        args += ["--chdir", "/", "--"]
+    else:
+        args += ["--bind", workdir, workdir, "--chdir", workdir, "--"]
     return tuple(args)
+
+
+def zygote_possible() -> bool:
+    """Whether the zygote's preconditions hold (root, a uid per run, the interpreter not on a tmpfs
+    that each run replaces); _zygote_works then tries it."""
+    if os.geteuid() != 0 or shutil.which("bwrap") is None or not uid_drop_possible("bwrap"):
+        return False
+    fresh = tuple(os.path.realpath(t) for t in _fresh_tmp_dirs())
+    return not any(_under(path, fresh) for path in interpreter_paths())
 
 
 def _user_task_count(uid: int) -> int:
@@ -170,7 +208,7 @@ def make_plan(mode: str, workdir: str, limits: Limits) -> Plan:
     """Everything mode-specific about one run in workdir under limits."""
     if mode not in MODES:
         raise ValueError(f"unknown isolation {mode!r}; expected one of {MODES}")
-    drop = uid_drop_possible(mode)
+    drop = uid_drop_possible("bwrap" if mode == "zygote" else mode)
     uid = random.randrange(*UID_RANGE) if drop else None
     if uid is not None:
         nproc = limits.max_processes  # the fresh uid owns nothing else
@@ -182,16 +220,19 @@ def make_plan(mode: str, workdir: str, limits: Limits) -> Plan:
     child = limits.child_args(nproc)
     child.update(
         workdir=workdir,
+        site_paths=os.pathsep.join(site_paths()),
         unshare_net="1" if mode == "netns" else "0",
-        guard_fs="0" if mode == "bwrap" else "1",
+        guard_fs="0" if mode in ("zygote", "bwrap") else "1",
         guard_spawn="1" if os.geteuid() == 0 and uid is None else "0",
     )
     if uid is not None:
         child["uid"] = str(uid)
-    if mode != "bwrap":
+    if mode not in ("zygote", "bwrap"):
         child["hidden"] = os.pathsep.join(hidden_dirs())
         child["readable"] = os.pathsep.join(interpreter_paths())
-    prefix = bwrap_prefix(workdir) if mode == "bwrap" else ()
+    if mode == "zygote" and uid is None:
+        raise ValueError("isolation 'zygote' needs root and a uid per run; see isolation.py")
+    prefix = bwrap_prefix(workdir if mode == "bwrap" else None) if mode in ("zygote", "bwrap") else ()
     return Plan(mode=mode, prefix=prefix, uid=uid, child_args=child)
 
 
@@ -216,12 +257,25 @@ def _bwrap_works() -> bool:
     if shutil.which("bwrap") is None:
         return False
     with tempfile.TemporaryDirectory(prefix="slm-sandbox-probe-") as workdir:
-        argv = [*bwrap_prefix(workdir), sys.executable, *PYTHON_FLAGS, "-c", "import sympy"]
+        probe = f"import sys; sys.path += {list(site_paths())!r}; import sympy"
+        argv = [*bwrap_prefix(workdir), sys.executable, *PYTHON_FLAGS, "-c", probe]
         try:
             done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=30, env=clean_env(workdir))
         except (OSError, subprocess.SubprocessError):
             return False
     return done.returncode == 0
+
+
+def _zygote_works() -> bool:
+    if not zygote_possible():
+        return False
+    from .runner import run_python  # runner imports this module
+
+    try:
+        result = run_python("import sympy\nprint(1)", timeout_s=60, isolation="zygote")
+    except (OSError, RuntimeError):
+        return False
+    return result.stdout == "1\n" and result.ok
 
 
 def _netns_works() -> bool:
@@ -239,7 +293,10 @@ def _netns_works() -> bool:
 def available_isolations() -> tuple[str, ...]:
     """The modes that work on this machine, strongest first (probed once per process)."""
     modes = []
-    if _bwrap_works():
+    bwrap = _bwrap_works()
+    if bwrap and _zygote_works():
+        modes.append("zygote")
+    if bwrap:
         modes.append("bwrap")
     if _netns_works():
         modes.append("netns")
@@ -251,7 +308,7 @@ def available_isolations() -> tuple[str, ...]:
 def default_isolation() -> str:
     """The strongest working mode; warns once when that is not bubblewrap."""
     mode = available_isolations()[0]
-    if mode != "bwrap":
+    if mode not in ("zygote", "bwrap"):
         warnings.warn(
             f"bubblewrap is not usable here; sandbox falls back to isolation={mode!r} "
             "(weaker: see slm_math/sandbox/isolation.py). Install the `bubblewrap` package.",

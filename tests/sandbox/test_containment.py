@@ -73,7 +73,7 @@ def test_background_and_setsid_children_are_killed(isolation):
     if result.stdout == "spawned\n":
         assert result.limit == "time"
     else:  # root without a uid to drop to: the guards refuse to start processes at all
-        assert result.limit == "processes" and isolation != "bwrap"
+        assert result.limit == "processes" and isolation not in ("zygote", "bwrap")
     assert processes_with_arg(token) == []
 
 
@@ -128,9 +128,9 @@ def test_python_writes_outside_workdir_do_not_reach_the_host(isolation):
     for target in (tmp_target, repo_target):
         result = run_python(f"open({str(target)!r}, 'w').write('pwned')\nprint('wrote')", isolation=isolation)
         assert not target.exists(), f"{target} written from the sandbox"
-        if isolation != "bwrap" or not str(target).startswith("/tmp/"):
+        if isolation not in ("zygote", "bwrap") or not str(target).startswith("/tmp/"):
             assert result.limit == "filesystem" and result.stdout == ""
-        elif target is tmp_target:  # bwrap: /tmp inside is a private tmpfs; the write vanishes
+        elif target is tmp_target:  # bwrap, zygote: /tmp inside is a private tmpfs; the write vanishes
             assert result.stdout == "wrote\n" and result.limit is None
         else:  # a checkout under /tmp (CI clones): inside, its path is a read-only stub or tmpfs
             assert result.limit in (None, "filesystem")

@@ -34,6 +34,13 @@ def test_uncaught_exception_reads_like_plain_python():
     assert "<string>" not in result.stderr  # the bootstrap's own frame is hidden
 
 
+def test_exit_and_quit_builtins_work():
+    """The interpreter starts without site (-S); the builtins site would add are still there."""
+    assert run_python("print(1)\nexit(3)").exit_code == 3
+    assert run_python("quit()").exit_code == 0
+    assert run_python("print(callable(help), 'Python' in str(copyright))").stdout == "True True\n"
+
+
 def test_syntax_error():
     result = run_python("x = (1,\n")
     assert result.exit_code == 1 and result.limit is None
@@ -95,6 +102,13 @@ def test_fresh_workdir_is_writable_and_removed_afterwards():
     assert listing == "['data.txt', 'main.py', 'sub']" and content == "12"
     assert second.stdout.splitlines()[0] != workdir
     assert not os.path.exists(workdir)
+
+
+def test_closing_stdout_and_stderr_does_not_end_the_run(isolation):
+    code = "import os, sys, time\nos.close(1)\nos.close(2)\ntime.sleep(0.3)\nsys.exit(4)"
+    result = run_python(code, isolation=isolation)
+    assert (result.exit_code, result.limit) == (4, None)
+    assert result.wall_s >= 0.3
 
 
 def test_stdin_is_empty():
