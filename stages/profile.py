@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from slm_math.config import Params, to_dict
+from slm_math.config import Params, ParamsError, to_dict
 from slm_math.evaluation.models import ModelNotFoundError, load_model_generator, model_dir
 from slm_math.evaluation.profile import (profile_metrics, profile_table, resolve_backend,
                                          run_profile)
@@ -38,6 +38,9 @@ def generator_options(backend: str, batch_size: int | None) -> dict:
 def main(params: Params) -> None:
     """Measure every (task, level), write the samples, the metrics and a table."""
     cfg = params.profile
+    if not cfg.tasks and not params.data.tasks:
+        raise ParamsError("params.yaml: profile.tasks and data.tasks are both empty: "
+                          "nothing to profile")
     path = model_dir("base")
     backend = resolve_backend(cfg.backend)
     mix = params.data.tasks

@@ -151,3 +151,12 @@ def test_stage_writes_metrics_samples_and_resumes(tiny_model_dir, tmp_path, monk
     again, _ = run_profile(params.profile, seed=3, mix=params.data.tasks, generator=no_model,
                            journal=journal, progress=False)
     assert again == samples
+
+
+def test_stage_with_nothing_to_measure_is_a_params_error(tmp_path, monkeypatch):
+    from slm_math.config import ParamsError
+    from stages import profile as stage
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ParamsError, match="profile.tasks and data.tasks are both empty"):
+        stage.main(Params(profile=ProfileParams()))
