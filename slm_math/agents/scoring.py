@@ -8,7 +8,8 @@
   `VerifierScorer`, a generative verifier: the model reads `prompts/verify.jinja` with the
   solution, its reply is opened with `VERDICT:`, and the score is
   P(CORRECT) / (P(CORRECT) + P(INCORRECT)) of the next token(s).
-With no path the solver's own model is the verifier (hf backend only: it needs logits).
+With no path the solver's own model is the verifier: the hf generator's model, or the
+folder a vllm generator serves, loaded with transformers (it needs logits of given text).
 The model runs in this process: it reads text, it never executes it.
 """
 
@@ -129,11 +130,15 @@ def load_scorer(path: str | Path | None, *, fallback: Generator | None = None, b
                 device: str | None = None) -> Scorer:
     """The scorer for checkpoint `path`; with None, the `fallback` generator's model as verifier."""
     if path is None:
-        model = getattr(fallback, "model", None)
-        if model is None or getattr(fallback, "tokenizer", None) is None:
+        model, tokenizer = getattr(fallback, "model", None), getattr(fallback, "tokenizer", None)
+        if model is not None and tokenizer is not None:  # hf: the solver's model, in memory
+            return VerifierScorer(model, tokenizer, batch_size=batch_size)
+        # vllm: the engine gives no logits of arbitrary text; load its folder with transformers
+        path = getattr(fallback, "model_path", None)
+        if path is None:
             raise ValueError("best_of_n: with no reward_model the solver scores its own samples, which "
-                             "needs the hf backend (logits); set agents.<name>.options.reward_model")
-        return VerifierScorer(model, fallback.tokenizer, batch_size=batch_size)
+                             "needs its weights (the hf or vllm backend, not an API); set "
+                             "agents.<name>.options.reward_model")
     if not (Path(path) / "config.json").exists():
         raise FileNotFoundError(f"reward_model: {path}: no config.json (not a model folder)")
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer

@@ -140,7 +140,9 @@ class TeacherParams:
     base_url: str | None = param(None, help="API base URL, e.g. https://api.deepseek.com/v1")
     serve: str | None = param(None, help=(
         "a local model folder to serve on 127.0.0.1 for the run (instead of base_url)"))
-    model: str | None = param(None, help="model name sent to the API (default: serve)")
+    model: str | None = param(None, help=(
+        "model name sent to the API; with serve, the name in traces (requests name the "
+        "served folder, the name the local server answers to)"))
     api_key_env: str | None = param(None, help=(
         "name of the environment variable holding the API key (never the key itself); "
         "None for a keyless local server"))
@@ -183,8 +185,12 @@ class TeacherParams:
 class LocalServerParams:
     """How cotgen starts the OpenAI-compatible server for teachers with `serve`."""
 
-    command: list[str] = param(default_factory=lambda: list(TRANSFORMERS_SERVE), help=(
-        "server argv; {model}, {host} and {port} are filled in"))
+    engine: Literal["auto", "vllm", "transformers"] = param("auto", help=(
+        "'vllm' (vLLM's OpenAI server: 2-8x faster on CPU, docs/vllm.md), 'transformers' "
+        "(transformers serve --continuous-batching), 'auto': vllm where it is installed"))
+    command: list[str] | None = param(None, help=(
+        "server argv instead of the engine's default; {model}, {host} and {port} are filled in"))
+    kv_cache_gib: int = param(2, min=1, help="vllm on CPU: KV cache in GiB (VLLM_CPU_KVCACHE_SPACE)")
     startup_timeout_s: float = param(600.0, min=1.0, help="longest wait for the server's /health")
     health_path: str = param("/health", help="GET path that answers 200 once the server is up")
 
@@ -249,25 +255,37 @@ class AgentParams:
     n: int = param(1, min=1, max=1024, help="completions per problem (pass@k, maj@k when > 1)")
     max_new_tokens: int = param(512, min=1, help="most tokens generated per completion")
     seed: int | None = param(None, min=0, help="sampling seed; null: the global seed")
+    limit: int | None = param(None, min=1, help=(
+        "first N problems of each benchmark for this agent (null: eval.limit); a costly agent "
+        "may take fewer: the report pairs cells on the problems they share"))
     options: dict[str, object] = param(default_factory=dict,
                                        help="the agent type's own options")
 
 
 @dataclass
-class EvalParams:
-    """The agent_eval matrix (models × agents) and what every cell shares."""
+class EvalCell:
+    """One cell of agent_eval: a model evaluated with an agent configuration."""
 
-    models: list[str] = param(default_factory=lambda: ["base"], help=(
-        "matrix axis: model names, each a folder models/<name> (a LoRA adapter folder is "
-        "loaded on models/base)"))
-    agents: list[str] = param(default_factory=lambda: ["standard"], help=(
-        "matrix axis: names of agent configurations (keys of `agents`)"))
+    model: str = param(help="model name: the folder models/<name> (a LoRA adapter is merged into models/base)")
+    agent: str = param(help="agent configuration: a key of `agents`")
+
+
+@dataclass
+class EvalParams:
+    """The agent_eval cells (model × agent, each a DVC stage) and what every cell shares."""
+
+    cells: dict[str, EvalCell] = param(
+        default_factory=lambda: {"base-standard": EvalCell("base", "standard")}, help=(
+            "the cells to run, by name `<model>-<agent>`: each becomes the DVC stage "
+            "agent_eval@<name>; their order is the report's row order"))
     benchmarks: list[str] = param(default_factory=lambda: ["gsm_symbolic", "champ"],
                                   help="test sets from data/benchmarks/<name>.jsonl")
     limit: int | None = param(None, min=1, help=(
         "first N problems of each benchmark (null: all); the same N for every cell, so "
         "cells stay paired"))
-    backend: Literal["hf", "vllm", "openai"] = param("hf", help="generation backend")
+    backend: Literal["auto", "hf", "vllm", "openai"] = param("auto", help=(
+        "generation backend; 'auto': vllm where it is installed (10x faster on CPU, "
+        "docs/vllm.md), else hf"))
     device: str = param("auto", help="hf backend: 'auto' (cuda if present), 'cpu', 'cuda:0'")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = param(
         "auto", help="hf backend: weights dtype ('auto': bf16 on GPU, fp32 on CPU)")
@@ -277,17 +295,21 @@ class EvalParams:
     base_url: str | None = param(None, help="openai backend: the server's /v1 URL")
 
     def check(self) -> str | None:
-        """Names on the matrix axes become stage and file names: keep them plain."""
-        for axis in ("models", "agents"):
-            names = getattr(self, axis)
-            if not names:
-                return f"{axis}: needs at least one name"
-            for name in names:
-                if not name.replace("_", "").isalnum():
-                    return f"{axis}: {name!r} must be letters, digits and underscores"
-            if len(set(names)) != len(names):
-                return f"{axis}: a name is listed twice"
+        """Cell names become stage and file names: `<model>-<agent>` of plain names."""
+        if not self.cells:
+            return "cells: needs at least one cell"
+        for name, cell in self.cells.items():
+            for what, value in (("model", cell.model), ("agent", cell.agent)):
+                if not value.replace("_", "").isalnum():
+                    return f"cells.{name}.{what}: {value!r} must be letters, digits and underscores"
+            if name != f"{cell.model}-{cell.agent}":
+                return f"cells: {name!r} must be named {cell.model}-{cell.agent} (<model>-<agent>)"
         return None
+
+    @property
+    def models(self) -> list[str]:
+        """The models of the cells, in order of first appearance (the pipeline's order)."""
+        return list(dict.fromkeys(cell.model for cell in self.cells.values()))
 
 
 @dataclass
@@ -564,15 +586,15 @@ class Params:
     eval: EvalParams = param(default_factory=EvalParams, help="the agent_eval matrix")
     agents: dict[str, AgentParams] = param(
         default_factory=lambda: {"standard": AgentParams()},
-        help="agent configurations by name (the matrix's agent axis picks from them)")
+        help="agent configurations by name (eval.cells pick from them)")
     report: ReportParams = param(default_factory=ReportParams, help="the report stage")
 
     def check(self) -> str | None:
-        """Every agent on the matrix axis must be configured."""
-        for name in self.eval.agents:
-            if name not in self.agents:
-                close = difflib.get_close_matches(name, list(self.agents), n=1)
+        """Every agent an eval cell names must be configured."""
+        for cell_name, cell in self.eval.cells.items():
+            if cell.agent not in self.agents:
+                close = difflib.get_close_matches(cell.agent, list(self.agents), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                return (f"eval.agents: {name!r} is not a key of agents{hint}; "
+                return (f"eval.cells.{cell_name}.agent: {cell.agent!r} is not a key of agents{hint}; "
                         f"configured: {', '.join(self.agents)}")
         return None

@@ -1,13 +1,18 @@
 """Model names of the eval matrix → generators.
 
 A name is a folder `models/<name>`: a full model (config.json + weights), or a LoRA
-adapter (adapter_config.json), which is loaded on its base model and merged, so that
-generation runs at the base model's speed.
+adapter (adapter_config.json), which is merged into its base model, so that generation
+runs at the base model's speed: in memory for the hf backend; for vllm (which loads a
+folder) the adapter's own `merged/` (sft_lora with `merge: true`), else a merged copy
+saved once under `.cache/merged/<name>-<hash of the adapter and base>`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -42,24 +47,62 @@ def adapter_base(path: Path, root: str | Path = "models") -> Path:
     return Path(root) / "base"
 
 
-def load_model_generator(path: Path, backend: str, **options: Any) -> Generator:
-    """A generator for the model in `path` (an adapter is merged into its base, hf only)."""
-    if not is_adapter(path):
-        return load_generator(backend, str(path), **options)
-    if backend != "hf":
-        raise ValueError(f"{path}: a LoRA adapter is evaluated with the hf backend; "
-                         f"merge it first to use {backend!r}")
-    import torch
+def merged_adapter(path: Path, cache_root: str | Path = ".cache/merged") -> Path:
+    """A folder holding adapter `path` merged into its base, for backends that load folders.
+
+    The adapter's own `merged/` if it has one; else a copy merged here once and kept under
+    `cache_root`, keyed by the adapter's files and its base (written to a temporary folder,
+    then renamed: an interrupted merge leaves nothing that looks finished).
+    """
+    if (path / "merged" / "config.json").exists():
+        return path / "merged"
+    from slm_math.evaluation.run import model_fingerprint
+
+    base = adapter_base(path)
+    digest = hashlib.sha256(model_fingerprint(base).encode())
+    for file in sorted(p for p in path.iterdir() if p.is_file()):  # adapters are small: whole
+        digest.update(f"{file.name}\0".encode() + file.read_bytes())
+    out = Path(cache_root) / f"{path.name}-{digest.hexdigest()[:16]}"
+    if (out / "config.json").exists():
+        return out
+    model, tokenizer = merge_in_memory(path, dtype="auto")
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    try:
+        tmp.rename(out)
+    except OSError:  # another process finished the same merge first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def merge_in_memory(path: Path, dtype: Any) -> tuple[Any, Any]:
+    """(model, tokenizer): adapter `path` loaded on its base and merged (PEFT), on CPU."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from slm_math.generation.hf import HFGenerator, resolve_dtype
-
-    device = options.pop("device", None) or ("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = resolve_dtype(options.pop("dtype", None), device)
     base = adapter_base(path)
     model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
     model = PeftModel.from_pretrained(model, path).merge_and_unload()
     tokenizer_dir = path if (path / "tokenizer_config.json").exists() else base
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    return model, AutoTokenizer.from_pretrained(tokenizer_dir)
+
+
+def load_model_generator(path: Path, backend: str, **options: Any) -> Generator:
+    """A generator for the model in `path`; an adapter is merged into its base first
+    (in memory for hf, into a folder for the other backends: `merged_adapter`)."""
+    if not is_adapter(path):
+        return load_generator(backend, str(path), **options)
+    if backend == "openai":
+        raise ValueError(f"{path}: a LoRA adapter is evaluated with the hf or vllm backend, "
+                         "not through an API")
+    if backend != "hf":
+        return load_generator(backend, str(merged_adapter(path)), **options)
+    import torch
+
+    from slm_math.generation.hf import HFGenerator, resolve_dtype
+
+    device = options.pop("device", None) or ("cuda" if torch.cuda.is_available() else "cpu")
+    model, tokenizer = merge_in_memory(path, resolve_dtype(options.pop("dtype", None), device))
     return HFGenerator(model.to(device), tokenizer, **options)

@@ -21,8 +21,6 @@ graded under the task's answer rule. Cells done are journaled, so an interrupted
 
 from __future__ import annotations
 
-import importlib.util
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +32,6 @@ from slm_math.data.reasoning_gym_source import generate_split
 from slm_math.generation import Generator, SamplingParams
 from slm_math.grading import judge_many
 from slm_math.jsonl import JsonlAppender, iter_jsonl
-
-logger = logging.getLogger(__name__)
 
 MIX_LEVEL = "mix"
 """The level name of a data.tasks config that none of the task's profile levels matches."""
@@ -149,13 +145,6 @@ def profile_metrics(samples: Sequence[dict], params: ProfileParams, mix_levels: 
                 "band": [params.min_pass_rate, params.max_pass_rate]}
     return {"tasks": tasks, "selected": selected, "mix": dict(mix_levels),
             "settings": settings, **extra}
-
-
-def resolve_backend(backend: str) -> str:
-    """'auto' → 'vllm' where vllm is installed, else 'hf'; any other name as it is."""
-    if backend != "auto":
-        return backend
-    return "vllm" if importlib.util.find_spec("vllm") is not None else "hf"
 
 
 def run_profile(params: ProfileParams, *, seed: int, mix: Mapping[str, TaskParams],

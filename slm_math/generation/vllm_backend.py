@@ -85,6 +85,7 @@ class VLLMGenerator(Generator):
             engine_options.setdefault("distributed_executor_backend", "uni")
         if batch_size:
             engine_options.setdefault("max_num_seqs", batch_size)
+        self.model_path = model  # what best_of_n's scorer loads with transformers
         self.llm = self.vllm.LLM(model=model, dtype=dtype or "auto", max_model_len=max_model_len,
                                  **engine_options)
         self.tokenizer = self.llm.get_tokenizer()

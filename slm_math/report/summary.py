@@ -29,14 +29,15 @@ def read_results(eval_dir: str | Path, cells: Sequence[str]) -> dict[str, dict[s
     return out
 
 
-def stage_points(results: Results, models: Sequence[str], agents: Sequence[str]) -> list[dict[str, Any]]:
-    """Plot data: accuracy (and interval) per model in pipeline order, agent and benchmark."""
+def stage_points(results: Results, cells: Mapping[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """Plot data: accuracy (and interval) per cell, benchmark and pooled; `cells` maps a cell
+    name to its (model, agent), models in pipeline order of first appearance."""
+    stage_index = {m: i for i, m in enumerate(dict.fromkeys(m for m, _ in cells.values()))}
     points = []
-    for index, model in enumerate(models):
-        for agent in agents:
-            cell = results.get(f"{model}-{agent}")
-            if cell is None:
-                continue
+    for name, (model, agent) in cells.items():
+        index = stage_index[model]
+        cell = results.get(name)
+        if cell is not None:
             pooled = [r for rows in cell.values() for r in rows]
             for bench, rows in [*cell.items(), ("all", pooled)]:
                 block = accuracy_block(rows)
@@ -47,10 +48,10 @@ def stage_points(results: Results, models: Sequence[str], agents: Sequence[str])
     return points
 
 
-def render_summary(results: Results, *, models: Sequence[str], agents: Sequence[str],
-                   baseline: str, fewshot_baseline: str | None) -> str:
-    """metrics/summary.md: the ablation table with its legend."""
-    order = [f"{m}-{a}" for m in models for a in agents]
+def render_summary(results: Results, *, cells: Sequence[str], baseline: str,
+                   fewshot_baseline: str | None) -> str:
+    """metrics/summary.md: the ablation table (rows in `cells` order) with its legend."""
+    order = list(cells)
     n_problems = {b: len(rows) for cell in results.values() for b, rows in cell.items()}
     lines = [
         "# Evaluation summary",

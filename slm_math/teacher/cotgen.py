@@ -14,7 +14,7 @@ from slm_math.config.params import CotgenParams, TeacherParams
 from slm_math.teacher.cache import ResponseCache, model_fingerprint
 from slm_math.teacher.cascade import Cascade, CascadeReport, Teacher
 from slm_math.teacher.client import ChatClient, TeacherAuthError, TeacherConfigError
-from slm_math.teacher.server import local_teacher_server
+from slm_math.teacher.server import local_teacher_server, served_model_name
 from slm_math.teacher.traces import TraceLog
 
 
@@ -59,7 +59,8 @@ def run_cotgen(problems: list[dict], params: CotgenParams, *, seed: int,
             model = t.model or t.serve
             model_id = f"{model}@{model_fingerprint(t.serve)}" if t.serve else model
             client = ChatClient(
-                name=t.name, base_url=urls[t.serve] if t.serve else t.base_url, model=model,
+                name=t.name, base_url=urls[t.serve] if t.serve else t.base_url,
+                model=served_model_name(t.serve) if t.serve else model,
                 api_key=keys[t.name], concurrency=t.concurrency, timeout_s=t.timeout_s,
                 max_retries=t.max_retries, backoff_s=t.backoff_s, backoff_max_s=t.backoff_max_s,
                 max_text_chars=params.max_text_chars)

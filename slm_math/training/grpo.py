@@ -276,6 +276,8 @@ def train_grpo(*, trainer, tokenizer, cfg: GRPOParams, output_dir: str | Path,
         "world_size": plan.world_size,
         "precision": precision,
         "generation_backend": backend,
+        "beta": cfg.beta,
+        # a LoRA run's reference is its base with the adapter off: no second model either way
         "reference_model": trainer.ref_model is not None,
         "curves": curves,
     }

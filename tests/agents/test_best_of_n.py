@@ -74,7 +74,7 @@ def test_verifier_scorer_reads_p_correct(tiny_model_dir, tiny_hf):
 def test_load_scorer_errors_are_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="no config.json"):
         load_scorer(tmp_path)
-    with pytest.raises(ValueError, match="needs the hf backend"):
+    with pytest.raises(ValueError, match="needs its weights"):
         load_scorer(None, fallback=None)
 
 

@@ -20,8 +20,11 @@ def test_registry_holds_every_agent_of_the_issue():
 
 def test_every_agent_type_is_configured_and_every_configuration_builds():
     params = load_params(ROOT / "params.yaml")
-    assert set(params.eval.agents) <= set(params.agents)
-    assert {"standard", "fewshot"} <= set(params.eval.agents)  # the two baselines of the report
+    cell_agents = {cell.agent for cell in params.eval.cells.values()}
+    assert cell_agents <= set(params.agents)
+    assert {params.report.baseline, params.report.fewshot_baseline} <= set(params.eval.cells)
+    assert cell_agents >= {"standard", "fewshot", "majority_vote", "solver_verifier",
+                           "code_feedback", "python_tools", "best_of_n"}
     assert {config.type for config in params.agents.values()} == set(AGENTS)
     for name, config in params.agents.items():
         agent = build_agent(config.type, sampling=SamplingParams(max_new_tokens=config.max_new_tokens),

@@ -10,7 +10,7 @@ import pytest
 from slm_math.generation import SamplingParams, load_generator
 from slm_math.generation.vllm_backend import MISSING_VLLM
 
-from .conftest import require_vllm
+from tests.conftest import require_vllm
 
 QUESTIONS = [
     "What is 7 times 8?", "What is 15 + 27?", "Simplify the fraction 12/18.",

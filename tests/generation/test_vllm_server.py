@@ -12,7 +12,7 @@ import pytest
 
 from slm_math.generation import SamplingParams, load_generator
 
-from .conftest import require_vllm
+from tests.conftest import require_vllm
 
 OWNER = Path(__file__).with_name("server_owner.py")
 ROOT = Path(__file__).resolve().parents[2]

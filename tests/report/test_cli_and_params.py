@@ -23,10 +23,24 @@ def test_cli_parses_compare_and_passes_run_args_to_dvc():
     assert args.dvc_args == ["agent_eval@base-standard", "--force"]
 
 
+def test_cli_run_passes_leading_options_to_dvc(monkeypatch):
+    from slm_math import cli
+    seen = []
+    monkeypatch.setattr(cli, "cmd_run", lambda args: seen.append(args.dvc_args) or 0)
+    assert cli.main(["run", "--keep-going", "report"]) == 0
+    assert seen == [["--keep-going", "report"]]
+    with pytest.raises(SystemExit):
+        cli.main(["compare", "a", "b", "--bogus"])
+
+
 @pytest.mark.parametrize("override, message", [
-    ({"eval": {"agents": ["standard", "fewshots"]}},
-     "eval.agents: 'fewshots' is not a key of agents (did you mean 'fewshot'?)"),
-    ({"eval": {"models": ["base", "sft-lora"]}}, "'sft-lora' must be letters, digits and underscores"),
+    ({"eval": {"cells": {"base-fewshots": {"model": "base", "agent": "fewshots"}}}},
+     "eval.cells.base-fewshots.agent: 'fewshots' is not a key of agents (did you mean 'fewshot'?)"),
+    ({"eval": {"cells": {"sft-lora-standard": {"model": "sft-lora", "agent": "standard"}}}},
+     "'sft-lora' must be letters, digits and underscores"),
+    ({"eval": {"cells": {"base-std": {"model": "base", "agent": "standard"}}}},
+     "'base-std' must be named base-standard"),
+    ({"eval": {"cells": {"base-x": {"model": "base"}}}}, "eval.cells.base-x.agent"),
     ({"agents": {"standard": {"temperature": -1}}}, "agents.standard.temperature: -1.0 is below the minimum"),
     ({"agents": {"standard": {"fewshots": 2}}}, "unknown key agents.standard.fewshots (did you mean"),
 ])

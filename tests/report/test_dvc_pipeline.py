@@ -50,8 +50,9 @@ def test_matrix_repro_exp_run_metrics_diff_and_compare(tmp_path, tiny_model_dir)
     stages = {name: pipeline["stages"][name] for name in ("agent_eval", "report")}
     (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["eval"].update(benchmarks=["toy"], limit=None, batch_size=4, chunk_size=2,
-                          agents=["standard", "fewshot"])  # two cells are enough here
+    params["eval"].update(benchmarks=["toy"], limit=None, batch_size=4, chunk_size=2, backend="hf",
+                          cells={f"base-{a}": {"model": "base", "agent": a}
+                                 for a in ("standard", "fewshot")})  # two cells are enough here
     params["agents"]["standard"]["max_new_tokens"] = 8
     params["agents"]["fewshot"].update(fewshot=2, max_new_tokens=8)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -63,10 +63,10 @@ def test_summary_files_and_plot_points(tmp_path):
             path.write_text("".join(json.dumps(r) + "\n" for r in rs))
     cells = ["base-standard", "base-fewshot", "sft_lora-standard"]
     results = read_results(tmp_path / "eval", cells)
-    summary = render_summary(results, models=["base", "sft_lora"], agents=["standard", "fewshot"],
-                             baseline="base-standard", fewshot_baseline="base-fewshot")
+    summary = render_summary(results, cells=cells, baseline="base-standard",
+                             fewshot_baseline="base-fewshot")
     assert "McNemar" in summary and "| sft_lora-standard |" in summary
-    points = stage_points(results, ["base", "sft_lora"], ["standard", "fewshot"])
+    points = stage_points(results, {c: tuple(c.split("-")) for c in cells})
     sft_all = next(p for p in points if p["model"] == "sft_lora" and p["benchmark"] == "all")
     assert sft_all["stage_index"] == 1 and sft_all["n"] == 44
     assert sft_all["ci_low"] < sft_all["accuracy"] < sft_all["ci_high"]

@@ -1,5 +1,7 @@
 """Fixtures: a real `transformers serve` of a tiny random Llama on 127.0.0.1, and a fault
-proxy in front of it. The server starts once per session (about 15 s on 2 cores)."""
+proxy in front of it. The server starts once per session (about 15 s on 2 cores); the
+client and cascade tests need any real server, so they take the quicker engine to start
+(vLLM, the default where installed, is tested in test_server_lifetime.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from tests.teacher.fault_proxy import FaultProxy
 @pytest.fixture(scope="session")
 def teacher_server(tiny_model_dir):
     """The tiny model served by the same code path cotgen uses for `serve` teachers."""
-    with local_teacher_server(tiny_model_dir, LocalServerParams()) as server:
+    with local_teacher_server(tiny_model_dir, LocalServerParams(engine="transformers")) as server:
         yield server
 
 

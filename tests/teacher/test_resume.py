@@ -1,11 +1,10 @@
 """The cotgen stage as a process: SIGKILL mid-run then resume (exactly one record per slot,
-nothing answered asked again), and no local server outliving the stage."""
+nothing answered asked again). No local server outliving it: test_server_lifetime.py."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +12,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 import yaml
 
 from slm_math.jsonl import read_jsonl
@@ -25,8 +23,8 @@ MANY = [{**p, "id": f"{p['id']}-{i}", "problem": f"{p['problem']} (#{i})"}
         for i in range(3) for p in PROBLEMS]
 
 
-def stage(project: Path, name: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def stage(project: Path, name: str, **env_vars: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **env_vars}
     return subprocess.Popen([sys.executable, "-m", f"stages.{name}"], cwd=project, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -97,31 +95,3 @@ def test_sigkill_then_resume_is_exactly_once(tmp_path, proxy, tiny_model_dir):
     assert cot["unsolved"] == 3 and cot["yield_pct"] == 75.0
     assert len(read_jsonl(tmp_path / "data" / "cot" / "verified.jsonl")) == 9
 
-
-def server_processes(model_dir: str) -> list[int]:
-    out = subprocess.run(["pgrep", "-f", f"serve {model_dir}"], capture_output=True, text=True)
-    return [int(pid) for pid in out.stdout.split()]
-
-
-@pytest.mark.parametrize("how", ["finish", "sigterm", "sigkill"])
-def test_no_server_outlives_the_stage(tmp_path, tiny_model_dir, how):
-    model = str(tmp_path / "model")  # a folder of its own: other tests serve tiny_model_dir
-    shutil.copytree(tiny_model_dir, model)
-    write_problems(tmp_path, MANY[:1] if how == "finish" else MANY)
-    write_params(tmp_path, {"serve": model, "max_tokens": 4 if how == "finish" else 32})
-    process = stage(tmp_path, "cotgen")
-    if how == "finish":
-        assert process.wait(300) == 0, process.stdout.read()
-    else:
-        deadline = time.monotonic() + 120
-        while not server_processes(model) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert server_processes(model), "the server never started"
-        wait_for_lines(tmp_path / "data" / "cot" / "traces.jsonl", 1, process)  # it is serving
-        assert process.poll() is None
-        process.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
-        process.wait(60)
-    deadline = time.monotonic() + 20
-    while server_processes(model) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert server_processes(model) == []

@@ -1,0 +1,57 @@
+"""The local teacher server's argv and environment, by engine (`cotgen.server`)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from slm_math.config.params import LocalServerParams
+from slm_math.generation import vllm_env
+from slm_math.teacher import server
+
+
+@pytest.fixture()
+def vllm_present(monkeypatch):
+    """Set whether `find_spec("vllm")` finds vllm; forget which engine "auto" announced."""
+    def set_present(present: bool) -> None:
+        real = vllm_env.importlib.util.find_spec
+        monkeypatch.setattr(vllm_env.importlib.util, "find_spec",
+                            lambda name, *a: (real("os") if present else None) if name == "vllm"
+                            else real(name, *a))
+        monkeypatch.setattr(vllm_env, "_told", set())
+    return set_present
+
+
+def test_auto_is_vllm_where_installed_and_says_so_once(vllm_present, caplog, monkeypatch):
+    vllm_present(True)
+    monkeypatch.setattr(vllm_env, "has_cuda", lambda: False)
+    monkeypatch.delenv("VLLM_CPU_KVCACHE_SPACE", raising=False)
+    argv, env = server.server_command("models/base", LocalServerParams())
+    assert argv[:3] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
+    # the name vLLM serves is the one cotgen's client sends: the folder as given
+    i = argv.index("--served-model-name")
+    assert argv[i + 1] == server.served_model_name("models/base") == "models/base"
+    assert env["VLLM_CPU_KVCACHE_SPACE"] == "2"  # the engine refuses to start without it
+    server.server_command("models/base", LocalServerParams())
+    said = [r.getMessage() for r in caplog.records if "cotgen.server.engine" in r.getMessage()]
+    assert said == ["cotgen.server.engine: auto -> vllm (vllm is installed)"]
+
+
+def test_auto_falls_back_to_transformers_serve(vllm_present, caplog):
+    vllm_present(False)
+    argv, env = server.server_command("models/base", LocalServerParams(kv_cache_gib=1))
+    assert argv[1:3] == ["serve", "{model}"] and argv[0].endswith("transformers") and env == {}
+    assert "--continuous-batching" in argv
+    assert any("auto -> transformers (vllm is not installed" in r.getMessage() for r in caplog.records)
+
+
+def test_an_explicit_engine_or_command_wins(vllm_present, monkeypatch):
+    vllm_present(False)
+    monkeypatch.delenv("VLLM_CPU_KVCACHE_SPACE", raising=False)
+    monkeypatch.setattr(vllm_env, "has_cuda", lambda: False)
+    argv, env = server.server_command("m", LocalServerParams(engine="vllm", kv_cache_gib=3))
+    assert "vllm.entrypoints.openai.api_server" in argv and env["VLLM_CPU_KVCACHE_SPACE"] == "3"
+    mine = ["my-server", "--model", "{model}", "--port", "{port}"]
+    argv, _ = server.server_command("m", LocalServerParams(engine="transformers", command=mine))
+    assert argv == mine
