@@ -40,8 +40,9 @@ def ran(output: str) -> set[str]:
     return names
 
 
-@pytest.fixture()
-def project(tmp_path, tiny_model_dir):
+def make_project(tmp_path: Path, stages: tuple[str, ...], edit_params) -> tuple[Path, dict]:
+    """A temp git + DVC repo with the project's code, the given dvc.yaml stages and
+    params.yaml as ``edit_params(params)`` changes it; returns (repo, env)."""
     repo = tmp_path / "repo"
     repo.mkdir()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
@@ -51,18 +52,11 @@ def project(tmp_path, tiny_model_dir):
         shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / ".dvc" / "plots", repo / ".dvc-plots")
     pipeline = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    pipeline["stages"] = {k: v for k, v in pipeline["stages"].items() if k in STAGES}
+    pipeline["stages"] = {k: v for k, v in pipeline["stages"].items() if k in stages}
     pipeline.pop("artifacts", None)
     (repo / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["model"]["base"] = str(tiny_model_dir)
-    params["data"].update(benchmarks=["chain_sum"], train_size=4, test_size=3)
-    params["data"]["tasks"] = {"chain_sum": params["data"]["tasks"]["chain_sum"]}
-    params["eval"].update(cells={"base-standard": {"model": "base", "agent": "standard"}},
-                          backend="hf", benchmarks=["chain_sum"],
-                          limit=None, batch_size=4)
-    params["agents"] = {"standard": {**params["agents"]["standard"], "max_new_tokens": 4}}
-    params["report"]["fewshot_baseline"] = None
+    edit_params(params)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (repo / ".gitignore").write_text("/data/\n/models/\n/mlruns/\n/.cache/\n")
     run(["git", "init", "-q"], repo, env)
@@ -71,6 +65,20 @@ def project(tmp_path, tiny_model_dir):
     run(["git", "add", "-A"], repo, env)
     run(["git", "commit", "-qm", "pipeline"], repo, env)
     return repo, env
+
+
+@pytest.fixture()
+def project(tmp_path, tiny_model_dir):
+    def edit(params: dict) -> None:
+        params["model"]["base"] = str(tiny_model_dir)
+        params["data"].update(benchmarks=["chain_sum"], train_size=4, test_size=3)
+        params["data"]["tasks"] = {"chain_sum": params["data"]["tasks"]["chain_sum"]}
+        params["eval"].update(cells={"base-standard": {"model": "base", "agent": "standard"}},
+                              backend="hf", benchmarks=["chain_sum"], limit=None, batch_size=4)
+        params["agents"] = {"standard": {**params["agents"]["standard"], "max_new_tokens": 4}}
+        params["report"]["fewshot_baseline"] = None
+
+    return make_project(tmp_path, STAGES, edit)
 
 
 def cell_metrics(repo: Path) -> dict:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from slm_math.config.loader import ParamsError, build, flatten, read_yaml, to_dict
 from slm_math.config.params import (AgentParams, DataParams, EvalParams, ModelParams, Params,
-                                    ReportParams, TaskParams)
+                                    ProfileParams, ReportParams, TaskParams)
 
-__all__ = ["AgentParams", "DataParams", "EvalParams", "ReportParams", "ModelParams", "Params", "ParamsError", "TaskParams", "flatten",
+__all__ = ["AgentParams", "DataParams", "EvalParams", "ReportParams", "ModelParams", "Params", "ParamsError", "ProfileParams", "TaskParams", "flatten",
            "load_params", "to_dict", "exit_on_params_error"]
 
 

@@ -77,6 +77,51 @@ class DataParams:
 
 
 
+@dataclass
+class ProfileTaskParams:
+    """One reasoning-gym generator measured at several difficulty levels."""
+
+    generator: str = param(help="reasoning-gym dataset name, e.g. 'products'")
+    rule: AnswerRule = param("numeric", help="answer rule the grader applies")
+    levels: dict[str, dict[str, object]] = param(default_factory=dict, help=(
+        "difficulty levels by name, each the generator's config, e.g. "
+        "{d1: {min_digits: 1, max_digits: 1}, d2: {min_digits: 2, max_digits: 2}}"))
+
+    def check(self) -> str | None:
+        """A task needs at least one level."""
+        return None if self.levels else "levels: at least one difficulty level is needed"
+
+
+@dataclass
+class ProfileParams:
+    """The profile stage: the base model's pass rate per task and difficulty, over k samples."""
+
+    tasks: dict[str, ProfileTaskParams] = param(default_factory=dict, help=(
+        "tasks to measure, by name; every task of data.tasks is also measured at its "
+        "configured difficulty (as the level whose config matches it, else a level 'mix')"))
+    problems: int = param(16, min=1, max=10_000, help="problems per (task, level)")
+    k: int = param(4, min=1, max=256, help="samples per problem")
+    temperature: float = param(0.7, min=0.0, max=2.0, help="sampling temperature")
+    top_p: float = param(1.0, min=0.0, max=1.0, help="nucleus sampling mass")
+    max_new_tokens: int = param(128, min=1, help="most tokens generated per sample")
+    fewshot: int = param(4, min=0, max=32, help=(
+        "worked examples of the same task and level before each problem (multi-turn, as the "
+        "fewshot agent); 0 is zero-shot"))
+    min_pass_rate: float = param(0.05, min=0.0, max=1.0, help=(
+        "a (task, level) is in band when its pass rate is strictly above this"))
+    max_pass_rate: float = param(0.95, min=0.0, max=1.0, help=(
+        "... and strictly below this"))
+    backend: Literal["auto", "hf", "vllm"] = param("auto", help=(
+        "generation backend; 'auto': vllm where it is installed, else hf"))
+    batch_size: int | None = param(None, min=1, help="hf: sequences per forward pass (None: backend default)")
+
+    def check(self) -> str | None:
+        """The band must be non-empty."""
+        if self.min_pass_rate >= self.max_pass_rate:
+            return "min_pass_rate must be below max_pass_rate"
+        return None
+
+
 # A small paged KV cache (256 blocks x 32 tokens): the default sizes it from free memory,
 # which on CPU took 80 s and GBs before the first answer.
 TRANSFORMERS_SERVE = ["transformers", "serve", "{model}", "--host", "{host}", "--port", "{port}",
@@ -395,6 +440,9 @@ class CurriculumParams:
     order: Literal["random", "easy_to_hard"] = param("random", help=(
         "'easy_to_hard': highest pass rate (or lowest level) first, no shuffling"))
     max_problems: int | None = param(None, min=1, help="cap on training problems after filtering")
+    profile: str | None = param(None, help=(
+        "the profile stage's metrics (metrics/profile.json): train only on benchmarks whose "
+        "task is in the profile's band at its data.tasks difficulty (None: ignore)"))
 
     def check(self) -> str | None:
         """The pass-rate window must be non-empty."""
@@ -526,6 +574,7 @@ class Params:
     seed: int = param(42, min=0, help="global seed")
     model: ModelParams = param(default_factory=ModelParams, help="the base model")
     data: DataParams = param(default_factory=DataParams, help="the download stage")
+    profile: ProfileParams = param(default_factory=ProfileParams, help="the profile stage")
     tracking: TrackingParams = param(default_factory=TrackingParams, help="MLflow tracking")
     sft_lora: SFTLoraParams = param(default_factory=SFTLoraParams, help="the sft_lora stage")
     sft_full: SFTFullParams = param(default_factory=SFTFullParams, help="the sft_full stage")

@@ -1,9 +1,10 @@
 """Offline problems from reasoning-gym generators, split so train and test never meet.
 
 Item ``i`` of a reasoning-gym dataset comes from ``Random(seed + i)``, so overlapping index
-ranges repeat items. Test items are drawn from indices starting at ``TEST_OFFSET`` and train
-items from 0, so the two ranges never overlap; any item whose question text also appears in
-the other split is skipped. ``gsm_symbolic`` is split by template: every k-th template goes
+ranges repeat items. Each split owns its own block of ``SPLIT_SPAN`` indices starting at
+``SPLIT_OFFSETS[split]`` (train from 0, test from 1,000,000, the profile stage's problems from
+2,000,000), so no two splits ever draw the same item; any train item whose question text also
+appears in test is skipped. ``gsm_symbolic`` is split by template: every k-th template goes
 to test, so a template seen in training is never tested.
 
 Each item's answer is recomputed (``answer_checks``) and each gets a reference solution that
@@ -18,7 +19,8 @@ from fractions import Fraction
 
 from slm_math.data.answer_checks import CHECKS
 
-TEST_OFFSET = 1_000_000
+SPLIT_SPAN = 1_000_000
+SPLIT_OFFSETS = {"train": 0, "test": SPLIT_SPAN, "profile": 2 * SPLIT_SPAN}
 _INSTRUCTION = re.compile(
     r"\s*(Give (only )?the [\w\s]*? as your final answer\.?|Do not include units\.?)\s*", re.I)
 
@@ -57,6 +59,73 @@ def _dataset(generator: str, seed: int, size: int, config: dict):
                          f"{type(err).__name__}: {err}") from None
 
 
+def split_indices(split: str, want: int, max_tries_factor: int = 20) -> range:
+    """The dataset indices ``split`` draws ``want`` items from (``max_tries_factor`` tries each).
+
+    The range stays inside the split's own block, so splits never share an item; a size
+    that would cross into the next block is an error rather than a silent overlap.
+    """
+    span = max_tries_factor * (want + 1)
+    if span > SPLIT_SPAN:
+        raise ValueError(f"{split}: {want} problems x {max_tries_factor} tries need {span:,} "
+                         f"generator indices, more than the {SPLIT_SPAN:,} each split owns")
+    start = SPLIT_OFFSETS[split]
+    return range(start, start + span)
+
+
+def draw_problems(ds, indices, *, name: str, generator: str, rule: str, split: str, want: int,
+                  counts: Counter, exclude: set[str] = frozenset(),
+                  by_template: bool = False) -> list[dict]:
+    """Up to ``want`` problem records from items ``indices`` of ``ds``, in index order.
+
+    Skips (and counts under ``<split>_...``) repeated questions, questions in ``exclude`` and
+    items whose answer fails its recomputation check; the answer is the recomputed one.
+    """
+    check = CHECKS.get(generator)
+    out: list[dict] = []
+    seen: set[str] = set()
+    for i in indices:
+        if len(out) >= want:
+            break
+        item = ds[i]
+        question = strip_instruction(item["question"])
+        if question in seen or question in exclude:
+            counts[f"{split}_duplicate"] += 1
+            continue
+        answer = str(item["answer"]).strip()
+        if check is not None:
+            fixed = check(item)
+            if fixed is None:
+                counts[f"{split}_invalid_answer"] += 1
+                continue
+            if fixed != answer:
+                counts[f"{split}_answer_normalized"] += 1
+            answer = fixed
+        else:
+            counts[f"{split}_unchecked"] += 1
+        seen.add(question)
+        record = {"id": f"{name}/{split}/{i}", "source": name, "split": split,
+                  "problem": question, "answer": answer, "rule": rule,
+                  "solution": reference_solution(generator, item, answer)}
+        if by_template:
+            record["subject"] = f"template_{ds.task_indices[i]}"
+        out.append(record)
+    if len(out) < want:
+        counts[f"{split}_short"] += want - len(out)
+    return out
+
+
+def generate_split(name: str, generator: str, rule: str, config: dict, *, seed: int,
+                   split: str, size: int, max_tries_factor: int = 20
+                   ) -> tuple[list[dict], Counter]:
+    """(problems, counts): ``size`` checked problems from ``split``'s own block of indices."""
+    counts: Counter = Counter()
+    indices = split_indices(split, size, max_tries_factor)
+    ds = _dataset(generator, seed, indices.stop, config)
+    return draw_problems(ds, indices, name=name, generator=generator, rule=rule, split=split,
+                         want=size, counts=counts), counts
+
+
 def generate_task(name: str, generator: str, rule: str, config: dict, *, seed: int,
                   train_size: int, test_size: int, test_template_every: int = 5,
                   max_tries_factor: int = 20) -> tuple[list[dict], list[dict], Counter]:
@@ -64,49 +133,21 @@ def generate_task(name: str, generator: str, rule: str, config: dict, *, seed: i
     counts: Counter = Counter()
     by_template = generator == "gsm_symbolic"
     if by_template:
+        # train and test share the train block, split by template
         pool = max_tries_factor * (train_size + test_size) + 10
+        if pool > SPLIT_SPAN:
+            raise ValueError(f"{name}: {train_size + test_size} problems x {max_tries_factor} "
+                             f"tries need {pool:,} generator indices, more than {SPLIT_SPAN:,}")
         ds = _dataset(generator, seed, pool, config)
         test_idx = [i for i in range(pool) if ds.task_indices[i] % test_template_every == 0]
         train_idx = [i for i in range(pool) if ds.task_indices[i] % test_template_every != 0]
     else:
-        ds = _dataset(generator, seed, TEST_OFFSET + max_tries_factor * (test_size + 1), config)
-        test_idx = range(TEST_OFFSET, TEST_OFFSET + max_tries_factor * (test_size + 1))
-        train_idx = range(0, max_tries_factor * (train_size + 1))
-    check = CHECKS.get(generator)
-
-    def draw(indices, split: str, want: int, exclude: set[str]) -> list[dict]:
-        out: list[dict] = []
-        seen: set[str] = set()
-        for i in indices:
-            if len(out) >= want:
-                break
-            item = ds[i]
-            question = strip_instruction(item["question"])
-            if question in seen or question in exclude:
-                counts[f"{split}_duplicate"] += 1
-                continue
-            answer = str(item["answer"]).strip()
-            if check is not None:
-                fixed = check(item)
-                if fixed is None:
-                    counts[f"{split}_invalid_answer"] += 1
-                    continue
-                if fixed != answer:
-                    counts[f"{split}_answer_normalized"] += 1
-                answer = fixed
-            else:
-                counts[f"{split}_unchecked"] += 1
-            seen.add(question)
-            record = {"id": f"{name}/{split}/{i}", "source": name, "split": split,
-                      "problem": question, "answer": answer, "rule": rule,
-                      "solution": reference_solution(generator, item, answer)}
-            if by_template:
-                record["subject"] = f"template_{ds.task_indices[i]}"
-            out.append(record)
-        if len(out) < want:
-            counts[f"{split}_short"] += want - len(out)
-        return out
-
-    test = draw(test_idx, "test", test_size, set())
-    train = draw(train_idx, "train", train_size, {p["problem"] for p in test})
+        test_idx = split_indices("test", test_size, max_tries_factor)
+        train_idx = split_indices("train", train_size, max_tries_factor)
+        ds = _dataset(generator, seed, test_idx.stop, config)
+    draw = dict(ds=ds, name=name, generator=generator, rule=rule, counts=counts,
+                by_template=by_template)
+    test = draw_problems(indices=test_idx, split="test", want=test_size, **draw)
+    train = draw_problems(indices=train_idx, split="train", want=train_size,
+                          exclude={p["problem"] for p in test}, **draw)
     return train, test, counts

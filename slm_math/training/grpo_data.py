@@ -10,11 +10,17 @@ start model answers each candidate ``k`` times; a problem it always solves or ne
 makes a zero-variance group (every advantage 0, no gradient), so only problems whose pass
 rate lies strictly inside ``(min_pass_rate, max_pass_rate)`` are kept. ``mode: level`` keeps
 problems of the listed levels (MATH 4-5: the qwen3 recipe's hard problems).
+
+Before any of that, ``curriculum.profile`` (the profile stage's metrics/profile.json) drops
+whole benchmarks: a task whose pass rate at the difficulty it trains on lies outside the
+profile's band has (almost) no problem with a signal, so measuring its problems is waste.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +29,12 @@ from typing import Any, Callable, Sequence
 from slm_math.config.params import CurriculumParams
 from slm_math.jsonl import DataFileError
 from slm_math.training.sft_data import load_problems, user_prompt
+
+logger = logging.getLogger(__name__)
+
+
+class CurriculumError(ValueError):
+    """The curriculum left nothing to train on."""
 
 
 def problem_files(folder: Path, benchmarks: list[str] | None) -> list[Path]:
@@ -146,3 +158,62 @@ def pass_rate_records(problems: Sequence[dict], verdicts: Sequence[Sequence[bool
                     "level": problem.get("level"), "k": k, "correct": int(sum(row)),
                     "pass_rate": round(sum(row) / k, 4) if k else 0.0})
     return out
+
+
+def read_profile(path: str | Path) -> dict:
+    """The profile stage's metrics file, checked for the keys the GRPO filter reads."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"{path}: no profile (grpo.curriculum.profile names it); run the "
+                            "profile stage, or set grpo.curriculum.profile: null")
+    try:
+        profile = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise DataFileError(f"{path}: not valid JSON ({err})") from None
+    for key in ("tasks", "mix", "settings"):
+        if not isinstance(profile.get(key) if isinstance(profile, dict) else None, dict):
+            raise DataFileError(f"{path}: field {key!r} is missing or not a mapping; "
+                                "re-run the profile stage")
+    return profile
+
+
+def profile_filter(names: Sequence[str], profile: dict) -> tuple[list[str], dict[str, dict]]:
+    """(benchmarks kept, dropped ones with their level and pass rate).
+
+    A benchmark is judged at the level its training data uses (``profile["mix"]``); one the
+    profile did not measure is kept.
+    """
+    kept, dropped = [], {}
+    for name in names:
+        level = profile["mix"].get(name)
+        summary = profile["tasks"].get(name, {}).get(level) if level else None
+        if summary is None or summary["in_band"]:
+            kept.append(name)
+        else:
+            dropped[name] = {"level": level, "pass_rate": summary["pass_rate"]}
+    return kept, dropped
+
+
+def apply_profile(names: Sequence[str], path: str | Path) -> tuple[list[str], dict[str, Any]]:
+    """The benchmarks GRPO trains on after the profile filter, and what it did (for metrics).
+
+    Warns naming each dropped benchmark and its pass rate, and each one the profile did not
+    measure; raises :class:`CurriculumError` when none is left.
+    """
+    profile = read_profile(path)
+    low, high = profile["settings"].get("band", [None, None])
+    kept, dropped = profile_filter(names, profile)
+    for name, why in dropped.items():
+        logger.warning("grpo.curriculum.profile: dropping %s: base pass rate %.3f at level %s "
+                       "is outside the band (%s, %s) in %s", name, why["pass_rate"],
+                       why["level"], low, high, path)
+    unmeasured = [n for n in kept if n not in profile["mix"]]
+    for name in unmeasured:
+        logger.warning("grpo.curriculum.profile: %s is not measured in %s: kept", name, path)
+    if not kept:
+        rates = ", ".join(f"{n} {d['pass_rate']:.3f}" for n, d in dropped.items())
+        raise CurriculumError(
+            f"grpo.curriculum.profile ({path}): every GRPO benchmark is outside the band "
+            f"({low}, {high}): {rates}; change data.tasks difficulty or grpo.benchmarks, widen "
+            "profile.min_pass_rate/max_pass_rate, or set grpo.curriculum.profile: null")
+    return kept, {"kept": kept, "dropped": dropped, "unmeasured": unmeasured}

@@ -31,18 +31,15 @@ from slm_math.training.callbacks import dvclive_callback
 from slm_math.training.checkpoints import prepare_checkpoint_dir
 from slm_math.training.grpo import (GRPOResult, build_grpo_trainer, load_start_model,
                                     train_grpo)
-from slm_math.training.grpo_data import (candidates, drop_long_prompts, load_problem_list,
-                                         problem_files, prompt_row, select_problems)
+from slm_math.training.grpo_data import (CurriculumError, apply_profile, candidates,
+                                         drop_long_prompts, load_problem_list, problem_files,
+                                         prompt_row, select_problems)
 from slm_math.training.grpo_sampling import (grade_rows, held_out_accuracy, measure_pass_rates,
                                              sample)
 from slm_math.training.grpo_data import solve_messages
 from slm_math.training.model_loading import resolve_precision
 from slm_math.training.verifier_data import (build_verification_rows, verdict_accuracy,
                                              verdict_reward)
-
-
-class CurriculumError(ValueError):
-    """The curriculum left nothing to train on."""
 
 
 @dataclass(frozen=True)
@@ -75,10 +72,11 @@ def _cached(path: Path, compute):
     return value
 
 
-def _held_out_problems(paths: GRPOPaths, cfg: GRPOParams, seed: int) -> list[dict]:
+def _held_out_problems(paths: GRPOPaths, cfg: GRPOParams, names: list[str] | None,
+                       seed: int) -> list[dict]:
     if cfg.eval_problems == 0:
         return []
-    names = cfg.benchmarks or [p.stem for p in problem_files(paths.problems, None)]
+    names = names or [p.stem for p in problem_files(paths.problems, None)]
     files = [paths.benchmarks / f"{n}.jsonl" for n in names]
     pool = load_problem_list(paths.benchmarks, [f.stem for f in files if f.is_file()]) \
         if any(f.is_file() for f in files) else []
@@ -150,14 +148,18 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
     cfg: GRPOParams = getattr(params, stage)
     verifier = stage == "grpo_verifier"
     precision = resolve_precision(cfg.precision)
+    benchmarks, profile_counts = cfg.benchmarks, None
+    if cfg.curriculum.profile:
+        names = cfg.benchmarks or [p.stem for p in problem_files(paths.problems, None)]
+        benchmarks, profile_counts = apply_profile(names, cfg.curriculum.profile)
     model, tokenizer, start_dir = load_start_model(cfg.init, paths.models, precision)
-    files = problem_files(paths.problems, cfg.benchmarks)
+    files = problem_files(paths.problems, benchmarks)
     hashes = {"params_hash": params_hash(cfg, {"seed": params.seed}),
               "data_hash": data_hash(*files), "start_model_hash": data_hash(start_dir)}
     fingerprint = "-".join(hashes.values())
     scratch = paths.checkpoints(stage)
     resuming = prepare_checkpoint_dir(scratch, fingerprint) is not None
-    problems = load_problem_list(paths.problems, cfg.benchmarks)
+    problems = load_problem_list(paths.problems, benchmarks)
     tags = {"git_commit": git_commit(), **hashes, "init": cfg.init,
             "role": "verifier" if verifier else "solver"}
 
@@ -171,11 +173,13 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                                                     cfg.max_completion_length, params.seed)
         else:
             rows, counts = _solver_rows(cfg, params, paths, model, tokenizer, scratch, problems)
-            held = _held_out_problems(paths, cfg, params.seed)
+            held = _held_out_problems(paths, cfg, benchmarks, params.seed)
             evaluate = lambda m: held_out_accuracy(m, tokenizer, held,  # noqa: E731
                                                    max_new_tokens=cfg.max_completion_length,
                                                    seed=params.seed)
             rewards, weights = [], []
+        if profile_counts is not None:
+            counts["profile"] = profile_counts
         if cfg.rewards:
             rewards += build_rewards({name: spec.options for name, spec in cfg.rewards.items()})
             weights += [spec.weight for spec in cfg.rewards.values()]
