@@ -114,7 +114,7 @@ class HFGenerator(Generator):
         """See `Generator.generate`. Greedy n>1 gives n copies of the one greedy completion."""
         check_prompts(prompts)
         params = params or SamplingParams()
-        encoded = [self._encode(p) for p in prompts]
+        encoded = self._encode_all(prompts)
         draws = 1 if params.greedy else params.n
         seed = params.seed if params.seed is not None else random.SystemRandom().getrandbits(62)
         # one row per (prompt, sample); longest first
@@ -124,12 +124,23 @@ class HFGenerator(Generator):
         batches = [rows[k : k + self.batch_size] for k in range(0, len(rows), self.batch_size)]
         for batch in _progress(batches, self.progress):
             ids = [encoded[i] for i, _ in batch]
-            seeds = [row_seed(seed, j, encoded[i]) for i, j in batch]
+            seeds = [] if params.greedy else [row_seed(seed, j, encoded[i]) for i, j in batch]
             for (i, j), completion in zip(batch, self._generate_batch(ids, seeds, params)):
                 results[i][j] = completion
         if greedy_copies := (params.n if params.greedy else 1) - 1:
             results = [r + [Completion(**vars(r[0])) for _ in range(greedy_copies)] for r in results]
         return results  # type: ignore[return-value]
+
+    def _encode_all(self, prompts: Sequence[Prompt]) -> list[list[int]]:
+        """`_encode` of every prompt, in two batched tokenizer calls (plain text, chat)."""
+        encoded: list[list[int]] = [[] for _ in prompts]
+        for plain in (True, False):
+            which = [i for i, p in enumerate(prompts) if isinstance(p, str) == plain]
+            if which:
+                texts = [self.format_prompt(prompts[i]) for i in which]
+                for i, ids in zip(which, self.tokenizer(texts, add_special_tokens=plain).input_ids):
+                    encoded[i] = ids
+        return encoded
 
     def _encode(self, prompt: Prompt) -> list[int]:
         # chat-formatted text holds its special tokens; plain text gets the tokenizer's own
@@ -146,8 +157,13 @@ class HFGenerator(Generator):
             generated = self._decode_static(ids, seeds, params)
         else:
             generated = self._decode_generate(ids, seeds, params)
+        ends = {*self.eos_ids, self.tokenizer.pad_token_id}
+        cuts = [next((k for k, t in enumerate(g) if t in ends), None) for g in generated]
+        bodies = [g if end is None else g[:end] for g, end in zip(generated, cuts)]
+        texts = self.tokenizer.batch_decode(bodies, skip_special_tokens=True)
         share = (time.perf_counter() - start) / len(ids)
-        return [self._completion(g, len(x), params, share) for g, x in zip(generated, ids)]
+        return [self._completion(g, end, text, len(x), params, share)
+                for g, end, text, x in zip(generated, cuts, texts, ids)]
 
     def _decode_static(
         self, ids: list[list[int]], seeds: list[int], params: SamplingParams
@@ -195,12 +211,12 @@ class HFGenerator(Generator):
         return out[:, width:].tolist()
 
     def _completion(
-        self, generated: list[int], tokens_in: int, params: SamplingParams, latency_s: float
+        self, generated: list[int], end: int | None, text: str, tokens_in: int,
+        params: SamplingParams, latency_s: float,
     ) -> Completion:
-        ends = {*self.eos_ids, self.tokenizer.pad_token_id}
-        end = next((k for k, t in enumerate(generated) if t in ends), None)
-        body = generated if end is None else generated[:end]
-        text, stopped = cut_at_stop(self.tokenizer.decode(body, skip_special_tokens=True), params.stop)
+        """A completion from a row's tokens, the index of its first EOS/pad (None: none) and
+        the text of the tokens before it."""
+        text, stopped = cut_at_stop(text, params.stop)
         if end is None:
             tokens_out = len(generated)
         elif stopped or generated[end] not in self.eos_ids:

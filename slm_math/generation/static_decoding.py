@@ -27,6 +27,7 @@ import torch
 log = logging.getLogger(__name__)
 
 CHECK_EVERY = 32  # decoding steps between host checks (all rows ended? stop strings?)
+BUCKET = 128  # a decoding step attends to the cache up to the next multiple of this (one graph each)
 
 TokenPicker = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """Chooses each row's next token from the last position's logits (rows x vocab) and the
@@ -53,6 +54,9 @@ def gqa_attention(module: Any, query: torch.Tensor, key: torch.Tensor, value: to
     """
     batch, heads, q_len, dim = query.shape
     kv_heads = key.shape[1]
+    if attention_mask is not None and attention_mask.shape[-1] < key.shape[-2]:
+        # a decoding step attends only to the cache's first positions (its length bucket)
+        key, value = key[:, :, : attention_mask.shape[-1]], value[:, :, : attention_mask.shape[-1]]
     group = heads // kv_heads
     scaling = dim ** -0.5 if scaling is None else scaling
     q = query.reshape(batch, kv_heads, group * q_len, dim)
@@ -172,8 +176,9 @@ class StaticDecoder:
         causal = torch.tril(torch.ones(width, width, dtype=torch.bool, device=dev))
         allowed = real[:, None, None, :] & causal[None, None]
         allowed |= torch.eye(width, dtype=torch.bool, device=dev)[None, None]  # pad rows: self only
-        prefill_mask = torch.full((batch, 1, width, length), blocked, dtype=self.dtype, device=dev)
-        prefill_mask[..., :width].masked_fill_(allowed, 0.0)
+        # the prompt attends only to the prompt: a mask as long as it, so attention reads no more
+        prefill_mask = torch.full((batch, 1, width, width), blocked, dtype=self.dtype, device=dev)
+        prefill_mask.masked_fill_(allowed, 0.0)
         cache = _static_cache(self.model, batch, length, dev, self.dtype)
         out = self.model(input_ids=ids, attention_mask=prefill_mask, position_ids=positions,
                          cache_position=torch.arange(width, device=dev), past_key_values=cache,
@@ -202,43 +207,47 @@ class StaticDecoder:
             pos.add_(1)
             cpos.add_(1)
 
-        def decoding_step() -> None:
+        def decoding_step(span: int) -> None:
             mask.index_fill_(3, cpos, 0.0)
-            logits = self.model(input_ids=tok, attention_mask=mask, position_ids=pos,
+            logits = self.model(input_ids=tok, attention_mask=mask[..., :span], position_ids=pos,
                                 cache_position=cpos, past_key_values=cache, use_cache=True).logits
             choose(logits[:, -1])
 
         choose(out.logits[:, -1])
         del out
         use_graph = self.cuda_graph and graph_safe
-        graph = None
+        graphs: dict[int, torch.cuda.CUDAGraph] = {}  # one per attention span
+        pool = None  # the graphs replay one at a time, so they share one memory pool
         ends: dict[int, int] = {}
         scanned = 0
         check_done = bool(self.eos) or stop is not None
         for t in range(1, max_new_tokens):
-            if graph is not None:
-                graph.replay()
+            # the step writes cache position width + t - 1 and attends to everything before it
+            span = min(length, -(-(width + t) // BUCKET) * BUCKET)
+            if span in graphs:
+                graphs[span].replay()
             elif use_graph and t == 1:
                 side = torch.cuda.Stream()
                 side.wait_stream(torch.cuda.current_stream())
                 with torch.cuda.stream(side):  # warm-up off the capture stream: a real step
-                    decoding_step()
+                    decoding_step(span)
                 torch.cuda.current_stream().wait_stream(side)
             elif use_graph:
-                graph = self._capture(decoding_step)
+                graph = self._capture(lambda: decoding_step(span), pool)
                 if graph is None:
                     use_graph = False
-                    decoding_step()
+                    decoding_step(span)
                 else:
+                    graphs[span], pool = graph, graph.pool()
                     graph.replay()
             else:
-                decoding_step()
+                decoding_step(span)
             if check_done and (t + 1) % CHECK_EVERY == 0 and t + 1 < max_new_tokens:
                 if stop is not None:
                     scanned = self._scan(stop, tokens[:, :t + 1], scanned, done, ends)
                 if bool(done.all()):
                     break
-        self.graph_used = graph is not None
+        self.graph_used = bool(graphs)
         if stop is not None:
             self._scan(stop, tokens, scanned, done, ends)
         tokens = tokens.cpu()
@@ -257,10 +266,10 @@ class StaticDecoder:
             done[torch.tensor(sorted(found), device=done.device)] = True
         return tokens.shape[1]
 
-    def _capture(self, step: Callable[[], None]) -> torch.cuda.CUDAGraph | None:
+    def _capture(self, step: Callable[[], None], pool: Any = None) -> torch.cuda.CUDAGraph | None:
         graph = torch.cuda.CUDAGraph()
         try:
-            with torch.cuda.graph(graph):
+            with torch.cuda.graph(graph, pool=pool):
                 step()
         except Exception as err:  # a model whose step syncs with the host: run it eagerly
             log.warning("CUDA graph capture failed (%s: %s); decoding eagerly", type(err).__name__, err)

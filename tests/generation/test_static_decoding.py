@@ -46,8 +46,11 @@ MIXED = ["The cat", "A much longer prompt about the numbers one, two, three and 
 
 
 @pytest.fixture()
-def both(tiny_hf):
-    """(static, generate): two hf generators over the same tiny model, 2 rows a batch."""
+def both(tiny_hf, monkeypatch):
+    """(static, generate): two hf generators over the same tiny model, 2 rows a batch.
+
+    Attention spans grow in buckets of 8 positions, so each decode crosses several."""
+    monkeypatch.setattr(static_decoding, "BUCKET", 8)
     static = HFGenerator(tiny_hf.model, tiny_hf.tokenizer, batch_size=2, progress=False,
                          decoder="static")
     plain = HFGenerator(tiny_hf.model, tiny_hf.tokenizer, batch_size=2, progress=False,
