@@ -22,8 +22,7 @@ def sample(model: Any, tokenizer: Any, prompts: Sequence, *, n: int, temperature
     saved_config = model.generation_config
     was_training = model.training
     try:
-        generator = HFGenerator(model, tokenizer, batch_size=batch_size, progress=None,
-                                compile=False)
+        generator = HFGenerator(model, tokenizer, batch_size=batch_size, progress=None)
         params = SamplingParams(temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens,
                                 n=n, seed=seed)
         results = generator.generate(list(prompts), params)
