@@ -1,4 +1,4 @@
-"""The `hf` backend: batched generation with transformers' `model.generate`.
+"""The `hf` backend: batched generation with a transformers model held in this process.
 
 Prompts are tokenized, sorted by length (longest first, so an out-of-memory shows up in
 the first batch and batches waste little padding), left-padded into batches and generated;
@@ -132,7 +132,11 @@ class HFGenerator(Generator):
         return results  # type: ignore[return-value]
 
     def _encode_all(self, prompts: Sequence[Prompt]) -> list[list[int]]:
-        """`_encode` of every prompt, in two batched tokenizer calls (plain text, chat)."""
+        """Token ids of every prompt, in two batched tokenizer calls (plain text, chat).
+
+        Chat-formatted text holds its special tokens; plain text gets the tokenizer's own
+        (as vLLM does), e.g. a BOS for Llama-style models.
+        """
         encoded: list[list[int]] = [[] for _ in prompts]
         for plain in (True, False):
             which = [i for i, p in enumerate(prompts) if isinstance(p, str) == plain]
@@ -143,10 +147,7 @@ class HFGenerator(Generator):
         return encoded
 
     def _encode(self, prompt: Prompt) -> list[int]:
-        # chat-formatted text holds its special tokens; plain text gets the tokenizer's own
-        # (as vLLM does), e.g. a BOS for Llama-style models
-        text = self.format_prompt(prompt)
-        return self.tokenizer(text, add_special_tokens=isinstance(prompt, str)).input_ids
+        return self._encode_all([prompt])[0]
 
     @torch.inference_mode()
     def _generate_batch(
