@@ -4,9 +4,14 @@ A randomly initialized model of Qwen2.5-1.5B's shapes (bf16) generates a fixed n
 tokens for every prompt (EOS never ends a row: the tokenizer has none), so every method
 does exactly the same work. Measured in one run:
   - plain: `model.generate` (dynamic cache, eager) on one batch of each size in --plain-batches;
-  - hf backend: `load`ed as the pipeline does, all prompts, per --backend-batches; a cold call
-    (includes compiling) then a warm one;
-  - continuous batching: transformers' `model.generate_batch` on all prompts, warm.
+  - hf backend: all prompts, per --backend-batches, greedy; a cold call (includes the CUDA
+    graph capture) then a warm one; then once sampled (temperature 1, top_p 0.95, seeded)
+    at the first of --backend-batches (--skip sampled leaves it out);
+  - continuous batching: transformers' `model.generate_batch` on all prompts, warm (off by
+    default: --skip= turns it on; its cold call had not finished in 190 s on an H100).
+The backend's greedy tokens are compared with plain generate's on the first rows
+("agreement": the mean share of each row's tokens before the first difference; bf16 near-ties
+of a random model make some difference expected).
 Prints a table and writes benchmarks/results/generation.json. `--tiny` runs a small config
 on CPU as a smoke test (it writes generation-tiny.json, never the GPU results).
 
@@ -61,7 +66,9 @@ def sync() -> None:
 
 
 def bench_plain(model, prompt_ids: list[list[int]], batch: int, new_tokens: int, pad: int) -> dict:
-    """One batch of plain greedy `model.generate`, every row exactly `new_tokens` long."""
+    """One batch of plain greedy `model.generate`, every row exactly `new_tokens` long.
+
+    The generated ids are returned under "_rows" (left out of the JSON)."""
     rows = prompt_ids[:batch]
     x = torch.tensor(rows, device=model.device)
     config = GenerationConfig(
@@ -74,12 +81,14 @@ def bench_plain(model, prompt_ids: list[list[int]], batch: int, new_tokens: int,
     sync()
     seconds = time.perf_counter() - start
     tokens = (out.shape[1] - x.shape[1]) * len(rows)
-    return {"batch": batch, "tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds}
+    return {"batch": batch, "tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds,
+            "_rows": out[:, x.shape[1]:].tolist()}
 
 
-def bench_backend(gen: HFGenerator, prompts: list[str], new_tokens: int) -> dict:
-    """All prompts through the hf backend: a cold call (compiles) and a warm one."""
-    params = SamplingParams(max_new_tokens=new_tokens)
+def bench_backend(gen: HFGenerator, prompts: list[str], params: SamplingParams) -> dict:
+    """All prompts through the hf backend: a cold call (captures graphs) and a warm one.
+
+    The warm call's completions are returned under "_results" (left out of the JSON)."""
     times, tokens = [], 0
     for _ in range(2):
         sync()
@@ -89,10 +98,26 @@ def bench_backend(gen: HFGenerator, prompts: list[str], new_tokens: int) -> dict
         times.append(time.perf_counter() - start)
         tokens = sum(c.tokens_out for r in results for c in r)
     return {
-        "batch_size": gen.batch_size, "compile": gen.compile, "tokens": tokens,
+        "batch_size": gen.batch_size, "decoder": gen.decoder, "cuda_graph": gen.graph_used,
+        "temperature": params.temperature, "top_p": params.top_p, "tokens": tokens,
         "cold_seconds": times[0], "seconds": times[1], "tokens_per_s": tokens / times[1],
         "finish_length": sum(c.finish_reason == "length" for r in results for c in r),
+        "_results": results,
     }
+
+
+def agreement(reference: list[list[int]], ours: list[list[int]]) -> float:
+    """Mean share of each row's tokens before the first difference from the reference."""
+    shares = []
+    for ref, row in zip(reference, ours):
+        same = next((k for k, (a, b) in enumerate(zip(ref, row)) if a != b), min(len(ref), len(row)))
+        shares.append(same / max(len(ref), 1))
+    return sum(shares) / len(shares)
+
+
+def public(r: dict) -> dict:
+    """A result without its bulky "_" entries."""
+    return {k: v for k, v in r.items() if not k.startswith("_")}
 
 
 def bench_continuous(model, prompt_ids: list[list[int]], new_tokens: int, pad: int) -> dict:
@@ -120,16 +145,18 @@ def main() -> None:
     ap.add_argument("--new-tokens", type=int, default=512)
     ap.add_argument("--plain-batches", default="32,128,512")
     ap.add_argument("--backend-batches", default="512,256")
-    ap.add_argument("--skip", default=None, help="comma list of parts to skip: plain,backend,cb")
+    ap.add_argument("--skip", default=None,
+                    help="comma list of parts to skip: plain,backend,sampled,cb (default: cb)")
+    ap.add_argument("--decoder", default=None, choices=["static", "generate"],
+                    help="the hf backend's decoder (default: static on a GPU, generate on CPU)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     if args.tiny:
         args.prompts, args.prompt_len, args.new_tokens = 16, 16, 16
         args.plain_batches, args.backend_batches = "4,16", "16"
-        # transformers sizes its paged cache for a GPU: on CPU it takes minutes; --skip= to force it
-        skip_default = "cb"
-    else:
-        skip_default = ""
+    # generate_batch: on CPU its paged cache takes minutes; on an H100 its cold call of 512
+    # prompts had not finished in 190 s (benchmarks/results/generation.json); --skip= runs it
+    skip_default = "cb"
     skip = set(filter(None, (args.skip if args.skip is not None else skip_default).split(",")))
     device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
@@ -168,19 +195,30 @@ def main() -> None:
             json.dump(result, f, indent=2)
 
     print(f"model ready on {device}: {sum(p.numel() for p in model.parameters()) / 1e9:.2f}B params", flush=True)
+    reference = None  # plain generate's rows of its smallest batch
     if "plain" not in skip:
         for b in map(int, args.plain_batches.split(",")):
             r = bench_plain(model, prompt_ids, b, args.new_tokens, pad)
             print(f"plain generate  batch {b:4d}: {r['tokens_per_s']:10.0f} tok/s ({r['seconds']:.1f}s)", flush=True)
-            result["plain"].append(r)
+            reference = reference or r["_rows"]
+            result["plain"].append(public(r))
             save()
     if "backend" not in skip:
-        for b in map(int, args.backend_batches.split(",")):
-            gen = HFGenerator(model, tok, batch_size=b, progress=False)
-            r = bench_backend(gen, prompts, args.new_tokens)
+        greedy = SamplingParams(max_new_tokens=args.new_tokens)
+        sampled = SamplingParams(max_new_tokens=args.new_tokens, temperature=1.0, top_p=0.95, seed=0)
+        runs = [(b, greedy) for b in map(int, args.backend_batches.split(","))]
+        if "sampled" not in skip:
+            runs.append((runs[0][0], sampled))
+        for b, params in runs:
+            gen = HFGenerator(model, tok, batch_size=b, progress=False, decoder=args.decoder)
+            r = bench_backend(gen, prompts, params)
+            if reference and params.greedy:
+                ours = [tok(c.text, add_special_tokens=False).input_ids for [c] in r["_results"]]
+                r["agreement_with_plain"] = agreement(reference, ours[: len(reference)])
+            how = "greedy" if params.greedy else f"T={params.temperature} top_p={params.top_p}"
             print(f"hf backend      batch {b:4d}: {r['tokens_per_s']:10.0f} tok/s ({r['seconds']:.1f}s warm, "
-                  f"{r['cold_seconds']:.1f}s cold)", flush=True)
-            result["backend"].append(r)
+                  f"{r['cold_seconds']:.1f}s cold; {how}; graph {r['cuda_graph']})", flush=True)
+            result["backend"].append(public(r))
             save()
     if "cb" not in skip:
         try:
@@ -193,17 +231,21 @@ def main() -> None:
         result["continuous_batching"] = r
 
     best_plain = max((r["tokens_per_s"] for r in result["plain"]), default=None)
-    best_backend = max((r["tokens_per_s"] for r in result["backend"]), default=None)
+    best_backend = max((r["tokens_per_s"] for r in result["backend"] if r["temperature"] == 0),
+                       default=None)
     if best_plain and best_backend:
         result["speedup_backend_vs_best_plain"] = best_backend / best_plain
     print("\n| method | batch | tokens/s |\n| --- | --- | --- |")
     for r in result["plain"]:
-        print(f"| plain generate | {r['batch']} | {r['tokens_per_s']:.0f} |")
+        print(f"| plain generate, greedy | {r['batch']} | {r['tokens_per_s']:.0f} |")
     for r in result["backend"]:
-        print(f"| hf backend | {r['batch_size']} | {r['tokens_per_s']:.0f} |")
+        how = "greedy" if r["temperature"] == 0 else f"T={r['temperature']}, top_p={r['top_p']}"
+        print(f"| hf backend ({r['decoder']}), {how} | {r['batch_size']} | {r['tokens_per_s']:.0f} |")
     cb = result["continuous_batching"]
     if cb and "tokens_per_s" in cb:
         print(f"| continuous batching | auto | {cb['tokens_per_s']:.0f} |")
+    if cb is None:
+        result["continuous_batching"] = {"error": "not run (--skip cb, the default)"}
     if "speedup_backend_vs_best_plain" in result:
         print(f"\nhf backend vs best plain: {result['speedup_backend_vs_best_plain']:.2f}x")
 

@@ -27,8 +27,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def build_workspace(root: Path, tokenizer_dir: Path, data_dir: Path, steps: int) -> None:
-    """Code, params, a small random model and the data, laid out as the pipeline expects."""
+def build_workspace(root: Path, tokenizer_dir: Path, data_dir: Path,
+                    overrides: dict[str, dict]) -> None:
+    """Code, params (``overrides``: section -> keys to set), a small random model and the
+    data, laid out as the pipeline expects."""
     import torch
     import yaml
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
@@ -38,9 +40,12 @@ def build_workspace(root: Path, tokenizer_dir: Path, data_dir: Path, steps: int)
     for name in ("slm_math", "stages", "configs", "params.yaml"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, root / name)
-    shutil.copytree(data_dir / "train", root / "data" / "train")
-    (root / "data" / "cot").mkdir(parents=True)
-    shutil.copy(data_dir / "cot" / "verified.jsonl", root / "data" / "cot" / "verified.jsonl")
+    for sub in ("train", "benchmarks"):
+        if (data_dir / sub).is_dir():
+            shutil.copytree(data_dir / sub, root / "data" / sub)
+    if (data_dir / "cot" / "verified.jsonl").is_file():
+        (root / "data" / "cot").mkdir(parents=True)
+        shutil.copy(data_dir / "cot" / "verified.jsonl", root / "data" / "cot" / "verified.jsonl")
     base = root / "models" / "base"
     base.mkdir(parents=True)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
@@ -53,9 +58,8 @@ def build_workspace(root: Path, tokenizer_dir: Path, data_dir: Path, steps: int)
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
     )).save_pretrained(base)
     params = yaml.safe_load((root / "params.yaml").read_text())
-    params["sft_full"].update({"learning_rate": 1e-3, "max_steps": steps, "save_steps": steps,
-                               "max_examples": 1024, "effective_batch_size": 32,
-                               "per_device_batch_size": 16, "warmup_ratio": 0.0})
+    for section, values in overrides.items():
+        params[section].update(values)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (root / ".gitignore").write_text("/data/\n/models/\n/mlflow.db\n/mlartifacts/\n")
     git = ["git", "-c", "user.email=bench@slm-math", "-c", "user.name=bench"]
@@ -78,7 +82,10 @@ def main() -> None:
     args = parser.parse_args()
 
     root = Path(args.workspace)
-    build_workspace(root, Path(args.tokenizer), Path(args.data), args.steps)
+    build_workspace(root, Path(args.tokenizer), Path(args.data), {"sft_full": {
+        "learning_rate": 1e-3, "max_steps": args.steps, "save_steps": args.steps,
+        "max_examples": 1024, "effective_batch_size": 32, "per_device_batch_size": 16,
+        "warmup_ratio": 0.0}})
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
            "TOKENIZERS_PARALLELISM": "false"}

@@ -1,4 +1,4 @@
-"""The `hf` backend: batched generation with transformers' `model.generate`.
+"""The `hf` backend: batched generation with a transformers model held in this process.
 
 Prompts are tokenized, sorted by length (longest first, so an out-of-memory shows up in
 the first batch and batches waste little padding), left-padded into batches and generated;
@@ -6,8 +6,10 @@ results come back in the caller's order. Greedy decoding is plain argmax; sampli
 seeded, batch-independent sampler of `sampling.py`. A stop string ends its row as soon as
 the decoded text holds it, and is cut from the text.
 
-On a GPU the model runs in bf16 with a static KV cache, which makes transformers compile
-the decoding step with CUDA graphs (`compile=True`, the default there).
+On a GPU the model runs in bf16 and decodes with `static_decoding.StaticDecoder` (the one
+GRPO samples with): a static KV cache and the whole decoding step, sampling included,
+replayed as a CUDA graph. The sampler is the same function on both paths, so a seed gives
+the same completions either way (up to the arithmetic of the device).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, 
 
 from .base import Generator, check_prompts
 from .params import Completion, Prompt, SamplingParams, cut_at_stop
-from .sampling import SeededSampler, row_seed
+from .sampling import SeededSampler, row_seed, sample_tokens
+from .static_decoding import StaticDecoder
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -47,8 +50,9 @@ class HFGenerator(Generator):
     model, tokenizer: a loaded model and its tokenizer (see `from_pretrained` to load by name).
     batch_size: sequences per `generate` call; default 16 on CPU, 256 on a GPU.
     progress: a tqdm bar over batches; None shows it only when stderr is a terminal.
-    compile: static KV cache, so transformers compiles decoding (CUDA graphs); default: on a
-        GPU. Each new (batch, length) shape compiles once, so it pays off on long runs.
+    decoder: "static" (static KV cache, the decoding step replayed as a CUDA graph on a GPU,
+        eager on CPU) or "generate" (transformers' `model.generate`); default: "static" on a
+        GPU, "generate" on CPU.
     """
 
     def __init__(
@@ -58,14 +62,17 @@ class HFGenerator(Generator):
         *,
         batch_size: int | None = None,
         progress: bool | None = None,
-        compile: bool | None = None,
+        decoder: str | None = None,
     ):
         self.model = model.eval()
         self.tokenizer = tokenizer
         on_gpu = model.device.type == "cuda"
         self.batch_size = batch_size or (256 if on_gpu else 16)
         self.progress = progress
-        self.compile = on_gpu if compile is None else compile
+        self.graph_used = False  # whether the last static batch replayed a CUDA graph
+        self.decoder = decoder or ("static" if on_gpu else "generate")
+        if self.decoder not in ("static", "generate"):
+            raise ValueError(f"hf backend: decoder must be 'static' or 'generate', got {decoder!r}")
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.eos_ids = _eos_ids(model, tokenizer)
@@ -107,7 +114,7 @@ class HFGenerator(Generator):
         """See `Generator.generate`. Greedy n>1 gives n copies of the one greedy completion."""
         check_prompts(prompts)
         params = params or SamplingParams()
-        encoded = [self._encode(p) for p in prompts]
+        encoded = self._encode_all(prompts)
         draws = 1 if params.greedy else params.n
         seed = params.seed if params.seed is not None else random.SystemRandom().getrandbits(62)
         # one row per (prompt, sample); longest first
@@ -117,59 +124,100 @@ class HFGenerator(Generator):
         batches = [rows[k : k + self.batch_size] for k in range(0, len(rows), self.batch_size)]
         for batch in _progress(batches, self.progress):
             ids = [encoded[i] for i, _ in batch]
-            seeds = [row_seed(seed, j, encoded[i]) for i, j in batch]
+            seeds = [] if params.greedy else [row_seed(seed, j, encoded[i]) for i, j in batch]
             for (i, j), completion in zip(batch, self._generate_batch(ids, seeds, params)):
                 results[i][j] = completion
         if greedy_copies := (params.n if params.greedy else 1) - 1:
             results = [r + [Completion(**vars(r[0])) for _ in range(greedy_copies)] for r in results]
         return results  # type: ignore[return-value]
 
+    def _encode_all(self, prompts: Sequence[Prompt]) -> list[list[int]]:
+        """Token ids of every prompt, in two batched tokenizer calls (plain text, chat).
+
+        Chat-formatted text holds its special tokens; plain text gets the tokenizer's own
+        (as vLLM does), e.g. a BOS for Llama-style models.
+        """
+        encoded: list[list[int]] = [[] for _ in prompts]
+        for plain in (True, False):
+            which = [i for i, p in enumerate(prompts) if isinstance(p, str) == plain]
+            if which:
+                texts = [self.format_prompt(prompts[i]) for i in which]
+                for i, ids in zip(which, self.tokenizer(texts, add_special_tokens=plain).input_ids):
+                    encoded[i] = ids
+        return encoded
+
     def _encode(self, prompt: Prompt) -> list[int]:
-        # chat-formatted text holds its special tokens; plain text gets the tokenizer's own
-        # (as vLLM does), e.g. a BOS for Llama-style models
-        text = self.format_prompt(prompt)
-        return self.tokenizer(text, add_special_tokens=isinstance(prompt, str)).input_ids
+        return self._encode_all([prompt])[0]
 
     @torch.inference_mode()
     def _generate_batch(
         self, ids: list[list[int]], seeds: list[int], params: SamplingParams
     ) -> list[Completion]:
         start = time.perf_counter()
+        if self.decoder == "static":
+            generated = self._decode_static(ids, seeds, params)
+        else:
+            generated = self._decode_generate(ids, seeds, params)
+        ends = {*self.eos_ids, self.tokenizer.pad_token_id}
+        cuts = [next((k for k, t in enumerate(g) if t in ends), None) for g in generated]
+        bodies = [g if end is None else g[:end] for g, end in zip(generated, cuts)]
+        texts = self.tokenizer.batch_decode(bodies, skip_special_tokens=True)
+        share = (time.perf_counter() - start) / len(ids)
+        return [self._completion(g, end, text, len(x), params, share)
+                for g, end, text, x in zip(generated, cuts, texts, ids)]
+
+    def _decode_static(
+        self, ids: list[list[int]], seeds: list[int], params: SamplingParams
+    ) -> list[list[int]]:
+        decoder = StaticDecoder(self.model, eos_token_ids=self.eos_ids,
+                                pad_token_id=self.tokenizer.pad_token_id)
+        if params.greedy:
+            def pick(logits: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+                return logits.argmax(-1)
+        else:
+            row_seeds = torch.tensor(seeds, dtype=torch.int64, device=self.model.device)
+
+            def pick(logits: torch.Tensor, step: torch.Tensor) -> torch.Tensor:
+                return sample_tokens(logits, row_seeds, step, params.temperature, params.top_p)
+        stop = StopOnText(self.tokenizer, params.stop) if params.stop else None
+        tokens = decoder.decode(ids, params.max_new_tokens, pick,
+                                stop=stop.scan if stop else None)
+        self.graph_used = decoder.graph_used
+        return tokens.tolist()
+
+    def _decode_generate(
+        self, ids: list[list[int]], seeds: list[int], params: SamplingParams
+    ) -> list[list[int]]:
         width = max(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids])
         mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids])
         config = GenerationConfig(
-            max_new_tokens=params.max_new_tokens,
-            do_sample=False,
-            eos_token_id=self.eos_ids or None,
-            pad_token_id=pad,
-            cache_implementation="static" if self.compile else None,
-            disable_compile=not self.compile,
+            max_new_tokens=params.max_new_tokens, do_sample=False,
+            eos_token_id=self.eos_ids or None, pad_token_id=pad,
         )
         processors = (
             []
             if params.greedy
             else [SeededSampler(seeds, params.temperature, params.top_p, prompt_len=width)]
         )
+        stopping = [StopOnText(self.tokenizer, params.stop, width)] if params.stop else None
         out = self.model.generate(
             input_ids=input_ids.to(self.model.device),
             attention_mask=mask.to(self.model.device),
             generation_config=config,
             logits_processor=processors,
-            stopping_criteria=[StopOnText(self.tokenizer, params.stop, width)] if params.stop else None,
+            stopping_criteria=stopping,
         )
-        generated = out[:, width:].tolist()
-        share = (time.perf_counter() - start) / len(ids)
-        return [self._completion(g, len(x), params, share) for g, x in zip(generated, ids)]
+        return out[:, width:].tolist()
 
     def _completion(
-        self, generated: list[int], tokens_in: int, params: SamplingParams, latency_s: float
+        self, generated: list[int], end: int | None, text: str, tokens_in: int,
+        params: SamplingParams, latency_s: float,
     ) -> Completion:
-        ends = {*self.eos_ids, self.tokenizer.pad_token_id}
-        end = next((k for k, t in enumerate(generated) if t in ends), None)
-        body = generated if end is None else generated[:end]
-        text, stopped = cut_at_stop(self.tokenizer.decode(body, skip_special_tokens=True), params.stop)
+        """A completion from a row's tokens, the index of its first EOS/pad (None: none) and
+        the text of the tokens before it."""
+        text, stopped = cut_at_stop(text, params.stop)
         if end is None:
             tokens_out = len(generated)
         elif stopped or generated[end] not in self.eos_ids:
@@ -192,18 +240,37 @@ class StopOnText(StoppingCriteria):
     It decodes the same text the completion is cut from, so it stops exactly where the cut
     falls. (transformers' own `stop_strings` matched token pieces and ended rows whose text
     held no stop string: seen with the SmolLM2 tokenizer and the stop string "as ".)
+    As a `generate` stopping criterion it looks at every step; `scan` is the static
+    decoder's periodic check, which finds the same step after the fact.
     """
 
-    def __init__(self, tokenizer: Any, stop: list[str], prompt_len: int):
+    def __init__(self, tokenizer: Any, stop: list[str], prompt_len: int = 0):
         self.tokenizer, self.stop, self.prompt_len = tokenizer, stop, prompt_len
         # a stop string of L characters spans at most L tokens, +4 for partial UTF-8 bytes
         self.window = max(len(s) for s in stop) + 4
 
+    def _hits(self, rows: list[list[int]]) -> list[bool]:
+        texts = self.tokenizer.batch_decode(rows, skip_special_tokens=True)
+        return [any(s in t for s in self.stop) for t in texts]
+
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         tails = input_ids[:, self.prompt_len :][:, -self.window :].tolist()
-        texts = self.tokenizer.batch_decode(tails, skip_special_tokens=True)
-        done = [any(s in t for s in self.stop) for t in texts]
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+        return torch.tensor(self._hits(tails), dtype=torch.bool, device=input_ids.device)
+
+    def scan(self, tokens: torch.Tensor, start: int, running: list[int]) -> dict[int, int]:
+        """{row: k} for running rows whose text holds a stop string after k tokens (k > start):
+        the first k at which the `generate` criterion would have ended the row."""
+        lo = max(0, start + 1 - self.window)
+        candidates = [r for r, hit in zip(running, self._hits(tokens[running, lo:].tolist())) if hit]
+        ends = {}
+        for r in candidates:
+            row = tokens[r].tolist()
+            ks = range(start + 1, len(row) + 1)
+            hits = self._hits([row[max(0, k - self.window) : k] for k in ks])
+            k = next((k for k, hit in zip(ks, hits) if hit), None)
+            if k is not None:
+                ends[r] = k
+        return ends
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:

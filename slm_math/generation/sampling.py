@@ -53,17 +53,25 @@ def row_seed(seed: int, sample_index: int, prompt_ids: Sequence[int]) -> int:
     return int(_splitmix64(x)[0])
 
 
-def uniform_noise(seeds: torch.Tensor, step: int, vocab: int) -> torch.Tensor:
-    """Uniform (0, 1) float32 noise of shape (rows, vocab), a pure function of seed, step, token."""
+def uniform_noise(seeds: torch.Tensor, step: int | torch.Tensor, vocab: int) -> torch.Tensor:
+    """Uniform (0, 1) float32 noise of shape (rows, vocab), a pure function of seed, step, token.
+
+    step: an int, or a one-element int64 tensor on the device (what a CUDA graph replays);
+    int64 arithmetic wraps, so both give the same noise.
+    """
     tokens = torch.arange(vocab, device=seeds.device, dtype=torch.int64)
-    x = seeds[:, None] + _signed((step + 1) * _GOLDEN)
+    if isinstance(step, torch.Tensor):
+        x = seeds[:, None] + (step + 1) * _GOLDEN
+    else:
+        x = seeds[:, None] + _signed((step + 1) * _GOLDEN)
     x = _splitmix64(x ^ _splitmix64(tokens * _MIX1)[None, :])
     # 24 high bits -> a float32 strictly inside (0, 1)
     return (_shr(x, 40).to(torch.float32) + 0.5) / float(1 << 24)
 
 
 def sample_tokens(
-    logits: torch.Tensor, seeds: torch.Tensor, step: int, temperature: float, top_p: float
+    logits: torch.Tensor, seeds: torch.Tensor, step: int | torch.Tensor, temperature: float,
+    top_p: float,
 ) -> torch.Tensor:
     """Sample one token per row from softmax(logits / temperature) within the top_p nucleus."""
     logp = torch.log_softmax(logits.float() / temperature, dim=-1)

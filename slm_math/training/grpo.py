@@ -10,7 +10,8 @@ an interrupted run with the same fingerprint, and writes the final model atomica
 - ``beta == 0`` gives TRL no reason to build a reference model: none is loaded.
 - Rewards come from ``slm_math.grading.rewards`` by name, weighted by TRL's ``reward_weights``.
 - Sampling: TRL's ``generate``, transformers' continuous batching, vLLM (colocate or server),
-  or our static-cache decoder replayed as a CUDA graph (``static_decoding.py``).
+  or our static-cache decoder replayed as a CUDA graph
+  (``slm_math/generation/static_decoding.py``, which the hf generation backend uses too).
 - Zero-variance groups: TRL logs their share of each step as ``frac_reward_zero_std``.
 It runs unchanged as one process or under ``accelerate launch`` (DDP, FSDP, DeepSpeed).
 """
@@ -147,7 +148,7 @@ def _trainer_class():
     from trl import GRPOTrainer
     from trl.models import unwrap_model_for_generation
 
-    from slm_math.training.static_decoding import StaticDecoder
+    from slm_math.generation.static_decoding import StaticDecoder
 
     class SlmGRPOTrainer(GRPOTrainer):
         """GRPOTrainer whose plain sampling path can use the static-cache CUDA-graph decoder."""

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from slm_math.generation import SamplingParams
 from slm_math.grading import grade_many
+from slm_math.training.batching import world_size
 from slm_math.training.grpo_data import pass_rate_records, solve_messages
 
 
@@ -22,8 +23,12 @@ def sample(model: Any, tokenizer: Any, prompts: Sequence, *, n: int, temperature
     saved_config = model.generation_config
     was_training = model.training
     try:
+        # one process: the static CUDA-graph decoder on a GPU (generate on CPU); several
+        # (DDP/FSDP): generate, since a graph captured around sharded weights' collectives
+        # is not safe
+        decoder = None if world_size() == 1 else "generate"
         generator = HFGenerator(model, tokenizer, batch_size=batch_size, progress=None,
-                                compile=False)
+                                decoder=decoder)
         params = SamplingParams(temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens,
                                 n=n, seed=seed)
         results = generator.generate(list(prompts), params)

@@ -191,8 +191,9 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
         start_eval = _cached(scratch / "start_eval.json", lambda: evaluate(model))
 
         callbacks = list(extra_callbacks or [])
-        if is_main_process():
-            callbacks.append(dvclive_callback(paths.dvclive / stage, resume=resuming))
+        live = dvclive_callback(paths.dvclive / stage, resume=resuming) if is_main_process() else None
+        if live is not None:  # None where dvclive is not installed (a bare GPU node)
+            callbacks.append(live)
         trainer, plan, precision, backend = build_grpo_trainer(
             model=model, tokenizer=tokenizer, train_rows=rows, cfg=cfg, reward_funcs=rewards,
             reward_weights=weights, checkpoint_dir=scratch, seed=params.seed,
