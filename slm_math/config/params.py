@@ -248,8 +248,9 @@ class AgentParams:
     fewshot: int = param(0, min=0, max=32, help=(
         "worked examples from the benchmark's train split shown before each problem "
         "(multi-turn); 0 is zero-shot"))
-    fewshot_fallback: str | None = param("gsm_symbolic", help=(
-        "benchmark whose train split gives the examples when a benchmark has none (champ)"))
+    fewshot_fallback: str | None = param("mixed", help=(
+        "where a benchmark without a train split (champ) gets its examples: a benchmark "
+        "name, or 'mixed' (in turn from every eval benchmark that has some)"))
     temperature: float = param(0.0, min=0.0, max=5.0, help="0 is greedy decoding")
     top_p: float = param(1.0, min=0.0, max=1.0, help="nucleus sampling mass")
     n: int = param(1, min=1, max=1024, help="completions per problem (pass@k, maj@k when > 1)")

@@ -17,6 +17,7 @@ from), `tokens, tokens_in, latency_s, iterations, finish_reason, trace`, and whe
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 import sys
@@ -60,7 +61,8 @@ def select_fewshot(names: Sequence[str], train_dir: str | Path, k: int, *, seed:
                    fallback: str | None = None) -> dict[str, list[Problem]]:
     """k worked examples (train problems with a solution) per benchmark, seeded.
 
-    A benchmark without a train split (CHAMP) borrows the `fallback` benchmark's examples.
+    A benchmark without a train split (CHAMP) borrows the `fallback` benchmark's examples;
+    `fallback="mixed"` takes them in turn from every benchmark of `names` that has some.
     """
     if k == 0:
         return {}
@@ -72,9 +74,14 @@ def select_fewshot(names: Sequence[str], train_dir: str | Path, k: int, *, seed:
         pool = [p for p in read_problems(path) if p.get("solution")]
         return random.Random(f"{seed}:{name}").sample(pool, min(k, len(pool)))
 
+    def mixed() -> list[Problem]:
+        pools = [examples for examples in map(pick, names) if examples]
+        return [p for row in itertools.zip_longest(*pools) for p in row if p is not None][:k]
+
     out = {}
     for name in names:
-        examples = pick(name) or (pick(fallback) if fallback else [])
+        borrowed = (mixed() if fallback == "mixed" else pick(fallback)) if fallback else []
+        examples = pick(name) or borrowed
         if not examples:
             raise ValueError(f"few-shot: no train problems with a solution for {name!r} "
                              f"in {train_dir}" + (f" nor for the fallback {fallback!r}" if fallback else ""))
