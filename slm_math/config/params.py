@@ -353,8 +353,9 @@ class SFTParams:
     weight_decay: float = param(0.0, min=0.0, max=1.0, help="AdamW weight decay")
     max_grad_norm: float = param(1.0, min=0.0, help="gradient clipping (0: off)")
     packing: bool = param(False, help="pack several examples into each max_length block (TRL BFD)")
-    precision: Literal["auto", "bf16", "fp32"] = param("auto", help=(
-        "'auto': bf16 mixed precision where the device supports it, else fp32"))
+    precision: Literal["auto", "bf16", "bf16_mixed", "fp32"] = param("auto", help=(
+        "'auto': bf16 on a GPU that supports it, bf16_mixed (fp32 weights, bf16 autocast) on a "
+        "CPU with native bf16, else fp32"))
     gradient_checkpointing: bool = param(False, help="recompute activations to save memory")
     max_examples: int | None = param(None, min=1, help="cap on training examples (None: all)")
     eval_problems: int = param(32, min=0, help=(
@@ -515,7 +516,9 @@ class GRPOParams:
         "reward functions by name (correctness, format, length) with weight and options"))
     curriculum: CurriculumParams = param(default_factory=CurriculumParams, help="problem selection")
     generation: GenerationParams = param(default_factory=GenerationParams, help="sampling backend")
-    precision: Literal["auto", "bf16", "fp32"] = param("auto", help="'auto': bf16 on a GPU, else fp32")
+    precision: Literal["auto", "bf16", "bf16_mixed", "fp32"] = param("auto", help=(
+        "'auto': bf16 on a GPU, bf16_mixed (fp32 weights, bf16 autocast) on a CPU with native "
+        "bf16, else fp32"))
     gradient_checkpointing: bool = param(False, help="recompute activations to save memory")
     eval_problems: int = param(32, min=0, help=(
         "held-out problems (from data/benchmarks, of the training benchmarks) graded greedily "

@@ -30,7 +30,8 @@ from typing import Any, Callable
 from slm_math.config.params import GRPOParams
 from slm_math.training.batching import BatchPlan, plan_batch, world_size
 from slm_math.training.checkpoints import clear_checkpoints, prepare_checkpoint_dir
-from slm_math.training.model_loading import load_causal_lm, load_tokenizer, lora_config, resolve_precision
+from slm_math.training.model_loading import (load_causal_lm, load_tokenizer, lora_config,
+                                             resolve_precision, uses_bf16_autocast)
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,8 @@ def grpo_config(cfg: GRPOParams, plan: BatchPlan, *, checkpoint_dir: str | Path,
         mask_truncated_completions=cfg.mask_truncated_completions,
         reward_weights=reward_weights,
         use_transformers_continuous_batching=backend == "continuous_batching",
-        bf16=precision == "bf16", fp16=False, gradient_checkpointing=cfg.gradient_checkpointing,
+        bf16=uses_bf16_autocast(precision), fp16=False, use_cpu=precision == "bf16_mixed",
+        gradient_checkpointing=cfg.gradient_checkpointing,
         logging_steps=cfg.logging_steps, logging_first_step=True,
         save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=2,
         report_to=report_to, **vllm,

@@ -1,8 +1,9 @@
 """Loading the model and tokenizer a trainer starts from, in the precision the device allows.
 
-Shared by SFT and GRPO. ``precision="auto"`` means bf16 where the accelerator supports it
-(weights loaded in bf16 and trained with bf16 autocast, as TRL and open-r1 do) and fp32
-elsewhere (CPU: bf16 matmuls there are slow and lossy).
+Shared by SFT and GRPO. ``precision="auto"`` means bf16 on a GPU that supports it (weights
+loaded in bf16 and trained with bf16 autocast, as TRL and open-r1 do); ``bf16_mixed`` on a
+CPU with native bf16 instructions (AVX512-BF16/AMX: fp32 weights and optimizer, bf16 autocast, the trainer on the CPU;
+measured 2.5-3x the fp32 training speed of the 135M model on 2 cores); fp32 elsewhere.
 """
 
 from __future__ import annotations
@@ -10,18 +11,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-Precision = Literal["bf16", "fp32"]
+Precision = Literal["bf16", "bf16_mixed", "fp32"]
 
 
 def resolve_precision(precision: str) -> Precision:
-    """``auto`` → ``bf16`` on a GPU that supports it, else ``fp32``; others pass through."""
+    """``auto`` → ``bf16`` on a GPU that supports it, ``bf16_mixed`` on a CPU with native
+    bf16 matmuls, else ``fp32``; others pass through."""
     if precision != "auto":
         return precision  # type: ignore[return-value]
     import torch
 
-    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-        return "bf16"
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return "bf16_mixed"
     return "fp32"
+
+
+def uses_bf16_autocast(precision: str) -> bool:
+    """Whether the trainer runs under bf16 autocast (TrainingArguments' ``bf16``)."""
+    return precision in ("bf16", "bf16_mixed")
 
 
 def load_tokenizer(path: str | Path):

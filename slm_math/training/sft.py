@@ -21,7 +21,7 @@ from slm_math.config.params import SFTLoraParams, SFTParams
 from slm_math.training.batching import BatchPlan, plan_batch
 from slm_math.training.checkpoints import clear_checkpoints, prepare_checkpoint_dir
 from slm_math.training.model_loading import (load_causal_lm, load_tokenizer, lora_config,
-                                             resolve_precision)
+                                             resolve_precision, uses_bf16_autocast)
 
 Mode = Literal["lora", "full"]
 
@@ -50,7 +50,7 @@ def sft_config(cfg: SFTParams, plan: BatchPlan, *, checkpoint_dir: str | Path, s
         warmup_steps=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
         max_grad_norm=cfg.max_grad_norm,
         max_length=cfg.max_length, packing=cfg.packing, completion_only_loss=True,
-        bf16=precision == "bf16", fp16=False,
+        bf16=uses_bf16_autocast(precision), fp16=False, use_cpu=precision == "bf16_mixed",
         gradient_checkpointing=cfg.gradient_checkpointing,
         logging_steps=cfg.logging_steps, logging_first_step=True,
         save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=2,

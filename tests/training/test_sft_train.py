@@ -86,3 +86,17 @@ def test_checkpoints_of_other_inputs_are_cleared(tmp_path):
     assert prepare_checkpoint_dir(folder, "new") is None
     assert not (folder / "checkpoint-5").exists()
     assert (folder / FINGERPRINT_FILE).read_text().strip() == "new"
+
+
+def test_bf16_mixed_on_cpu_trains_fp32_weights_under_bf16_autocast(tiny_model_dir, examples, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from slm_math.training.model_loading import resolve_precision
+
+    assert resolve_precision("auto") in ("bf16_mixed", "fp32")  # no GPU here: never pure bf16
+    result = _train(tiny_model_dir, examples, tmp_path, "full", precision="bf16_mixed")
+    losses = [e["loss"] for e in result.log_history if "loss" in e]
+    assert result.metrics["precision"] == "bf16_mixed" and losses[-1] < losses[0] - 0.3
+    weights = load_file(str(tmp_path / "out" / "model.safetensors"))
+    assert {t.dtype for t in weights.values()} == {torch.float32}  # master weights stay fp32
