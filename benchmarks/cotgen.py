@@ -86,8 +86,11 @@ def main() -> None:
     ap.add_argument("--model", default="models/base")
     ap.add_argument("--max-tokens", type=int, default=24)
     ap.add_argument("--levels", type=int, nargs="+", default=[1, 4, 16])
+    ap.add_argument("--requests", type=int, default=None,
+                    help="requests per concurrency level (default: max(24, 4 x level))")
     ap.add_argument("--out", default="benchmarks/results/cotgen.json")
     args = ap.parse_args()
+    load_at_start = os.getloadavg()
     problems = interleave([read_problems(f) for f in sorted(Path("data/train").glob("*.jsonl"))])
     rows = []
     server_params = LocalServerParams()  # the stage's default: engine auto
@@ -97,7 +100,7 @@ def main() -> None:
         asyncio.run(direct(url, model, warm, 2, 4))
         offset = 2
         for i, level in enumerate(args.levels):
-            n = max(6, level)
+            n = args.requests or max(24, 4 * level)
             batch = problems[offset: offset + n]
             offset += n
             prompts = [chat_messages("cot", p, thinking_budget=None) for p in batch]
@@ -121,8 +124,7 @@ def main() -> None:
     out = {"benchmark": "cotgen", "model": args.model, "max_tokens": args.max_tokens,
            "server": server_command(args.model, server_params)[0], "rows": rows,
            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                       "load_avg_at_end": os.getloadavg(),
-                       "note": "shared 2-core machine; other jobs were running"},
+                       "load_avg_at_start": load_at_start, "load_avg_at_end": os.getloadavg()},
            "versions": versions()}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
