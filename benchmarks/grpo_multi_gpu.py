@@ -19,13 +19,11 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sft_multi_gpu import REPO, build_workspace  # noqa: E402
+from sft_multi_gpu import REPO, build_workspace, launch_stage  # noqa: E402
 
 
 def main() -> None:
@@ -49,21 +47,8 @@ def main() -> None:
                  "curriculum": {"mode": "none", "levels": [4, 5], "k": 4, "min_pass_rate": 0.0,
                                 "max_pass_rate": 1.0, "candidates": 48, "order": "random",
                                 "max_problems": 64}}})
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
-           "TOKENIZERS_PARALLELISM": "false"}
-    if args.cpu:
-        launch = [sys.executable, "-m", "torch.distributed.run",
-                  "--nproc_per_node", str(args.processes)]
-    else:
-        launch = [sys.executable, "-m", "accelerate.commands.launch",
-                  "--config_file", str(root / "configs" / "accelerate" / f"{args.config}.yaml"),
-                  "--num_processes", str(args.processes)]
-    start = time.perf_counter()
-    proc = subprocess.run([*launch, "-m", "stages.grpo"], cwd=root, env=env)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"accelerate launch failed with status {proc.returncode}")
+    env, wall = launch_stage(root, "grpo", cpu=args.cpu, processes=args.processes,
+                             config=args.config)
 
     import mlflow
     from mlflow import MlflowClient

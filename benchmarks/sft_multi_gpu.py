@@ -69,6 +69,27 @@ def build_workspace(root: Path, tokenizer_dir: Path, data_dir: Path,
         subprocess.run([*git, "commit", "-qm", "workspace"], cwd=root, check=True)
 
 
+def launch_stage(root: Path, stage: str, *, cpu: bool, processes: int,
+                 config: str) -> tuple[dict, float]:
+    """Run `python -m stages.<stage>` in `root` under `accelerate launch` (or torch.distributed
+    on CPU); return its environment and wall seconds. A failed launch stops the benchmark."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+           "TOKENIZERS_PARALLELISM": "false"}
+    if cpu:  # DDP over gloo: what accelerate does on GPUs, minus the GPUs
+        launch = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes)]
+    else:
+        launch = [sys.executable, "-m", "accelerate.commands.launch",
+                  "--config_file", str(root / "configs" / "accelerate" / f"{config}.yaml"),
+                  "--num_processes", str(processes)]
+    start = time.perf_counter()
+    proc = subprocess.run([*launch, "-m", f"stages.{stage}"], cwd=root, env=env)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"accelerate launch failed with status {proc.returncode}")
+    return env, wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--processes", type=int, default=2)
@@ -86,21 +107,8 @@ def main() -> None:
         "learning_rate": 1e-3, "max_steps": args.steps, "save_steps": args.steps,
         "max_examples": 1024, "effective_batch_size": 32, "per_device_batch_size": 16,
         "warmup_ratio": 0.0}})
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
-           "TOKENIZERS_PARALLELISM": "false"}
-    if args.cpu:  # DDP over gloo: what accelerate does on GPUs, minus the GPUs
-        launch = [sys.executable, "-m", "torch.distributed.run",
-                  "--nproc_per_node", str(args.processes)]
-    else:
-        launch = [sys.executable, "-m", "accelerate.commands.launch",
-                  "--config_file", str(root / "configs" / "accelerate" / f"{args.config}.yaml"),
-                  "--num_processes", str(args.processes)]
-    start = time.perf_counter()
-    proc = subprocess.run([*launch, "-m", "stages.sft_full"], cwd=root, env=env)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"accelerate launch failed with status {proc.returncode}")
+    env, wall = launch_stage(root, "sft_full", cpu=args.cpu, processes=args.processes,
+                             config=args.config)
 
     import mlflow
     from mlflow import MlflowClient
