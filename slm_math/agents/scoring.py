@@ -8,23 +8,26 @@
   `VerifierScorer`, a generative verifier: the model reads `prompts/verify.jinja` with the
   solution, its reply is opened with `VERDICT:`, and the score is
   P(CORRECT) / (P(CORRECT) + P(INCORRECT)) of the next token(s).
-With no path the solver's own model is the verifier: the hf generator's model, or the
-folder a vllm generator serves, loaded with transformers (it needs logits of given text).
-The model runs in this process: it reads text, it never executes it.
+With no path the solver's own model is the verifier, with the weights already loaded: the
+hf generator's model (`VerifierScorer`), or the vllm generator's engine, whose prompt
+log-probs give the same numbers in its own dtype (`VLLMVerifierScorer`). Both build the
+prompt and the verdict tokens in `VerdictScorer`. The model reads text, it never executes it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from slm_math.generation import Generator
-from slm_math.prompts import render
+from slm_math.prompts import VERDICT_PREFIX, verifier_prompt
 
 Candidate = tuple[str, str]
 """(problem text, solution text)."""
+
 
 
 class Scorer:
@@ -77,47 +80,86 @@ class SequenceClassifierScorer(Scorer):
         return torch.softmax(logits, dim=-1)[:, self.positive].tolist()
 
 
-class VerifierScorer(Scorer):
-    """A causal LM as a generative verifier: P(CORRECT) after `VERDICT:` (module docstring)."""
+class VerdictScorer(Scorer):
+    """A causal LM as a generative verifier: P(CORRECT) after `VERDICT:` (module docstring).
 
-    VERDICT_PREFIX = "VERDICT:"
+    The prompt and the verdict tokens are built here; a subclass supplies
+    `continuation_logprobs` from wherever the weights are (a transformers model in this
+    process, or a vLLM engine), so every path scores the very same tokens.
+    """
 
-    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 8):
-        self.model, self.tokenizer, self.batch_size = model.eval(), tokenizer, batch_size
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
+    VERDICT_PREFIX = VERDICT_PREFIX
+
+    def __init__(self, tokenizer: Any, *, batch_size: int = 8):
+        self.tokenizer, self.batch_size = tokenizer, batch_size
         self.yes = tokenizer(" CORRECT", add_special_tokens=False).input_ids
         self.no = tokenizer(" INCORRECT", add_special_tokens=False).input_ids
 
     def prompt(self, problem: str, solution: str) -> str:
         """The verifier prompt with the assistant turn opened by `VERDICT:`."""
-        messages = [{"role": "user", "content": render("verify", problem=problem, solution=solution)}]
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return text + self.VERDICT_PREFIX
+        return verifier_prompt(self.tokenizer, problem, solution)
+
+    def continuation_logprobs(self, pairs: Sequence[tuple[list[int], list[int]]]) -> list[float]:
+        """log P(continuation | prompt) for each (prompt ids, continuation ids) pair."""
+        raise NotImplementedError
 
     def _score_batch(self, batch: Sequence[Candidate]) -> list[float]:
+        prompts = self.tokenizer([self.prompt(p, s) for p, s in batch], add_special_tokens=False).input_ids
+        totals = self.continuation_logprobs([(ids, cont) for ids in prompts for cont in (self.yes, self.no)])
+        # P(yes) / (P(yes) + P(no)) = sigmoid(log P(yes) - log P(no))
+        return [sigmoid(yes - no) for yes, no in zip(totals[::2], totals[1::2])]
+
+
+class VerifierScorer(VerdictScorer):
+    """The verifier a transformers causal LM in this process (an hf solver's own model, or
+    a checkpoint folder): one right-padded forward pass a batch."""
+
+    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 8):
+        super().__init__(tokenizer, batch_size=batch_size)
+        self.model = model.eval()
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+
+    def continuation_logprobs(self, pairs: Sequence[tuple[list[int], list[int]]]) -> list[float]:
+        """See `VerdictScorer`; right padding keeps each row's positions as they are alone."""
         import torch
 
-        prompts = [self.tokenizer(self.prompt(p, s), add_special_tokens=False).input_ids for p, s in batch]
-        # log P(continuation | prompt) for both verdicts, in one right-padded forward pass
-        # (right padding keeps each row's positions as they are alone)
-        rows = [(ids, cont) for ids in prompts for cont in (self.yes, self.no)]
-        width = max(len(ids) + len(cont) for ids, cont in rows)
+        width = max(len(ids) + len(cont) for ids, cont in pairs)
         pad = self.tokenizer.pad_token_id
-        input_ids = torch.tensor([i + c + [pad] * (width - len(i) - len(c)) for i, c in rows])
-        mask = torch.tensor([[1] * (len(i) + len(c)) + [0] * (width - len(i) - len(c)) for i, c in rows])
+        input_ids = torch.tensor([i + c + [pad] * (width - len(i) - len(c)) for i, c in pairs])
+        mask = torch.tensor([[1] * (len(i) + len(c)) + [0] * (width - len(i) - len(c)) for i, c in pairs])
         with torch.inference_mode():
             logp = torch.log_softmax(self.model(input_ids=input_ids.to(self.model.device),
                                                 attention_mask=mask.to(self.model.device)).logits.float(), -1)
         totals = []
-        for r, (ids, cont) in enumerate(rows):
+        for r, (ids, cont) in enumerate(pairs):
             positions = range(len(ids) - 1, len(ids) + len(cont) - 1)  # the logits predicting each token
             totals.append(sum(float(logp[r, pos, tok]) for pos, tok in zip(positions, cont)))
-        scores = []
-        for k in range(len(batch)):
-            yes, no = totals[2 * k], totals[2 * k + 1]
-            scores.append(float(torch.sigmoid(torch.tensor(yes - no))))
-        return scores
+        return totals
+
+
+class VLLMVerifierScorer(VerdictScorer):
+    """The verifier the model a vllm generator already serves: its engine's prompt
+    log-probs (`VLLMGenerator.continuation_logprobs`), no second copy of the weights.
+
+    vLLM schedules the requests itself, so batches are large (`batch_size` candidates, two
+    requests each, go to the engine at once).
+    """
+
+    batch_size = 256
+
+    def __init__(self, generator: Any, *, batch_size: int | None = None):
+        super().__init__(generator.tokenizer, batch_size=batch_size or self.batch_size)
+        self.generator = generator
+
+    def continuation_logprobs(self, pairs: Sequence[tuple[list[int], list[int]]]) -> list[float]:
+        """See `VerdictScorer`."""
+        return self.generator.continuation_logprobs(pairs)
+
+
+def sigmoid(x: float) -> float:
+    """1 / (1 + e^-x), without overflow for any finite or infinite x."""
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
 
 
 def is_classifier(path: str | Path) -> bool:
@@ -133,12 +175,11 @@ def load_scorer(path: str | Path | None, *, fallback: Generator | None = None, b
         model, tokenizer = getattr(fallback, "model", None), getattr(fallback, "tokenizer", None)
         if model is not None and tokenizer is not None:  # hf: the solver's model, in memory
             return VerifierScorer(model, tokenizer, batch_size=batch_size)
-        # vllm: the engine gives no logits of arbitrary text; load its folder with transformers
-        path = getattr(fallback, "model_path", None)
-        if path is None:
-            raise ValueError("best_of_n: with no reward_model the solver scores its own samples, which "
-                             "needs its weights (the hf or vllm backend, not an API); set "
-                             "agents.<name>.options.reward_model")
+        if hasattr(fallback, "continuation_logprobs"):  # vllm: the engine already loaded
+            return VLLMVerifierScorer(fallback, batch_size=max(batch_size, VLLMVerifierScorer.batch_size))
+        raise ValueError("best_of_n: with no reward_model the solver scores its own samples, which "
+                         "needs its weights (the hf or vllm backend, not an API); set "
+                         "agents.<name>.options.reward_model")
     if not (Path(path) / "config.json").exists():
         raise FileNotFoundError(f"reward_model: {path}: no config.json (not a model folder)")
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer

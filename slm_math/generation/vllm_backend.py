@@ -89,7 +89,7 @@ class VLLMGenerator(Generator):
             engine_options.setdefault("enable_chunked_prefill", False)
         if batch_size:
             engine_options.setdefault("max_num_seqs", batch_size)
-        self.model_path = model  # what best_of_n's scorer loads with transformers
+        self.model_path = model
         self.llm = self.vllm.LLM(model=model, dtype=dtype or "auto", max_model_len=max_model_len,
                                  **engine_options)
         self.tokenizer = self.llm.get_tokenizer()
@@ -137,6 +137,35 @@ class VLLMGenerator(Generator):
             completions += [Completion(**vars(completions[0])) for _ in range(params.n - draws)]
             results.append(completions)
         return results
+
+    def continuation_logprobs(self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[float]:
+        """log P(continuation | prompt), summed over the continuation's tokens, for each
+        (prompt token ids, continuation token ids) pair, in order.
+
+        One request a distinct context (a prompt, followed by each proper prefix of its
+        continuations) generates one greedy token and returns the raw log-probs of the
+        tokens that follow that context (`logprob_token_ids`); all go to the engine at once.
+        Contexts that share a prompt share its KV blocks through the prefix cache, so a
+        prompt is prefilled about once, and no full-vocabulary row is computed for its
+        positions. (`prompt_logprobs` on prompt + continuation would do both: vLLM skips
+        the prefix cache for such requests, and it measured 2-2.5x slower here.)
+        """
+        if self.llm is None:
+            raise RuntimeError("this vllm generator is closed")
+        wanted: dict[tuple[int, ...], set[int]] = {}  # context -> the tokens scored after it
+        for i, (prompt, continuation) in enumerate(pairs):
+            if not prompt:
+                raise ValueError(f"continuation_logprobs: pair {i} has an empty prompt")
+            for k, token in enumerate(continuation):
+                wanted.setdefault((*prompt, *continuation[:k]), set()).add(int(token))
+        contexts = list(wanted)
+        outputs = [] if not contexts else self.llm.generate(
+            [{"prompt_token_ids": list(c)} for c in contexts],
+            [self.vllm.SamplingParams(max_tokens=1, temperature=0.0, detokenize=False,
+                                      logprob_token_ids=sorted(wanted[c])) for c in contexts],
+            use_tqdm=self.progress)
+        found = {c: out.outputs[0].logprobs[0] for c, out in zip(contexts, outputs)}
+        return [sum(found[(*p, *c[:k])][token].logprob for k, token in enumerate(c)) for p, c in pairs]
 
     def close(self) -> None:
         """Stop the engine process and free its memory."""

@@ -3,16 +3,21 @@
     render("solve", problem="What is 2 + 3?")
 
 Templates are strict: a variable the caller forgot raises instead of rendering as empty.
+`verifier_prompt` is the one text a generative verifier continues with its verdict, shared
+by the best_of_n scorer and the grpo_verifier training prompts.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
 TEMPLATE_DIR = Path(__file__).parent
+VERDICT_PREFIX = "VERDICT:"
+"""What opens a generative verifier's reply: the next tokens are its verdict."""
 
 
 @lru_cache(maxsize=1)
@@ -30,3 +35,10 @@ def render(name: str, **variables: object) -> str:
         known = sorted(p.stem for p in TEMPLATE_DIR.glob("*.jinja"))
         raise ValueError(f"unknown prompt template {name!r}; known: {', '.join(known)}") from None
     return template.render(**variables).strip()
+
+
+def verifier_prompt(tokenizer: Any, problem: str, solution: str) -> str:
+    """`verify.jinja` as a user turn in `tokenizer`'s chat template, the assistant turn opened
+    and begun with `VERDICT:`: the model's next tokens are its verdict (" CORRECT", ...)."""
+    messages = [{"role": "user", "content": render("verify", problem=problem, solution=solution)}]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + VERDICT_PREFIX

@@ -1,5 +1,5 @@
 """A LoRA adapter evaluated with the vllm backend (merged into a cached folder), and
-best_of_n scoring a vllm solver's samples with the solver's own weights. One engine for
+best_of_n scoring a vllm solver's samples with its own engine. One engine for
 the module, on a tiny Llama built here (vLLM's CPU build in CI)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from slm_math.agents import build_agent
-from slm_math.agents.scoring import VerifierScorer
+from slm_math.agents.scoring import VerifierScorer, VLLMVerifierScorer
 from slm_math.evaluation.models import load_model_generator
 from slm_math.evaluation.run import evaluate_cell
 from slm_math.generation import SamplingParams, load_generator
@@ -77,8 +77,7 @@ def test_best_of_n_scores_a_vllm_solver_with_its_own_weights(vllm_lora, hf_lora)
                         samples=3, temperature=1.0)  # no reward_model: the solver verifies
     rows = evaluate_cell(agent, vllm_lora, {"toy": TOY[:2]}, model="lora", agent_name="bon")
     scorer = agent.scorer(vllm_lora)
-    assert isinstance(scorer, VerifierScorer)
-    assert scorer.model.config.name_or_path == vllm_lora.model_path
+    assert isinstance(scorer, VLLMVerifierScorer) and scorer.generator is vllm_lora
     same_weights = VerifierScorer(hf_lora.model, hf_lora.tokenizer)
     for problem, row in zip(TOY, rows["toy"]):
         scored = [s for s in row["trace"] if "score" in s]
