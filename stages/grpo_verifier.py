@@ -1,8 +1,9 @@
 """grpo_verifier: GRPO for a verifier (reward: verdict accuracy) → models/grpo_verifier/.
 
 Reads params: seed, grpo_verifier.*, tracking.*. The start model's graded solutions to
-training problems become verification prompts (verify.jinja); the reward is a right
-`VERDICT: CORRECT|INCORRECT` line; verdict accuracy on held-out problems before and after.
+training problems become verification prompts (verify.jinja, the reply opened with
+`VERDICT:`); the reward is a right verdict (` CORRECT` / ` INCORRECT`) at the start of the
+completion; verdict accuracy on held-out problems before and after.
 Runs unchanged under `accelerate launch --config_file configs/accelerate/<fsdp|deepspeed_zero2>.yaml -m stages.grpo_verifier`.
 """
 

@@ -553,7 +553,8 @@ class GRPOVerifierParams(GRPOParams):
         "final answer as an INCORRECT one, balancing the labels"))
     verdict_rewards: dict[str, float] = param(
         default_factory=lambda: {"correct": 1.0, "incorrect": 0.0, "unclear": 0.0, "missing": 0.0},
-        help="reward for a right verdict, a wrong one, UNCLEAR, and no VERDICT line")
+        help="reward for a right verdict, a wrong one, UNCLEAR, and none (the completion does not "
+             "begin with one)")
     curriculum: CurriculumParams = param(default_factory=lambda: CurriculumParams(mode="none"),
                                          help="problem selection (verification examples)")
     rewards: dict[str, RewardSpec] = param(default_factory=dict, help=(

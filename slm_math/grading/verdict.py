@@ -1,8 +1,10 @@
 """The verifier's verdict line: ``VERDICT: CORRECT`` / ``VERDICT: INCORRECT`` / ``VERDICT: UNCLEAR``.
 
-One shared parser for the grpo_verifier reward and the solver-verifier agent: the last
-``VERDICT:`` line of the text counts (case and surrounding markup ignored); text without
-one has no verdict (``None``).
+`parse_verdict` reads free text (the solver_verifier agent's verifier): the last
+``VERDICT:`` line counts (case and surrounding markup ignored); text without one has no
+verdict (``None``). `parse_opened_verdict` reads a reply whose ``VERDICT:`` was written
+into the prompt (grpo_verifier's completions, as best_of_n's scorer opens the reply): the
+verdict is the word the text begins with.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 
 VERDICTS = ("CORRECT", "INCORRECT", "UNCLEAR")
+_OPENED = re.compile(r"\s*\**\s*(CORRECT|INCORRECT|UNCLEAR)\b", re.IGNORECASE)
 _VERDICT = re.compile(r"VERDICT\s*[:：]\s*\**\s*(CORRECT|INCORRECT|UNCLEAR)\b", re.IGNORECASE)
 
 
@@ -17,3 +20,10 @@ def parse_verdict(text: str) -> str | None:
     """``"CORRECT"``, ``"INCORRECT"``, ``"UNCLEAR"`` from the last verdict line, else None."""
     found = _VERDICT.findall(text[-4000:] if isinstance(text, str) else "")
     return found[-1].upper() if found else None
+
+
+def parse_opened_verdict(text: str) -> str | None:
+    """The verdict a continuation of ``...VERDICT:`` begins with (``" CORRECT. The sum..."``
+    gives ``"CORRECT"``), else None."""
+    found = _OPENED.match(text[:256]) if isinstance(text, str) else None
+    return found.group(1).upper() if found else None

@@ -37,8 +37,18 @@ def render(name: str, **variables: object) -> str:
     return template.render(**variables).strip()
 
 
-def verifier_prompt(tokenizer: Any, problem: str, solution: str) -> str:
-    """`verify.jinja` as a user turn in `tokenizer`'s chat template, the assistant turn opened
-    and begun with `VERDICT:`: the model's next tokens are its verdict (" CORRECT", ...)."""
-    messages = [{"role": "user", "content": render("verify", problem=problem, solution=solution)}]
+def verify_messages(problem: str, solution: str) -> list[dict]:
+    """The verifier's user turn: `verify.jinja` with the problem and the proposed solution."""
+    return [{"role": "user", "content": render("verify", problem=problem, solution=solution)}]
+
+
+def open_verdict(tokenizer: Any, messages: list[dict]) -> str:
+    """`messages` in `tokenizer`'s chat template, the assistant turn opened and begun with
+    `VERDICT:`: the model's next tokens are its verdict (" CORRECT", " INCORRECT", ...)."""
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + VERDICT_PREFIX
+
+
+def verifier_prompt(tokenizer: Any, problem: str, solution: str) -> str:
+    """The text a generative verifier continues with its verdict (`open_verdict` of
+    `verify_messages`)."""
+    return open_verdict(tokenizer, verify_messages(problem, solution))

@@ -68,8 +68,11 @@ def prompt_row(problem: dict) -> dict:
             "level": problem.get("level")}
 
 
-def prompt_tokens(tokenizer, messages: list[dict]) -> int:
-    """Tokens of a chat prompt with the generation prompt appended."""
+def prompt_tokens(tokenizer, messages: list[dict] | str) -> int:
+    """Tokens of a chat prompt with the generation prompt appended, or of a plain-text
+    prompt as TRL tokenizes it (with the tokenizer's special tokens)."""
+    if isinstance(messages, str):
+        return len(tokenizer(messages).input_ids)
     ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
     if isinstance(ids, dict) or hasattr(ids, "input_ids"):
         ids = ids["input_ids"]

@@ -7,8 +7,9 @@ metrics/grpo.json (per-step reward mean/std, zero-variance share, KL, completion
 DVCLive curves, an MLflow run and a registered version (alias ``current``).
 
 grpo_verifier (verifier role): the start model's own solutions to training problems, graded
-for ground truth, become verification prompts; the reward is verdict accuracy; the held-out
-number is verdict accuracy on verification examples of held-out problems.
+for ground truth, become verification prompts (plain text, the reply opened with
+`VERDICT:`); the reward is verdict accuracy; the held-out number is verdict accuracy on
+verification examples of held-out problems.
 
 Work that is slow to redo (pass rates, the start evaluation, the verification examples) is
 kept beside the checkpoints, so an interrupted stage resumes where it stopped.
@@ -39,7 +40,7 @@ from slm_math.training.grpo_sampling import (grade_rows, held_out_accuracy, meas
 from slm_math.training.grpo_data import solve_messages
 from slm_math.training.model_loading import resolve_precision
 from slm_math.training.verifier_data import (build_verification_rows, verdict_accuracy,
-                                             verdict_reward)
+                                             verdict_prompts, verdict_reward)
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,8 @@ def _verifier_rows(cfg: GRPOVerifierParams, params: Params, model, tokenizer, sc
     data = _cached(scratch / "verification.json", build)
     if not data["train"]:
         raise CurriculumError("grpo_verifier: no verification examples to train on")
-    return data["train"], data["held_out"], data["counts"]
+    return (verdict_prompts(data["train"], tokenizer), verdict_prompts(data["held_out"], tokenizer),
+            data["counts"])
 
 
 def _verifier_accuracy(model, tokenizer, rows: list[dict], max_new_tokens: int, seed: int) -> dict:

@@ -1,8 +1,11 @@
 """grpo_verifier data: verification prompts built from solver outputs, and the verdict reward.
 
-A verification example shows a problem and a proposed solution (``verify.jinja``) and asks
-for a last line ``VERDICT: CORRECT`` / ``VERDICT: INCORRECT`` / ``VERDICT: UNCLEAR``. The
-proposed solutions are the start model's own sampled answers to training problems, labelled
+A verification example shows a problem and a proposed solution (``verify.jinja``); the
+verifier's reply is opened with ``VERDICT:`` in the prompt (``verdict_prompts``: plain-text
+prompts, the chat template applied), so a completion begins with its verdict (`` CORRECT``,
+`` INCORRECT``, `` UNCLEAR``, then any feedback) and the reward reads that first word. It is
+the very text and the very tokens best_of_n's generative verifier scores (P(`` CORRECT``)
+after ``VERDICT:``), so a trained verifier plugs in there. The proposed solutions are the start model's own sampled answers to training problems, labelled
 by the grader against the gold answer; with ``reference_solutions`` each problem's
 reference solution is added as a CORRECT example and the same solution ending in a wrong
 answer as an INCORRECT one (the 135M solver is rarely right, so its samples alone are
@@ -16,16 +19,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from slm_math.grading.rewards import completion_text
-from slm_math.grading.verdict import parse_verdict
-from slm_math.prompts import render
-
-VERIFY_TEMPLATE = "verify"
-
-
-def verify_messages(problem: str, solution: str) -> list[dict]:
-    """The verifier's user turn."""
-    return [{"role": "user", "content": render(VERIFY_TEMPLATE, problem=problem,
-                                                       solution=solution)}]
+from slm_math.grading.verdict import parse_opened_verdict
+from slm_math.prompts import open_verdict, verify_messages
 
 
 def verification_row(problem: dict, solution: str, correct: bool, origin: str) -> dict:
@@ -80,9 +75,29 @@ def build_verification_rows(problems: Sequence[dict], samples: Sequence[Sequence
     return kept
 
 
+def verdict_prompts(rows: Sequence[dict], tokenizer) -> list[dict]:
+    """The rows with their chat prompt (the user turn) as the plain text the verifier
+    continues: chat template, assistant turn opened, ``VERDICT:`` (``prompts.open_verdict``).
+
+    TRL tokenizes a plain-text prompt with the tokenizer's special tokens: a BOS the chat
+    template already wrote is dropped from the text so that it is not doubled.
+    """
+    out = []
+    for row in rows:
+        text = row["prompt"]
+        if not isinstance(text, str):
+            text = open_verdict(tokenizer, text)
+            bos = tokenizer.bos_token
+            if bos and text.startswith(bos) and tokenizer("").input_ids[:1] == [tokenizer.bos_token_id]:
+                text = text[len(bos):]
+        out.append({**row, "prompt": text})
+    return out
+
+
 def verdict_reward(correct: float = 1.0, incorrect: float = 0.0, unclear: float = 0.0,
                    missing: float = 0.0, *, label_column: str = "label"):
-    """TRL reward: ``correct`` when the last VERDICT line matches the row's label."""
+    """TRL reward: ``correct`` when the verdict the completion begins with (its prompt ends
+    in ``VERDICT:``) matches the row's label."""
 
     def reward(completions: Sequence, **kwargs) -> list[float]:
         labels = kwargs.get(label_column)
@@ -90,7 +105,7 @@ def verdict_reward(correct: float = 1.0, incorrect: float = 0.0, unclear: float 
             raise KeyError(f"verdict reward needs the dataset column {label_column!r}")
         out = []
         for completion, label in zip(completions, labels, strict=True):
-            verdict = parse_verdict(completion_text(completion))
+            verdict = parse_opened_verdict(completion_text(completion))
             if verdict is None:
                 out.append(missing)
             elif verdict == "UNCLEAR":
@@ -104,8 +119,9 @@ def verdict_reward(correct: float = 1.0, incorrect: float = 0.0, unclear: float 
 
 
 def verdict_accuracy(texts: Sequence[str], labels: Sequence[str]) -> dict:
-    """Share of texts whose verdict equals the label, and how many gave a verdict at all."""
-    verdicts = [parse_verdict(t) for t in texts]
+    """Share of completions (of prompts opened with ``VERDICT:``) whose verdict equals the
+    label, and how many gave a verdict at all."""
+    verdicts = [parse_opened_verdict(t) for t in texts]
     n = len(labels)
     right = sum(v == label for v, label in zip(verdicts, labels))
     given = sum(v is not None for v in verdicts)

@@ -74,3 +74,23 @@ def test_grpo_verifier_stage_trains_on_verdicts(tiny_model_dir, tmp_path, monkey
     assert metrics["held_out_before"]["n"] > 0 and "verdict_rate" in metrics["held_out_before"]
     assert "rewards/verdict/mean" in metrics["curves"]
     assert metrics["registered_model"] == "slm-math-grpo-verifier"
+
+
+@pytest.mark.slow
+def test_grpo_verifier_rewards_vary_on_the_real_model(smollm2_model_dir, tmp_path, monkeypatch):
+    """With the reply opened by `VERDICT:`, the 135M model's sampled verdicts differ within a
+    group (it says " CORRECT" about 40% of the time at temperature 1), so GRPO has a signal;
+    left to write `VERDICT:` itself it never did, and every reward was 0."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    paths = _workspace(tmp_path, smollm2_model_dir)
+    common = {k: v for k, v in vars(quick_grpo(max_steps=1, max_prompt_length=512)).items()
+              if k not in ("curriculum", "rewards", "eval_problems")}
+    common.update(prompts_per_step=4, per_device_batch_size=16, max_completion_length=4,
+                  learning_rate=1e-5, temperature=1.0)
+    cfg = GRPOVerifierParams(**common, problems=4, solver_samples=1, eval_problems=0)
+    run_grpo_stage(Params(seed=0, grpo_verifier=cfg, tracking=TrackingParams(experiment="v")), paths,
+                   stage="grpo_verifier")
+    curves = json.loads((tmp_path / "metrics" / "grpo_verifier.json").read_text())["curves"]
+    assert curves["reward_std"][0] > 0, curves
+    assert 0 < curves["rewards/verdict/mean"][0] < 1, curves
+    assert curves["frac_reward_zero_std"][0] < 1, curves

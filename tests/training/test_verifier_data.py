@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from slm_math.grading.verdict import parse_verdict
+import pytest
+
+from slm_math.grading.verdict import parse_opened_verdict, parse_verdict
+from slm_math.prompts import verifier_prompt
+from slm_math.training.grpo_data import prompt_tokens
 from slm_math.training.verifier_data import (build_verification_rows, verdict_accuracy,
-                                             verdict_reward, wrong_answer)
+                                             verdict_prompts, verdict_reward, verification_row,
+                                             wrong_answer)
 
 
 def test_parse_verdict_takes_the_last_line():
@@ -14,13 +19,44 @@ def test_parse_verdict_takes_the_last_line():
     assert parse_verdict("The solution is correct.") is None
 
 
-def test_verdict_reward_scores_agreement_with_the_label():
+def test_parse_opened_verdict_reads_the_first_word():
+    assert parse_opened_verdict(" CORRECT") == "CORRECT"
+    assert parse_opened_verdict(" incorrect. The sum is 12, not 13.\nVERDICT: CORRECT") == "INCORRECT"
+    assert parse_opened_verdict(" **UNCLEAR**") == "UNCLEAR"
+    assert parse_opened_verdict(" CORRECTLY done") is None
+    assert parse_opened_verdict(" The answer is CORRECT") is None
+    assert parse_opened_verdict(" " * 10_000 + "CORRECT") is None  # bounded: the start only
+
+
+def test_verdict_reward_reads_the_verdict_the_completion_begins_with():
     reward = verdict_reward(correct=1.0, incorrect=-1.0, unclear=-0.5, missing=-2.0)
-    completions = [[{"role": "assistant", "content": "VERDICT: CORRECT"}],
-                   "VERDICT: CORRECT", "VERDICT: UNCLEAR", "no verdict"]
-    labels = ["CORRECT", "INCORRECT", "CORRECT", "CORRECT"]
-    assert reward(completions, label=labels) == [1.0, -1.0, -0.5, -2.0]
-    assert verdict_accuracy(["VERDICT: CORRECT", "x"], ["CORRECT", "CORRECT"])["accuracy"] == 0.5
+    completions = [" CORRECT", [{"role": "assistant", "content": " CORRECT\nThe steps add up."}],
+                   " INCORRECT", " UNCLEAR", " I think so.\nVERDICT: CORRECT"]
+    labels = ["CORRECT", "CORRECT", "CORRECT", "CORRECT", "CORRECT"]
+    assert reward(completions, label=labels) == [1.0, 1.0, -1.0, -0.5, -2.0]
+    assert reward([" CORRECT"], label=["INCORRECT"]) == [-1.0]
+    assert verdict_reward()([" CORRECT", " INCORRECT"], label=["CORRECT", "CORRECT"]) == [1.0, 0.0]
+    stats = verdict_accuracy([" CORRECT", " x", " INCORRECT"], ["CORRECT", "CORRECT", "CORRECT"])
+    assert stats["accuracy"] == round(1 / 3, 4) and stats["verdict_rate"] == round(2 / 3, 4)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(smol_tokenizer_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(smol_tokenizer_dir)
+
+
+def test_verdict_prompts_are_the_text_best_of_n_scores(tokenizer):
+    problem = {"id": "p1", "problem": "What is 2 + 3?", "answer": "5"}
+    rows = [verification_row(problem, "2 + 3 = 6. \\boxed{6}", False, "solver"),
+            verification_row(problem, "\\boxed{5}", True, "solver")]
+    opened = verdict_prompts(rows, tokenizer)
+    assert [r["label"] for r in opened] == ["INCORRECT", "CORRECT"]
+    assert opened[0]["prompt"] == verifier_prompt(tokenizer, problem["problem"], "2 + 3 = 6. \\boxed{6}")
+    assert opened[0]["prompt"].endswith("<|im_start|>assistant\nVERDICT:")
+    assert verdict_prompts(opened, tokenizer) == opened  # already text: unchanged
+    assert prompt_tokens(tokenizer, opened[1]["prompt"]) == len(tokenizer(opened[1]["prompt"]).input_ids)
 
 
 def test_rows_are_balanced_and_reference_answers_are_perturbed():
