@@ -4,7 +4,9 @@ Item ``i`` of a reasoning-gym dataset comes from ``Random(seed + i)``, so overla
 ranges repeat items. Each split owns its own block of ``SPLIT_SPAN`` indices starting at
 ``SPLIT_OFFSETS[split]`` (train from 0, test from 1,000,000, the profile stage's problems from
 2,000,000), so no two splits ever draw the same item; any train item whose question text also
-appears in test is skipped. ``gsm_symbolic`` is split by template: every k-th template goes
+appears in test is skipped. Each task's generator seed is shifted by :func:`task_seed`, so two
+tasks do not draw the same numbers (without it, test item 1 was ``99 * 12`` in products and
+``99 + 12`` in chain_sum: correlated benchmarks). ``gsm_symbolic`` is split by template: every k-th template goes
 to test, so a template seen in training is never tested.
 
 Each item's answer is recomputed (``answer_checks``) and each gets a reference solution that
@@ -14,6 +16,7 @@ writes the computation before the answer, the form the small model can learn fro
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter
 from fractions import Fraction
 
@@ -21,6 +24,18 @@ from slm_math.data.answer_checks import CHECKS
 
 SPLIT_SPAN = 1_000_000
 SPLIT_OFFSETS = {"train": 0, "test": SPLIT_SPAN, "profile": 2 * SPLIT_SPAN}
+TASK_SEED_SPAN = 100_000
+
+
+def task_seed(seed: int, name: str) -> int:
+    """The generator seed of task ``name``: ``seed`` plus a stable per-task shift.
+
+    The shift (crc32 of the name, below ``TASK_SEED_SPAN``) keeps every split inside its own
+    block (a split uses far fewer than ``SPLIT_SPAN - TASK_SEED_SPAN`` indices) while tasks
+    that share a generator's number stream (products, chain_sum, basic_arithmetic) stop
+    drawing the same operands at the same index.
+    """
+    return seed + zlib.crc32(name.encode()) % TASK_SEED_SPAN
 _INSTRUCTION = re.compile(
     r"\s*(Give (only )?the [\w\s]*? as your final answer\.?|Do not include units\.?)\s*", re.I)
 
@@ -66,9 +81,10 @@ def split_indices(split: str, want: int, max_tries_factor: int = 20) -> range:
     that would cross into the next block is an error rather than a silent overlap.
     """
     span = max_tries_factor * (want + 1)
-    if span > SPLIT_SPAN:
+    if span > SPLIT_SPAN - TASK_SEED_SPAN:  # room for task_seed's shift inside the block
         raise ValueError(f"{split}: {want} problems x {max_tries_factor} tries need {span:,} "
-                         f"generator indices, more than the {SPLIT_SPAN:,} each split owns")
+                         f"generator indices, more than the {SPLIT_SPAN - TASK_SEED_SPAN:,} "
+                         "each split owns")
     start = SPLIT_OFFSETS[split]
     return range(start, start + span)
 
@@ -121,7 +137,7 @@ def generate_split(name: str, generator: str, rule: str, config: dict, *, seed: 
     """(problems, counts): ``size`` checked problems from ``split``'s own block of indices."""
     counts: Counter = Counter()
     indices = split_indices(split, size, max_tries_factor)
-    ds = _dataset(generator, seed, indices.stop, config)
+    ds = _dataset(generator, task_seed(seed, name), indices.stop, config)
     return draw_problems(ds, indices, name=name, generator=generator, rule=rule, split=split,
                          want=size, counts=counts), counts
 
@@ -135,16 +151,16 @@ def generate_task(name: str, generator: str, rule: str, config: dict, *, seed: i
     if by_template:
         # train and test share the train block, split by template
         pool = max_tries_factor * (train_size + test_size) + 10
-        if pool > SPLIT_SPAN:
+        if pool > SPLIT_SPAN - TASK_SEED_SPAN:
             raise ValueError(f"{name}: {train_size + test_size} problems x {max_tries_factor} "
                              f"tries need {pool:,} generator indices, more than {SPLIT_SPAN:,}")
-        ds = _dataset(generator, seed, pool, config)
+        ds = _dataset(generator, task_seed(seed, name), pool, config)
         test_idx = [i for i in range(pool) if ds.task_indices[i] % test_template_every == 0]
         train_idx = [i for i in range(pool) if ds.task_indices[i] % test_template_every != 0]
     else:
         test_idx = split_indices("test", test_size, max_tries_factor)
         train_idx = split_indices("train", train_size, max_tries_factor)
-        ds = _dataset(generator, seed, test_idx.stop, config)
+        ds = _dataset(generator, task_seed(seed, name), test_idx.stop, config)
     draw = dict(ds=ds, name=name, generator=generator, rule=rule, counts=counts,
                 by_template=by_template)
     test = draw_problems(indices=test_idx, split="test", want=test_size, **draw)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from slm_math.data.champ_source import load_champ, numeric_answer
-from slm_math.data.reasoning_gym_source import generate_task, strip_instruction
+import re
+
+from slm_math.data.reasoning_gym_source import generate_task, strip_instruction, task_seed
 from slm_math.data.schema import problem_error
 
 
@@ -26,6 +28,21 @@ def test_same_seed_same_items():
     b = generate_task("p", "products", "numeric", {"max_digits": 2}, seed=1, train_size=5,
                       test_size=5)
     assert a[0] == b[0] and a[1] == b[1]
+
+
+def test_tasks_sharing_a_number_stream_draw_different_operands():
+    # products and chain_sum draw item i's operands from the same Random(seed + i) stream;
+    # the per-task seed shift must stop test item i being `a * b` in one and `a + b` in the other
+    config = {"min_terms": 2, "max_terms": 2, "min_digits": 1, "max_digits": 2}
+    _, products, _ = generate_task("products", "products", "numeric", config, seed=42,
+                                   train_size=0, test_size=20)
+    _, sums, _ = generate_task("chain_sum", "chain_sum", "numeric", config, seed=42,
+                               train_size=0, test_size=20)
+    operands = lambda rows: [tuple(re.findall(r"\d+", r["solution"])[:2]) for r in rows]  # noqa: E731
+    shared = sum(a == b for a, b in zip(operands(products), operands(sums)))
+    assert shared <= 2, (operands(products)[:5], operands(sums)[:5])
+    assert task_seed(42, "products") != task_seed(42, "chain_sum")
+    assert task_seed(42, "products") == task_seed(42, "products")  # stable across runs
 
 
 def test_small_pool_reports_shortfall_instead_of_repeating():
