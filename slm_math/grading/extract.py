@@ -8,8 +8,9 @@ Order of precedence (the first that finds something wins):
 4. (only when `fallback=True`) the last number in the text, `3/4` and `1,234.5` included.
 
 Boxes win over position: a `####` after a box does not override it. Several boxes: the last one
-counts (a model that boxes two candidates is graded on the second). Every scan here is linear in
-the input, which the caller has already cut to its tail.
+counts (a model that boxes two candidates is graded on the second). An empty box (`\\boxed{}`,
+the prompt's instruction echoed back) is no answer: the rules below it still apply. Every scan
+here is linear in the input, which the caller has already cut to its tail.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ def last_boxed(text: str) -> str | None:
         else:
             match = re.match(r"[^\s${}]+", text[start : start + 200])
             content = match.group(0) if match else None
-        if content is not None:
+        # an empty box is the prompt's instruction echoed back ("within \\boxed{}"), not an
+        # answer: skip it, so an earlier box or a later "The answer is 7" is graded instead
+        if content is not None and content.strip():
             return content.strip()
     return None
 

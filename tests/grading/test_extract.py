@@ -26,6 +26,10 @@ B = "\\boxed"
         ("no numbers here", None),
         ("", None),
         (f"{B}{{unclosed 5", "5"),
+        # an echoed instruction's empty box is not an answer
+        (f"put your final answer within {B}{{}}. The answer is 7.", "7"),
+        (f"{B}{{3}} as asked: within {B}{{ }}", "3"),
+        (f"within {B}{{}}", None),
     ],
 )
 def test_extract_answer(response, expected):

@@ -77,6 +77,9 @@ def test_format_reward():
     ]
     assert reward(completions=completions) == [0.2, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0]
     assert format_reward(1.0, require_think=False)(completions=[f"{B}{{3}}", "3"]) == [1.0, 0.0]
+    # echoing the prompt's empty box earns no format reward
+    assert format_reward(1.0, require_think=False)(
+        completions=[f"answer within {B}{{}}.", f"within {B}{{}}: {B}{{4}}"]) == [0.0, 1.0]
 
 
 def test_length_penalty_tokens_and_chars():
