@@ -7,7 +7,9 @@ same tokens. The model's generation_config defaults are not applied
 (`generation_config="vllm"`): SamplingParams is the whole truth, as in the hf backend.
 
 On CPU the engine runs eagerly (compiled mode took 52-72 s at every start and was no
-faster), in bf16 (vLLM's CPU default for a float32 checkpoint), with the environment of
+faster), in bf16 (vLLM's CPU default for a float32 checkpoint) where the CPU computes bf16
+natively (AVX512-BF16, AMX) and in fp32 elsewhere (emulated bf16 ran 3.4x slower on an AVX2
+EPYC: `vllm_env.cpu_dtype`), with the environment of
 `vllm_env.cpu_env` (KV cache size, all cores bound). vLLM draws a seeded request's samples
 from its own per-request generator, so a seeded call gives the same n completions whatever
 else is in the batch (checked in the tests), but not the hf backend's samples.
@@ -23,7 +25,7 @@ from typing import Any
 
 from .base import Generator, check_prompts
 from .params import Completion, Prompt, SamplingParams, cut_at_stop
-from .vllm_env import DEFAULT_KV_CACHE_GIB, cpu_env, has_cuda
+from .vllm_env import DEFAULT_KV_CACHE_GIB, cpu_dtype, cpu_env, has_cuda
 
 MISSING_VLLM = (
     "the 'vllm' generation backend needs vLLM, which is not installed in this environment: "
@@ -45,14 +47,16 @@ class VLLMGenerator(Generator):
     """Generation with `vllm.LLM`, behind the same interface as the hf and openai backends.
 
     model: a model folder or hub name (safetensors; GGUF needs CUDA in vLLM).
-    dtype: "auto" (bf16 for a float32 checkpoint on CPU, the checkpoint's on GPU),
+    dtype: "auto" (on CPU bf16 with native bf16 instructions, else fp32; on GPU the
+        checkpoint's),
         "bfloat16", "float16" or "float32".
     max_model_len: the longest prompt + completion (None: the model's own).
         batch_size: most sequences scheduled at once (vLLM's max_num_seqs).
     kv_cache_gib: CPU KV cache, when VLLM_CPU_KVCACHE_SPACE is not set.
     device: "cpu", "cuda" or "auto"/None, accepted for symmetry with hf: vLLM runs on the
         platform it was built for, and a mismatch is an error.
-    progress: vLLM's tqdm bar. Other options go to `vllm.LLM` (tensor_parallel_size,
+    progress: vLLM's tqdm bar. `lora_request` (attribute): a vllm LoRARequest that generate
+    applies (an engine made with enable_lora=True). Other options go to `vllm.LLM` (tensor_parallel_size,
     gpu_memory_utilization, enforce_eager, ...).
     """
 
@@ -80,6 +84,7 @@ class VLLMGenerator(Generator):
         os.environ.update(cpu_env(kv_cache_gib))
         engine_options.setdefault("generation_config", "vllm")
         if not on_gpu:
+            dtype = cpu_dtype(dtype)
             engine_options.setdefault("enforce_eager", True)
             # the worker inside the engine process: one process (and ~1 GB) fewer
             engine_options.setdefault("distributed_executor_backend", "uni")
@@ -98,6 +103,8 @@ class VLLMGenerator(Generator):
         self.tokenizer = self.llm.get_tokenizer()
         self.context_length = self.llm.llm_engine.model_config.max_model_len
         self.progress = progress
+        # a vllm LoRARequest every generate call applies (engine built with enable_lora)
+        self.lora_request: Any = None
 
     def generate(
         self, prompts: Sequence[Prompt], params: SamplingParams | None = None
@@ -123,7 +130,8 @@ class VLLMGenerator(Generator):
             stop=params.stop or None,
         )
         start = time.perf_counter()
-        outputs = self.llm.generate(token_prompts, sampling, use_tqdm=self.progress)
+        outputs = self.llm.generate(token_prompts, sampling, use_tqdm=self.progress,
+                                    lora_request=self.lora_request)
         share = (time.perf_counter() - start) / max(1, len(prompts) * draws)
         results = []
         for out in outputs:

