@@ -457,12 +457,14 @@ class CurriculumParams:
 class GenerationParams:
     """How GRPO samples its completions."""
 
-    backend: Literal["auto", "trl", "cuda_graph", "continuous_batching", "vllm"] = param(
+    backend: Literal["auto", "trl", "cuda_graph", "continuous_batching", "vllm", "vllm_lora"] = param(
         "auto", help=(
             "'trl': TRL's model.generate; 'cuda_graph': our static-cache decoder replayed as "
             "a CUDA graph (one GPU process; CPU runs it eagerly); 'continuous_batching': "
             "transformers' paged engine (TRL option); 'vllm': TRL's vLLM path (needs vllm and "
-            "a GPU); 'auto': cuda_graph on one GPU, else trl"))
+            "a GPU); 'vllm_lora': an in-process vLLM engine on the start model that samples "
+            "with the current LoRA adapter (CPU, mode lora, a full start model; opt-in); "
+            "'auto': cuda_graph on one GPU, else trl"))
     vllm_mode: Literal["colocate", "server"] = param("colocate", help=(
         "vllm: in the training process ('colocate') or a `trl vllm-serve` server"))
     vllm_server_url: str | None = param(None, help="server mode: base URL (default host:port 127.0.0.1:8000)")

@@ -10,8 +10,9 @@ an interrupted run with the same fingerprint, and writes the final model atomica
 - ``beta == 0`` gives TRL no reason to build a reference model: none is loaded.
 - Rewards come from ``slm_math.grading.rewards`` by name, weighted by TRL's ``reward_weights``.
 - Sampling: TRL's ``generate``, transformers' continuous batching, vLLM (colocate or server),
-  or our static-cache decoder replayed as a CUDA graph
-  (``slm_math/generation/static_decoding.py``, which the hf generation backend uses too).
+  our static-cache decoder replayed as a CUDA graph
+  (``slm_math/generation/static_decoding.py``, which the hf generation backend uses too), or
+  on a CPU an in-process vLLM engine that follows the LoRA adapter (``grpo_vllm.py``).
 - Zero-variance groups: TRL logs their share of each step as ``frac_reward_zero_std``.
 It runs unchanged as one process or under ``accelerate launch`` (DDP, FSDP, DeepSpeed).
 """
@@ -79,16 +80,26 @@ def load_start_model(init: str, models_dir: Path, precision: str):
     return model, load_tokenizer(folder), folder
 
 
-def resolve_backend(backend: str, *, use_cuda: bool | None = None) -> str:
+def resolve_backend(backend: str, *, use_cuda: bool | None = None, mode: str = "lora",
+                    start_dir: Path | None = None) -> str:
     """The sampling backend that will run: 'auto' → cuda_graph on one GPU process, else trl.
 
-    Raises :class:`GenerationBackendError` when vLLM is asked for but cannot run.
+    'vllm_lora' is opt-in: on a 2-core AVX2 CPU it sampled no faster than TRL's generate
+    (grpo_vllm.py has the numbers). Raises :class:`GenerationBackendError` when a backend is
+    asked for but cannot run.
     """
     import torch
+
+    from slm_math.training.grpo_vllm import lora_engine_supported
 
     use_cuda = torch.cuda.is_available() if use_cuda is None else use_cuda
     if backend == "auto":
         return "cuda_graph" if use_cuda and world_size() == 1 else "trl"
+    if backend == "vllm_lora":
+        why = lora_engine_supported(mode=mode, start_dir=start_dir)
+        if why is not None:
+            raise GenerationBackendError(f"grpo.generation.backend=vllm_lora cannot run: {why}; "
+                                         "choose 'auto' or 'trl'")
     if backend == "vllm":
         if importlib.util.find_spec("vllm") is None:
             raise GenerationBackendError(
@@ -157,9 +168,18 @@ def _trainer_class():
 
         static_decoding = False
         last_decoder: StaticDecoder | None = None
+        lora_engine = None  # grpo_vllm.LoraEngine: sample with vLLM and the current adapter
 
         def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations,
                                   has_tool_images=False):
+            if self.lora_engine is not None and not (images is not None and any(images)):
+                engine = self.lora_engine
+                engine.sync(self.accelerator.unwrap_model(self.model), self.state.global_step)
+                ids = engine.sample_ids(prompt_ids, temperature=self.temperature,
+                                        top_p=self.top_p, max_tokens=self.max_completion_length,
+                                        stop_token_ids=self.eos_token_ids,
+                                        seed=self.args.seed + 100_003 * self.state.global_step)
+                return ids, None
             if not self.static_decoding or images is not None and any(images) or multimodal_fields:
                 return super()._generate_single_turn(prompt_ids, images, multimodal_fields,
                                                      num_generations, has_tool_images)
@@ -180,11 +200,21 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
                        reward_funcs: list[Callable], reward_weights: list[float],
                        checkpoint_dir: str | Path, seed: int, backend: str = "auto",
                        report_to: list[str] | None = None, callbacks: list | None = None,
-                       run_name: str = "grpo"):
-    """A GRPO trainer over ``train_rows`` (prompt rows with the reward columns)."""
+                       run_name: str = "grpo", lora_engine: Any = None):
+    """A GRPO trainer over ``train_rows`` (prompt rows with the reward columns).
+
+    ``lora_engine`` (a :class:`~slm_math.training.grpo_vllm.LoraEngine` on the start model)
+    makes the trainer sample through vLLM with its current adapter (backend ``vllm_lora``).
+    """
     from datasets import Dataset
 
-    backend = resolve_backend(backend)
+    if lora_engine is not None:
+        backend = "vllm_lora"
+    elif backend == "vllm_lora":
+        raise GenerationBackendError("grpo.generation.backend=vllm_lora needs the run's LoRA "
+                                     "engine (slm_math.training.grpo_vllm.LoraEngine)")
+    else:
+        backend = resolve_backend(backend)
     if backend == "cuda_graph" and (cfg.top_p < 1.0):
         backend = "trl"  # the static decoder samples at a temperature only
     plan = grpo_batch_plan(cfg)
@@ -200,6 +230,7 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
                                processing_class=tokenizer, peft_config=peft_config,
                                callbacks=callbacks or [])
     trainer.static_decoding = backend == "cuda_graph"
+    trainer.lora_engine = lora_engine
     return trainer, plan, precision, backend
 
 
@@ -291,6 +322,10 @@ def train_grpo(*, trainer, tokenizer, cfg: GRPOParams, output_dir: str | Path,
             metrics[f"{name}_last"] = values[-1]
             metrics[f"{name}_mean"] = round(sum(values) / len(values), 6)
     trainer.accelerator.wait_for_everyone()
+    engine = getattr(trainer, "lora_engine", None)
+    if engine is not None:  # the final adapter, for the held-out check after training
+        engine.sync(trainer.accelerator.unwrap_model(trainer.model), int(state.global_step))
+        metrics["adapter_syncs"] = engine.syncs
     save_trained(trainer, tokenizer, output_dir, cfg.mode)
     if trainer.is_world_process_zero() and not keep_checkpoints:
         clear_checkpoints(checkpoint_dir)

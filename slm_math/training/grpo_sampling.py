@@ -1,7 +1,7 @@
 """Sampling and grading outside the trainer: held-out accuracy and curriculum pass rates.
 
 Both use the generation piece's ``hf`` backend on the model in hand (the start model before
-training, the trained one after) and grade with the project's grader under each problem's
+training, the trained one after), or the run's vLLM LoRA engine where it has one and grade with the project's grader under each problem's
 answer rule, so the numbers mean what evaluation means.
 """
 
@@ -16,8 +16,16 @@ from slm_math.training.grpo_data import pass_rate_records, solve_messages
 
 
 def sample(model: Any, tokenizer: Any, prompts: Sequence, *, n: int, temperature: float,
-           max_new_tokens: int, seed: int, batch_size: int | None = None) -> list[list[str]]:
-    """``n`` completion texts per chat prompt (greedy at temperature 0)."""
+           max_new_tokens: int, seed: int, batch_size: int | None = None,
+           engine: Any = None) -> list[list[str]]:
+    """``n`` completion texts per chat prompt (greedy at temperature 0).
+
+    With ``engine`` (a :class:`~slm_math.training.grpo_vllm.LoraEngine`) vLLM samples with
+    the engine's current adapter (none yet: the start model) and ``model`` is not used.
+    """
+    if engine is not None:
+        return engine.sample_texts(prompts, n=n, temperature=temperature,
+                                   max_new_tokens=max_new_tokens, seed=seed)
     from slm_math.generation.hf import HFGenerator
 
     saved_config = model.generation_config
@@ -55,12 +63,12 @@ def grade_rows(problems: Sequence[dict], texts: Sequence[Sequence[str]]) -> list
 
 
 def held_out_accuracy(model: Any, tokenizer: Any, problems: Sequence[dict], *,
-                      max_new_tokens: int, seed: int) -> dict:
+                      max_new_tokens: int, seed: int, engine: Any = None) -> dict:
     """Greedy accuracy on ``problems``: ``{"n", "correct", "accuracy", "boxed"}``."""
     if not problems:
         return {"n": 0, "correct": 0, "accuracy": None}
     texts = sample(model, tokenizer, [solve_messages(p) for p in problems], n=1, temperature=0.0,
-                   max_new_tokens=max_new_tokens, seed=seed)
+                   max_new_tokens=max_new_tokens, seed=seed, engine=engine)
     verdicts = grade_rows(problems, texts)
     correct = sum(v[0] for v in verdicts)
     boxed = sum("\\boxed" in t[0] for t in texts)
@@ -70,8 +78,10 @@ def held_out_accuracy(model: Any, tokenizer: Any, problems: Sequence[dict], *,
 
 
 def measure_pass_rates(model: Any, tokenizer: Any, problems: Sequence[dict], *, k: int,
-                       temperature: float, max_new_tokens: int, seed: int) -> list[dict]:
+                       temperature: float, max_new_tokens: int, seed: int,
+                       engine: Any = None) -> list[dict]:
     """The start model's pass rate over ``k`` samples for each problem."""
     texts = sample(model, tokenizer, [solve_messages(p) for p in problems], n=k,
-                   temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
+                   temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
+                   engine=engine)
     return pass_rate_records(problems, grade_rows(problems, texts))

@@ -18,6 +18,7 @@ kept beside the checkpoints, so an interrupted stage resumes where it stopped.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,13 @@ from slm_math.tracking.mlflow_runs import is_main_process
 from slm_math.training.callbacks import dvclive_callback
 from slm_math.training.checkpoints import prepare_checkpoint_dir
 from slm_math.training.grpo import (GRPOResult, build_grpo_trainer, load_start_model,
-                                    train_grpo)
+                                    resolve_backend, train_grpo)
 from slm_math.training.grpo_data import (CurriculumError, apply_profile, candidates,
                                          drop_long_prompts, load_problem_list, problem_files,
                                          prompt_row, select_problems)
 from slm_math.training.grpo_sampling import (grade_rows, held_out_accuracy, measure_pass_rates,
                                              sample)
+from slm_math.training.grpo_vllm import LoraEngine
 from slm_math.training.grpo_data import solve_messages
 from slm_math.training.model_loading import resolve_precision
 from slm_math.training.verifier_data import (build_verification_rows, verdict_accuracy,
@@ -85,11 +87,12 @@ def _held_out_problems(paths: GRPOPaths, cfg: GRPOParams, names: list[str] | Non
 
 
 def _solver_rows(cfg: GRPOParams, params: Params, paths: GRPOPaths, model, tokenizer,
-                 scratch: Path, problems: list[dict]) -> tuple[list[dict], dict]:
+                 scratch: Path, problems: list[dict], engine=None) -> tuple[list[dict], dict]:
     def measure(pool):
         return measure_pass_rates(model, tokenizer, pool, k=cfg.curriculum.k,
                                   temperature=cfg.temperature,
-                                  max_new_tokens=cfg.max_completion_length, seed=params.seed)
+                                  max_new_tokens=cfg.max_completion_length, seed=params.seed,
+                                  engine=engine)
 
     def run_curriculum():
         selection = select_problems(problems, cfg.curriculum, params.seed, measure=measure)
@@ -143,6 +146,20 @@ def _verifier_accuracy(model, tokenizer, rows: list[dict], max_new_tokens: int, 
     return verdict_accuracy([t[0] for t in texts], [r["label"] for r in rows])
 
 
+@contextmanager
+def _lora_engine(backend: str, start_dir: Path, cfg: GRPOParams, scratch: Path):
+    """The run's vLLM LoRA engine for backend ``vllm_lora`` (else None), closed at the end."""
+    if backend != "vllm_lora":
+        yield None
+        return
+    engine = LoraEngine(start_dir, max_lora_rank=cfg.lora.r, scratch=scratch,
+                        max_model_len=cfg.max_prompt_length + cfg.max_completion_length)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
 def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str = "grpo",
                    keep_checkpoints: bool = False, extra_callbacks: list | None = None
                    ) -> tuple[GRPOResult, dict[str, Any]]:
@@ -155,6 +172,7 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
         names = cfg.benchmarks or [p.stem for p in problem_files(paths.problems, None)]
         benchmarks, profile_counts = apply_profile(names, cfg.curriculum.profile)
     model, tokenizer, start_dir = load_start_model(cfg.init, paths.models, precision)
+    backend = resolve_backend(cfg.generation.backend, mode=cfg.mode, start_dir=start_dir)
     files = problem_files(paths.problems, benchmarks)
     hashes = {"params_hash": params_hash(cfg, {"seed": params.seed}),
               "data_hash": data_hash(*files), "start_model_hash": data_hash(start_dir)}
@@ -165,8 +183,9 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
     tags = {"git_commit": git_commit(), **hashes, "init": cfg.init,
             "role": "verifier" if verifier else "solver"}
 
-    with stage_run(params.tracking, stage, params={stage: cfg, "seed": params.seed},
-                   tags=tags) as run:
+    with _lora_engine(backend, start_dir, cfg, scratch) as engine, \
+            stage_run(params.tracking, stage, params={stage: cfg, "seed": params.seed},
+                      tags=tags) as run:
         if verifier:
             rows, held_rows, counts = _verifier_rows(cfg, params, model, tokenizer, scratch, problems)
             rewards = [verdict_reward(**cfg.verdict_rewards)]
@@ -174,11 +193,12 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             evaluate = lambda m: _verifier_accuracy(m, tokenizer, held_rows,  # noqa: E731
                                                     cfg.max_completion_length, params.seed)
         else:
-            rows, counts = _solver_rows(cfg, params, paths, model, tokenizer, scratch, problems)
+            rows, counts = _solver_rows(cfg, params, paths, model, tokenizer, scratch, problems,
+                                        engine)
             held = _held_out_problems(paths, cfg, benchmarks, params.seed)
             evaluate = lambda m: held_out_accuracy(m, tokenizer, held,  # noqa: E731
                                                    max_new_tokens=cfg.max_completion_length,
-                                                   seed=params.seed)
+                                                   seed=params.seed, engine=engine)
             rewards, weights = [], []
         if profile_counts is not None:
             counts["profile"] = profile_counts
@@ -200,7 +220,7 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             model=model, tokenizer=tokenizer, train_rows=rows, cfg=cfg, reward_funcs=rewards,
             reward_weights=weights, checkpoint_dir=scratch, seed=params.seed,
             backend=cfg.generation.backend, report_to=["mlflow"] if run is not None else [],
-            callbacks=callbacks, run_name=stage)
+            callbacks=callbacks, run_name=stage, lora_engine=engine)
         result = train_grpo(trainer=trainer, tokenizer=tokenizer, cfg=cfg,
                             output_dir=paths.output(stage), checkpoint_dir=scratch,
                             fingerprint=fingerprint, plan=plan, precision=precision,
