@@ -48,11 +48,26 @@ def stage_points(results: Results, cells: Mapping[str, tuple[str, str]]) -> list
     return points
 
 
+def problem_counts(results: Results, order: Sequence[str]) -> str:
+    """The problems per benchmark, one clause per group of cells that answered the same
+    numbers (the agents may run on fewer problems than the baselines)."""
+    groups: dict[tuple, list[str]] = {}
+    for cell in order:
+        if cell in results:
+            counts = tuple((b, len(rows)) for b, rows in sorted(results[cell].items()))
+            groups.setdefault(counts, []).append(cell)
+    clauses = [", ".join(f"{b} {n}" for b, n in counts) for counts in groups]
+    if len(groups) == 1:
+        return f"Problems per benchmark: {clauses[0]}."
+    return "Problems per benchmark: " + "; ".join(
+        f"{', '.join(cells)}: {clause}" for (_, cells), clause in zip(groups.items(), clauses)) + \
+        " (a delta is computed on the problems both cells answered)."
+
+
 def render_summary(results: Results, *, cells: Sequence[str], baseline: str,
                    fewshot_baseline: str | None) -> str:
     """metrics/summary.md: the ablation table (rows in `cells` order) with its legend."""
     order = list(cells)
-    n_problems = {b: len(rows) for cell in results.values() for b, rows in cell.items()}
     lines = [
         "# Evaluation summary",
         "",
@@ -64,7 +79,7 @@ def render_summary(results: Results, *, cells: Sequence[str], baseline: str,
         "",
         ablation_table(results, baseline=baseline, fewshot_baseline=fewshot_baseline, order=order),
         "",
-        "Problems per benchmark: " + ", ".join(f"{b} {n}" for b, n in n_problems.items()) + ".",
+        problem_counts(results, order),
         "",
         "Per-cell details (tokens, latency, extraction failures, pass@k, maj@k, MATH level and "
         "subject): `metrics/eval/<model>-<agent>.json`; every prediction and trace: "

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from slm_math.evaluation.stats import mcnemar_exact
-from slm_math.report.summary import (MissingCellError, plot_accuracy_by_stage, read_results,
-                                     render_summary, stage_points)
+from slm_math.report.summary import (MissingCellError, plot_accuracy_by_stage, problem_counts,
+                                     read_results, render_summary, stage_points)
 from slm_math.report.table import ablation_table, format_p, paired
 
 
@@ -74,3 +74,11 @@ def test_summary_files_and_plot_points(tmp_path):
     assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(MissingCellError, match="dvc repro agent_eval@grpo-standard"):
         read_results(tmp_path / "eval", ["grpo-standard"])
+
+
+def test_problem_counts_name_the_cells_that_ran_on_fewer_problems():
+    assert problem_counts(RESULTS, list(RESULTS)) == "Problems per benchmark: champ 4, gsm 40."
+    fewer = {**RESULTS, "sft_lora-vote": {"gsm": rows(SFT[:10]), "champ": rows([0, 0], "c")}}
+    line = problem_counts(fewer, list(fewer))
+    assert line.startswith("Problems per benchmark: base-standard, base-fewshot, "
+                           "sft_lora-standard: champ 4, gsm 40; sft_lora-vote: champ 2, gsm 10")
