@@ -25,12 +25,9 @@ per step than ``trl``, so it is opt-in (``grpo.generation.backend: vllm_lora``),
 
 from __future__ import annotations
 
-import logging
 import shutil
 from pathlib import Path
 from typing import Any, Sequence
-
-log = logging.getLogger(__name__)
 
 LORA_NAME = "grpo"
 LORA_ID = 1
