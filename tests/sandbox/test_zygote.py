@@ -18,7 +18,10 @@ from slm_math.sandbox.isolation import UID_RANGE
 
 from .conftest import MODES, processes_with_arg
 
-pytestmark = pytest.mark.skipif("zygote" not in MODES, reason="isolation 'zygote' needs root and bubblewrap")
+pytestmark = pytest.mark.skipif(
+    "zygote" not in MODES,
+    reason=("isolation 'zygote' needs root, bubblewrap, a uid per run and the interpreter "
+            "outside /tmp (isolation.zygote_possible)"))
 
 
 def test_a_run_leaves_nothing_for_the_next():
