@@ -51,6 +51,21 @@ Here, on the dev machine, with the two files that came back::
 Writes benchmarks/results/offline_recipe.json (``--out`` elsewhere): machine facts, the
 budgets, every config with its params overrides, steps, tokens or completions, accuracy per
 benchmark, pooled (the 4 tasks) and with CHAMP, correctness vectors and p-values.
+
+Trace variants (``--name offline_recipe_lcm``, benchmarks/results/offline_recipe_lcm.json):
+the same SFT config trained on other verified.jsonl files, each ``--variant NAME=DIR`` a data
+folder with train/ and cot/verified.jsonl (its train/ also gives its base 4-shot examples:
+``base-fewshot-NAME``), ``--sft-seeds`` repeating each SFT config per seed (``-sSEED`` runs).
+Each SFT run is tested against both variants' base 4-shot and against the same config and
+seed on the first variant; GRPO starts from the seed-42 run of the (config, variant) with the
+best mean pooled accuracy over its seeds. ``--rewrite-lcm SRC DST`` makes such a folder: SRC's
+train/, benchmarks/ and cot/verified.jsonl with every lcm problem's solution and reference
+trace rewritten by ``reasoning_gym_source.reference_solution`` (the worked multiples)::
+
+    python benchmarks/offline_recipe.py --rewrite-lcm data /tmp/data_lcm
+    python benchmarks/offline_recipe.py --name offline_recipe_lcm --model-dir /tmp/base \
+        --data data --variant cur=data --variant lcm=/tmp/data_lcm --sft-seeds 42,7,1234 \
+        --only base-fewshot,sft-today,grpo-today-12-c96 --work /tmp/recipe --out $OUT
 """
 
 from __future__ import annotations
@@ -95,6 +110,41 @@ NOTES = [
     "Selection: 10 SFT configs were compared with one baseline; sft-today (the committed "
     "params) was fixed in advance, the others' p-values are uncorrected.",
 ]
+NOTES_LCM = [
+    "Question: does a worked lcm trace (the multiples of the largest number, then "
+    "'q * n = lcm', then 'lcm(a, b) = lcm') instead of the answer-only 'lcm(a, b) = lcm' "
+    "stop SFT losing lcm accuracy? Variant cur: the pipeline's data/cot/verified.jsonl of a "
+    "real run on the current params (1,306 traces: 243 lcm, all from the reference teacher). "
+    "Variant lcm: the same file with the 243 lcm texts rewritten by the new "
+    "reference_solution (benchmarks/offline_recipe.py --rewrite-lcm), train/lcm.jsonl's "
+    "solutions too (so base-fewshot-lcm's lcm examples are worked ones).",
+    "SFT: params.yaml's sft_full as committed (256 examples, lr 5e-5, batch 16, 1 epoch) per "
+    "seed (held-out split, shuffle and init of training); p-values per seed, uncorrected.",
+    "Weights: the packaged GGUF (98 MB) travelled in two parts in two back-to-back calls, "
+    "joined and converted on the GPU machine with slm_math.base_model.load_gguf_as_plain_model. "
+    "Eval as in offline_recipe.json: fp32, greedy, the hf backend's CUDA-graph decoder. "
+    "machine.git_commit is main's HEAD (the code ran from a copy of branch gpu-lcm).",
+    "Result: the worked trace does not help. lcm after SFT: cur 7/9/5%, lcm 2/7/12% (seeds "
+    "42/7/1234); pooled 400: cur 48.0/45.75/44.25, lcm 45.0/44.25/45.25. Read from the texts: "
+    "the SFT models' multiples are wrong after two or three terms (60-80 of 100 lists with a "
+    "wrong term, seeds 42 and 7), and the lists run past the lcm (19 of 100 lists overshoot, "
+    "2 stop right); seed 1234 wrote no list at all ('17 * 9 = 1705'). As 4-shot examples the "
+    "worked lcm solutions hurt the base model: lcm 23% -> 8%, CHAMP (whose mixed examples "
+    "include one) 5.7% -> 1.1%.",
+    "Seeds: the committed sft_full on today's traces beats base 4-shot by +6.2 pp (p=0.010, "
+    "seed 42, as in offline_recipe.json), +4.0 (p=0.093, seed 7) and +2.5 (p=0.34, seed "
+    "1234); it loses lcm 14-18 pp on every seed (p<=0.004) and wins chain_sum 17-19 pp.",
+    "Padded SFT tokens: cur 30.0-30.4k, lcm 40.6-43.8k (the 45k budget still holds); the "
+    "worked lcm traces are 93 tokens on average (max 163), over GRPO's 96-token completions "
+    "for 94 of 243 train problems.",
+    "GRPO (step 3): from sft-today-cur (the variant with the better mean pooled accuracy, its "
+    "seed-42 run), pass-rate curriculum over 96 candidates x k=4 (384 samples): 47 never, 22 "
+    "always solved, 27 kept (24 candidates kept 4 in offline_recipe.json); 12 steps x 4 "
+    "prompts x K=4 = 192 completions. No config beat its start (best -0.5 pp, p=0.82); "
+    "lora5e-4 and the K=8 full run lost 8.0 and 6.8 pp (p<0.001). grpo-today-12-c96-s2 was "
+    "left unrun (deadline).",
+]
+EXPERIMENT_NOTES = {"offline_recipe": NOTES, "offline_recipe_lcm": NOTES_LCM}
 HARD = ["champ"]
 
 # name -> (sft_full overrides; "examples" is decided by the token budget unless given)
@@ -144,6 +194,17 @@ GRPO_GRID = {
     "grpo-lora1e-3-b0-s2": {"mode": "lora", "learning_rate": 1e-3, "beta": 0.0, "max_steps": 12,
                             "seed": 7},
 }
+# a bigger pass-rate pool: 96 candidates x k=4 (384 curriculum samples, counted apart)
+_C96 = {"curriculum": {"candidates": 96}}
+GRPO_GRID.update({
+    "grpo-today-12-c96": {**GRPO_GRID["grpo-today-12"], **_C96},
+    "grpo-lora1e-4-b0-c96": {**GRPO_GRID["grpo-lora1e-4-b0"], **_C96},
+    "grpo-lora5e-4-b0-c96": {**GRPO_GRID["grpo-lora5e-4-b0"], **_C96},
+    "grpo-full2e-6-b0-c96": {**GRPO_GRID["grpo-full2e-6-b0"], **_C96},
+    "grpo-full5e-6-b0-c96": {**GRPO_GRID["grpo-full5e-6-b0"], **_C96},
+    "grpo-full1e-5-b0-k8-c96": {**GRPO_GRID["grpo-full1e-5-b0-k8"], **_C96},
+    "grpo-today-12-c96-s2": {**GRPO_GRID["grpo-today-12-s2"], **_C96},
+})
 
 
 def _merge(base: dict, extra: dict) -> dict:
@@ -201,16 +262,16 @@ def summarize(graded: dict) -> dict:
 
 
 def vector(run: dict, which: str = "pooled4") -> list[bool]:
-    names = TASKS if which == "pooled4" else TASKS + HARD
+    names = TASKS if which == "pooled4" else TASKS + HARD if which == "all" else [which]
     return [c == "1" for name in names for c in run["correct"][name]]
 
 
-def paired(a: dict, b: dict) -> dict:
-    """McNemar exact of b against a, on the 4 tasks pooled and with CHAMP."""
+def paired(a: dict, b: dict, per_benchmark: bool = False) -> dict:
+    """McNemar exact of b against a, on the 4 tasks pooled and with CHAMP (and each one)."""
     from slm_math.evaluation.stats import mcnemar_exact
 
     out = {}
-    for which in ("pooled4", "all"):
+    for which in ("pooled4", "all", *(TASKS + HARD if per_benchmark else ())):
         test = mcnemar_exact(vector(a, which), vector(b, which))
         out[which] = {"n": test.n, "a_only": test.a_only, "b_only": test.b_only,
                       "delta": round(test.delta, 4), "p": float(f"{test.p_value:.3g}")}
@@ -257,13 +318,15 @@ def run_sft(name: str, spec: dict, *, base_dir: Path, data: Path, work: Path, ti
     from slm_math.training.sft import train_sft
     from slm_math.training.sft_data import split_held_out
 
+    spec = dict(spec)
+    seed = int(spec.pop("seed", SEED))
     batch = spec["effective_batch_size"]
     epochs = int(spec.get("epochs", 1))
     overrides = {"precision": "fp32", "per_device_batch_size": min(8, batch),
                  "save_steps": 100_000, "max_steps": -1, **spec}
     base_cfg = load_params(ROOT / "params.yaml").sft_full
     # the examples the stage would train on (held-out problems removed, seeded shuffle)
-    pool, _ = split_held_out(examples_all, base_cfg.eval_problems, SEED)
+    pool, _ = split_held_out(examples_all, base_cfg.eval_problems, seed)
     lengths = example_lengths(tokenizer, pool, base_cfg.max_length)
     if tiny:
         overrides.update(max_examples=16, max_steps=1)
@@ -272,16 +335,16 @@ def run_sft(name: str, spec: dict, *, base_dir: Path, data: Path, work: Path, ti
                                                     epochs)
     params = load_params(ROOT / "params.yaml", {"sft_full": overrides})
     cfg = params.sft_full
-    train, held = split_held_out(examples_all, cfg.eval_problems, SEED, max_examples=cfg.max_examples)
+    train, held = split_held_out(examples_all, cfg.eval_problems, seed, max_examples=cfg.max_examples)
     est = padded_tokens(lengths[:len(train)], cfg.per_device_batch_size, epochs)
     out_dir = work / "models" / name
     start = time.perf_counter()
     result = train_sft(base_model=base_dir, train_examples=train, eval_examples=[], cfg=cfg,
                        mode="full", output_dir=out_dir, checkpoint_dir=work / "ckpt" / name,
-                       seed=SEED, fingerprint=name)
+                       seed=seed, fingerprint=name)
     m = result.metrics
     return {"overrides": {k: v for k, v in overrides.items() if k != "precision"},
-            "examples": len(train), "epochs": epochs, "steps": m["steps"],
+            "seed": seed, "examples": len(train), "epochs": epochs, "steps": m["steps"],
             "tokens_non_padding": m["tokens_seen"], "tokens_padded_est": int(est),
             "final_loss": round(m["final_loss"], 4) if m["final_loss"] is not None else None,
             "train_s": round(time.perf_counter() - start, 1), "model_dir": str(out_dir)}
@@ -360,7 +423,7 @@ def save_state(state: dict, work: Path, out: Path | None) -> None:
     (work / "results.json").write_text(json.dumps(state, indent=1))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "offline_recipe.json").write_text(json.dumps(state, indent=1))
+        (out / f"{state.get('name', 'offline_recipe')}.json").write_text(json.dumps(state, indent=1))
 
 
 def add_run(state: dict, texts: dict, name: str, kind: str, info: dict, graded: dict,
@@ -372,7 +435,9 @@ def add_run(state: dict, texts: dict, name: str, kind: str, info: dict, graded: 
     with gzip.open(work / "texts.jsonl.gz", "at") as fh:
         fh.write(json.dumps({"name": name, "texts": texts[name]}) + "\n")
     if out is not None:
-        shutil.copy(work / "texts.jsonl.gz", out / "offline_recipe-texts.jsonl.gz")
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(work / "texts.jsonl.gz",
+                    out / f"{state.get('name', 'offline_recipe')}-texts.jsonl.gz")
     save_state(state, work, out)
     print(f"[offline_recipe] {name}: {run['accuracy']} "
           f"{ {k: info.get(k) for k in ('steps', 'tokens_padded_est', 'train_completions', 'train_s')} }",
@@ -385,7 +450,11 @@ def add_tests(state: dict) -> None:
     runs = state.get("runs", {})
     for run in runs.values():
         tests = {}
-        if run["kind"] == "sft":
+        if run.get("compare"):  # trace variants: the references named when the run was made
+            for ref in run["compare"]:
+                if ref in runs:
+                    tests[f"vs_{ref}"] = paired(runs[ref], run, per_benchmark=True)
+        elif run["kind"] == "sft":
             for ref in ("base-fewshot", "base-zeroshot"):
                 if ref in runs:
                     tests[f"vs_{ref}"] = paired(runs[ref], run)
@@ -403,18 +472,81 @@ def show(state: dict) -> None:
     for run in state.get("runs", {}).values():
         acc = run["accuracy"]
         tests = run.get("tests", {})
-        ref = ("vs_base-fewshot" if run["kind"] == "sft" else
-               f"vs_{run.get('start')}" if run["kind"] == "grpo" else None)
-        t = tests.get(ref, {}).get("pooled4", {}) if ref else {}
-        rows.append({"name": run["name"], "steps": run.get("steps"),
-                     "budget": run.get("tokens_padded_est") or run.get("train_completions"),
-                     **{k[:5]: acc.get(k) for k in TASKS},
-                     "pool4": acc["pooled4"], "champ": acc.get("champ"), "all": acc["all"],
-                     "vs": (ref or "")[3:], "d_pp": round(100 * t["delta"], 1) if t else None,
-                     "b/a": f"{t['b_only']}/{t['a_only']}" if t else None,
-                     "p": t.get("p") if t else None})
+        refs = ([f"vs_{r}" for r in run["compare"]] if run.get("compare") else
+                ["vs_base-fewshot"] if run["kind"] == "sft" else
+                [f"vs_{run.get('start')}"] if run["kind"] == "grpo" else [None])
+        for i, ref in enumerate(refs):
+            t = tests.get(ref, {}).get("pooled4", {}) if ref else {}
+            lcm = tests.get(ref, {}).get("lcm", {}) if ref else {}
+            rows.append({"name": run["name"] if i == 0 else "",
+                         "steps": run.get("steps") if i == 0 else None,
+                         "budget": (run.get("tokens_padded_est") or run.get("train_completions"))
+                         if i == 0 else None,
+                         **{k[:5]: acc.get(k) if i == 0 else None for k in TASKS},
+                         "pool4": acc["pooled4"] if i == 0 else None,
+                         "champ": acc.get("champ") if i == 0 else None,
+                         "all": acc["all"] if i == 0 else None,
+                         "vs": (ref or "")[3:], "d_pp": round(100 * t["delta"], 1) if t else None,
+                         "b/a": f"{t['b_only']}/{t['a_only']}" if t else None,
+                         "p": t.get("p") if t else None,
+                         "lcm_p": lcm.get("p") if lcm else None})
     if rows:
         print_table(rows, list(rows[0]))
+
+
+def rewrite_lcm(src: Path, dst: Path) -> dict:
+    """``dst``: ``src``'s train/, benchmarks/ and cot/verified.jsonl, every lcm problem's
+    solution and reference trace rewritten by today's ``reference_solution``."""
+    from slm_math.data.reasoning_gym_source import reference_solution
+    from slm_math.teacher.reference import reference_trace
+
+    def rewritten(problem: dict) -> dict:
+        numbers = [int(n) for n in problem["problem"].rsplit(":", 1)[1].split(",")]
+        solution = reference_solution("lcm", {"metadata": {"numbers": numbers}}, problem["answer"])
+        if not solution.endswith(f"= {problem['answer']}"):
+            raise ValueError(f"{problem['id']}: {solution!r} does not end in the answer")
+        return {**problem, "solution": solution}
+
+    counts = {"problems": 0, "traces": 0}
+    shutil.copytree(src / "benchmarks", dst / "benchmarks", dirs_exist_ok=True)
+    problems = {}
+    (dst / "train").mkdir(parents=True, exist_ok=True)
+    for path in sorted((src / "train").glob("*.jsonl")):
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        if path.stem == "lcm":
+            rows = [rewritten(r) for r in rows]
+            counts["problems"] += len(rows)
+        problems.update((r["id"], r) for r in rows)
+        (dst / "train" / path.name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (dst / "cot").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for line in (src / "cot" / "verified.jsonl").read_text().splitlines():
+        trace = json.loads(line)
+        if trace.get("source") == "lcm":
+            if trace.get("teacher") != "reference":
+                raise ValueError(f"{trace['problem_id']}: an lcm trace from {trace.get('teacher')!r}")
+            trace["text"] = reference_trace(problems[trace["problem_id"]]).text
+            counts["traces"] += 1
+        lines.append(json.dumps(trace, ensure_ascii=False) + "\n")
+    (dst / "cot" / "verified.jsonl").write_text("".join(lines))
+    return counts
+
+
+def sft_name(config: str, seed: int, variant: str) -> str:
+    return config + (f"-s{seed}" if seed != SEED else "") + (f"-{variant}" if variant else "")
+
+
+def best_start(runs: dict) -> str | None:
+    """The seed-42 run of the SFT (config, variant) with the best mean pooled accuracy."""
+    groups: dict[tuple, list[dict]] = {}
+    for run in runs.values():
+        if run["kind"] == "sft" and Path(run["model_dir"]).is_dir():
+            groups.setdefault((run.get("config", run["name"]), run.get("variant", "")),
+                              []).append(run)
+    if not groups:
+        return None
+    best = max(groups.values(), key=lambda g: sum(r["accuracy"]["pooled4"] for r in g) / len(g))
+    return next((r for r in best if r.get("seed", SEED) == SEED), best[0])["name"]
 
 
 def regrade(texts_path: Path, results_path: Path, data: Path, limit: int) -> None:
@@ -459,18 +591,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", metavar="FILE")
     parser.add_argument("--grade", metavar="FILE", help="re-grade a texts file (jsonl.gz)")
     parser.add_argument("--write", action="store_true",
-                        help="with --show: write benchmarks/results/offline_recipe.json")
+                        help="with --show: write benchmarks/results/<--name>.json")
+    parser.add_argument("--name", default="offline_recipe", choices=sorted(EXPERIMENT_NOTES),
+                        help="the experiment: its results file name and notes")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=DIR",
+                        help="a trace variant: DIR/train and DIR/cot/verified.jsonl (repeat)")
+    parser.add_argument("--sft-seeds", default=str(SEED), help="comma-separated SFT seeds")
+    parser.add_argument("--rewrite-lcm", nargs=2, metavar=("SRC", "DST"),
+                        help="write DST: SRC's data with the worked lcm solutions and traces")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
 
+    if args.rewrite_lcm:
+        print(rewrite_lcm(Path(args.rewrite_lcm[0]), Path(args.rewrite_lcm[1])))
+        return 0
+
     if args.show and not args.grade:
         state = load_state(Path(args.show))
-        state["notes"] = NOTES
+        state["notes"] = EXPERIMENT_NOTES[state.get("name", "offline_recipe")]
         add_tests(state)
         show(state)
         if args.write:
             from common import write_results
-            write_results("offline_recipe", state)
+            write_results(state.get("name", "offline_recipe"), state)
         return 0
     if args.grade:  # --grade TEXTS --show RESULTS: re-grade here, rewrite the results
         regrade(Path(args.grade), Path(args.show or "benchmarks/results/offline_recipe.json"),
@@ -489,6 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else None
     work.mkdir(parents=True, exist_ok=True)
     state = load_state(work / "results.json")
+    state["name"] = args.name
     state.setdefault("machine", machine(("torch", "transformers", "trl", "peft", "datasets",
                                          "math-verify")))
     state.setdefault("machine_calls", []).append(
@@ -507,9 +651,16 @@ def main(argv: list[str] | None = None) -> int:
     max_new = 8 if args.tiny else args.max_new_tokens
     base_dir = Path(args.model_dir)
     phases = args.phases.split(",")
+    # trace variants: name -> data folder ("" alone: --data, the runs' plain names)
+    variants = dict(v.split("=", 1) for v in args.variant) or {"": str(data)}
+    first = next(iter(variants))
+    seeds = [int(x) for x in args.sft_seeds.split(",")]
+    if args.variant:
+        state["variants"] = variants
+        state["sft_seeds"] = seeds
 
-    def wanted(name: str) -> bool:
-        if name in runs or (only and name not in only):
+    def wanted(name: str, config: str | None = None) -> bool:
+        if name in runs or (only and (config or name) not in only):
             return False
         if time.perf_counter() - t0 > args.deadline:
             print(f"[offline_recipe] deadline: {name} left for the next call", flush=True)
@@ -528,42 +679,56 @@ def main(argv: list[str] | None = None) -> int:
 
     if "base" in phases:
         tokenizer = load_tokenizer(base_dir)
-        for name, k in (("base-zeroshot", 0), ("base-fewshot", 4)):
-            if not wanted(name):
+        cells = [("base-zeroshot", "base-zeroshot", 0, first)] + [
+            (sft_name("base-fewshot", SEED, v), "base-fewshot", 4, v) for v in variants]
+        for name, config, k, variant in cells:
+            if not wanted(name, config):
                 continue
 
-            def base_run(name=name, k=k):
+            def base_run(name=name, k=k, variant=variant):
                 model = load_causal_lm(base_dir, "fp32").to("cuda")
-                fewshot = select_fewshot(TASKS + HARD, data / "train", k, seed=SEED,
-                                         fallback="mixed")
+                fewshot = select_fewshot(TASKS + HARD, Path(variants[variant]) / "train", k,
+                                         seed=SEED, fallback="mixed")
                 graded = evaluate(model, tokenizer, tests, fewshot=fewshot, max_new=max_new,
                                   label="base")
-                add_run(state, texts, name, "base", {"fewshot": k, "steps": 0}, graded, work, out)
+                add_run(state, texts, name, "base", {"fewshot": k, "steps": 0,
+                                                     "variant": variant if k else ""},
+                        graded, work, out)
             guarded(name, base_run)
 
     if "sft" in phases:
         tokenizer = load_tokenizer(base_dir)
-        examples = load_sft_examples(data / "cot" / "verified.jsonl",
-                                     load_problems(data / "train"))
-        state["sft_examples_available"] = len(examples)
-        for name, spec in SFT_GRID.items():
-            if not wanted(name):
-                continue
+        for variant, folder in variants.items():
+            examples = load_sft_examples(Path(folder) / "cot" / "verified.jsonl",
+                                         load_problems(Path(folder) / "train"))
+            state.setdefault("sft_examples_available", {})[variant or "data"] = len(examples)
+            for (config, spec), seed in ((c, s) for c in SFT_GRID.items() for s in seeds):
+                name = sft_name(config, seed, variant)
+                if not wanted(name, config):
+                    continue
 
-            def sft_run(name=name, spec=spec):
-                info = run_sft(name, spec, base_dir=base_dir, data=data, work=work,
-                               tiny=args.tiny, examples_all=examples, tokenizer=tokenizer)
-                model = load_causal_lm(Path(info["model_dir"]), "fp32").to("cuda")
-                graded = evaluate(model, tokenizer, tests, fewshot=None, max_new=max_new,
-                                  label=name)
-                add_run(state, texts, name, "sft", info, graded, work, out)
-            guarded(name, sft_run)
+                def sft_run(name=name, config=config, spec={**spec, "seed": seed},
+                            variant=variant, examples=examples):
+                    info = run_sft(name, spec, base_dir=base_dir, data=data, work=work,
+                                   tiny=args.tiny, examples_all=examples, tokenizer=tokenizer)
+                    if args.variant:
+                        refs = ["base-zeroshot", sft_name("base-fewshot", SEED, first),
+                                sft_name("base-fewshot", SEED, variant),
+                                sft_name(config, info["seed"], first)]
+                        info.update(config=config, variant=variant,
+                                    compare=[r for r in dict.fromkeys(refs) if r != name])
+                    model = load_causal_lm(Path(info["model_dir"]), "fp32").to("cuda")
+                    graded = evaluate(model, tokenizer, tests, fewshot=None, max_new=max_new,
+                                      label=name)
+                    add_run(state, texts, name, "sft", info, graded, work, out)
+                guarded(name, sft_run)
 
     if "grpo" in phases:
         sft_runs = [r for r in runs.values() if r["kind"] == "sft"
                     and Path(r["model_dir"]).is_dir()]
-        start = args.grpo_start or (max(sft_runs, key=lambda r: r["accuracy"]["pooled4"])["name"]
-                                    if sft_runs else None)
+        start = args.grpo_start or (
+            best_start(runs) if args.variant else
+            max(sft_runs, key=lambda r: r["accuracy"]["pooled4"])["name"] if sft_runs else None)
         state["grpo_start"] = start
         grid = GRPO_GRID
         if args.tiny:
@@ -576,6 +741,11 @@ def main(argv: list[str] | None = None) -> int:
                 info, model, tokenizer = run_grpo(name, spec, start_dir=Path(runs[start]["model_dir"]),
                                                   data=data, work=work, tiny=args.tiny)
                 info["start"] = start
+                if args.variant:
+                    info["compare"] = [start, sft_name("base-fewshot", SEED, first),
+                                       sft_name("base-fewshot", SEED,
+                                                runs[start].get("variant", first))]
+                    info["compare"] = list(dict.fromkeys(info["compare"]))
                 model = model.float()
                 graded = evaluate(model, tokenizer, tests, fewshot=None, max_new=max_new,
                                   label=name)
