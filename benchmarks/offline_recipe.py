@@ -60,7 +60,8 @@ Each SFT run is tested against both variants' base 4-shot and against the same c
 seed on the first variant; GRPO starts from the seed-42 run of the (config, variant) with the
 best mean pooled accuracy over its seeds. ``--rewrite-lcm SRC DST`` makes such a folder: SRC's
 train/, benchmarks/ and cot/verified.jsonl with every lcm problem's solution and reference
-trace rewritten by ``reasoning_gym_source.reference_solution`` (the worked multiples)::
+trace rewritten by ``worked_lcm_solution`` below (the worked multiples; measured worse, so the
+pipeline's ``reasoning_gym_source.reference_solution`` keeps the answer-only line)::
 
     python benchmarks/offline_recipe.py --rewrite-lcm data /tmp/data_lcm
     python benchmarks/offline_recipe.py --name offline_recipe_lcm --model-dir /tmp/base \
@@ -116,7 +117,7 @@ NOTES_LCM = [
     "stop SFT losing lcm accuracy? Variant cur: the pipeline's data/cot/verified.jsonl of a "
     "real run on the current params (1,306 traces: 243 lcm, all from the reference teacher). "
     "Variant lcm: the same file with the 243 lcm texts rewritten by the new "
-    "reference_solution (benchmarks/offline_recipe.py --rewrite-lcm), train/lcm.jsonl's "
+    "worked_lcm_solution (benchmarks/offline_recipe.py --rewrite-lcm), train/lcm.jsonl's "
     "solutions too (so base-fewshot-lcm's lcm examples are worked ones).",
     "SFT: params.yaml's sft_full as committed (256 examples, lr 5e-5, batch 16, 1 epoch) per "
     "seed (held-out split, shuffle and init of training); p-values per seed, uncorrected.",
@@ -494,15 +495,32 @@ def show(state: dict) -> None:
         print_table(rows, list(rows[0]))
 
 
+def worked_lcm_solution(numbers: list[int]) -> str:
+    """The multiples of the largest number up to the first one every other number divides.
+
+    ``lcm(17, 9)``: "Multiples of 17: 17, 34, ..., 153." / "17 * 9 = 153." /
+    "lcm(17, 9) = 153" (a list longer than 20 shows its first and last three).
+    """
+    top, value = max(numbers), math.lcm(*numbers)
+    shown = [str(top * i) for i in range(1, value // top + 1)]
+    if len(shown) > 20:
+        shown = shown[:3] + ["..."] + shown[-3:]
+    lines = [f"Multiples of {top}: {', '.join(shown)}."]
+    others = list(dict.fromkeys(n for n in numbers if n != top))
+    if others:
+        lines.append(", ".join(f"{value // n} * {n} = {value}" for n in others) + ".")
+    lines.append(f"lcm({', '.join(map(str, numbers))}) = {value}")
+    return "\n".join(lines)
+
+
 def rewrite_lcm(src: Path, dst: Path) -> dict:
     """``dst``: ``src``'s train/, benchmarks/ and cot/verified.jsonl, every lcm problem's
-    solution and reference trace rewritten by today's ``reference_solution``."""
-    from slm_math.data.reasoning_gym_source import reference_solution
+    solution and reference trace rewritten by ``worked_lcm_solution``."""
     from slm_math.teacher.reference import reference_trace
 
     def rewritten(problem: dict) -> dict:
         numbers = [int(n) for n in problem["problem"].rsplit(":", 1)[1].split(",")]
-        solution = reference_solution("lcm", {"metadata": {"numbers": numbers}}, problem["answer"])
+        solution = worked_lcm_solution(numbers)
         if not solution.endswith(f"= {problem['answer']}"):
             raise ValueError(f"{problem['id']}: {solution!r} does not end in the answer")
         return {**problem, "solution": solution}
