@@ -67,6 +67,16 @@ pipeline's ``reasoning_gym_source.reference_solution`` keeps the answer-only lin
     python benchmarks/offline_recipe.py --name offline_recipe_lcm --model-dir /tmp/base \
         --data data --variant cur=data --variant lcm=/tmp/data_lcm --sft-seeds 42,7,1234 \
         --only base-fewshot,sft-today,grpo-today-12-c96 --work /tmp/recipe --out $OUT
+
+``--drop-traces SRC DST SOURCES`` makes a folder of SRC's train/ and benchmarks/ (so its
+base 4-shot examples are SRC's) and SRC's cot/verified.jsonl without the traces of the
+comma-separated sources (``--name offline_recipe_nolcm``: SFT without the answer-only lcm
+traces; max_examples then draws its 256 from the other tasks' traces alone)::
+
+    python benchmarks/offline_recipe.py --drop-traces data /tmp/data_nolcm lcm
+    python benchmarks/offline_recipe.py --name offline_recipe_nolcm --model-dir /tmp/base \
+        --data data --variant cur=data --variant nolcm=/tmp/data_nolcm --sft-seeds 42,7,1234 \
+        --only base-fewshot,sft-today,grpo-today-12-c96 --grpo-start sft-today-nolcm ...
 """
 
 from __future__ import annotations
@@ -145,7 +155,44 @@ NOTES_LCM = [
     "lora5e-4 and the K=8 full run lost 8.0 and 6.8 pp (p<0.001). grpo-today-12-c96-s2 was "
     "left unrun (deadline).",
 ]
-EXPERIMENT_NOTES = {"offline_recipe": NOTES, "offline_recipe_lcm": NOTES_LCM}
+NOTES_NOLCM = [
+    "Question: sft_full loses 14-18 pp on lcm on every seed (offline_recipe_lcm.json), whose "
+    "reference traces are answer-only ('lcm(17, 9) = 153'). Does SFT do better without them, "
+    "on the 3 expression tasks' traces alone ('expr = result')? Variant cur: data/ of a real "
+    "run on the current params (cot/verified.jsonl: 1,306 traces, 243 lcm). Variant nolcm: "
+    "the same folder with the lcm traces dropped (--drop-traces data DST lcm: 1,063 traces); "
+    "train/ is unchanged, so base-fewshot-nolcm uses the same 4-shot examples as "
+    "base-fewshot-cur (a determinism check).",
+    "SFT: params.yaml's sft_full as committed (max_examples 256, lr 5e-5, batch 16, 1 epoch) "
+    "per seed; the 16 held-out problems and the seeded shuffle then cut to 256: nolcm trains on "
+    "256 expression traces (basic_arithmetic/chain_sum/products 58/91/107, 64/91/101, "
+    "66/91/99 at seeds 42/7/1234), cur on 197-212 of them plus 56/59/44 lcm traces (a "
+    "different shuffle of a different pool, so nolcm's examples are no superset of cur's). "
+    "p-values per seed, uncorrected.",
+    "Weights and eval as in offline_recipe_lcm.json (GGUF in two parts over two back-to-back "
+    "calls, converted on the GPU machine; fp32, greedy, CUDA-graph decoder); "
+    "machine.git_commit is main's HEAD, the script ran from a copy of branch gpu-nolcm. The cur "
+    "runs and base-fewshot-cur reproduce offline_recipe_lcm.json's correctness vectors exactly.",
+    "Result: dropping the lcm traces does not help. lcm after SFT: nolcm 6/9/10%, cur 7/9/5% "
+    "(seeds 42/7/1234), base 4-shot 23%: SFT still loses 13-17 pp on lcm (p<=0.03 every "
+    "seed). Pooled 400: nolcm 45.25/46.25/48.25 (mean 46.6), cur 48.0/45.75/44.25 (mean 46.0); "
+    "nolcm vs cur -2.8 (p=0.071), +0.5 (p=0.89), +4.0 pp (p=0.014, basic_arithmetic +11). "
+    "Against base 4-shot, nolcm gains +3.5/+4.5/+6.5 pp, p=0.175/0.076/0.0096: significant on "
+    "seed 1234 only. Read from the texts: without lcm traces the models answer lcm in the "
+    "products form, '<think> a * b = X </think> a * b = X. The Least Common Multiple of a and "
+    "b is X' (98-99 of 100), mostly unboxed (5-9 boxed), with the product right 37-38 times; "
+    "only the coprime pairs (29 of 100) can be right that way. So the lcm loss is not caused "
+    "by the answer-only trace: any short 'expr = result' SFT replaces the base model's "
+    "4-shot lcm habit (which scores 23%) with a one-line guess.",
+    "GRPO (grpo-today-12-c96, --grpo-start sft-today-nolcm): the pass-rate curriculum over 96 "
+    "candidates x k=4 kept 24 (51 never, 21 always solved); reward 0.51 -> 0.71 over 12 steps "
+    "(192 completions). +2.0 pp pooled over its start (45.25 -> 47.25, 10/2, p=0.039; lcm "
+    "6 -> 7%), +5.5 pp over base 4-shot (p=0.030): the first GRPO run in these benchmarks to "
+    "beat its SFT start at p<0.05 (uncorrected; one config, one seed), though it ends no "
+    "higher than sft-today-cur (48.0) did alone.",
+]
+EXPERIMENT_NOTES = {"offline_recipe": NOTES, "offline_recipe_lcm": NOTES_LCM,
+                    "offline_recipe_nolcm": NOTES_NOLCM}
 HARD = ["champ"]
 
 # name -> (sft_full overrides; "examples" is decided by the token budget unless given)
@@ -550,6 +597,22 @@ def rewrite_lcm(src: Path, dst: Path) -> dict:
     return counts
 
 
+def drop_traces(src: Path, dst: Path, sources: list[str]) -> dict:
+    """``dst``: ``src``'s train/ and benchmarks/, and its cot/verified.jsonl without the
+    traces whose ``source`` is one of ``sources``."""
+    shutil.copytree(src / "train", dst / "train", dirs_exist_ok=True)
+    shutil.copytree(src / "benchmarks", dst / "benchmarks", dirs_exist_ok=True)
+    (dst / "cot").mkdir(parents=True, exist_ok=True)
+    kept, dropped = [], 0
+    for line in (src / "cot" / "verified.jsonl").read_text().splitlines():
+        if line.strip() and json.loads(line).get("source") in sources:
+            dropped += 1
+        elif line.strip():
+            kept.append(line + "\n")
+    (dst / "cot" / "verified.jsonl").write_text("".join(kept))
+    return {"kept": len(kept), "dropped": dropped}
+
+
 def sft_name(config: str, seed: int, variant: str) -> str:
     return config + (f"-s{seed}" if seed != SEED else "") + (f"-{variant}" if variant else "")
 
@@ -617,8 +680,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sft-seeds", default=str(SEED), help="comma-separated SFT seeds")
     parser.add_argument("--rewrite-lcm", nargs=2, metavar=("SRC", "DST"),
                         help="write DST: SRC's data with the worked lcm solutions and traces")
+    parser.add_argument("--drop-traces", nargs=3, metavar=("SRC", "DST", "SOURCES"),
+                        help="write DST: SRC's data without the traces of these sources")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
+
+    if args.drop_traces:
+        src, dst, sources = args.drop_traces
+        print(drop_traces(Path(src), Path(dst), sources.split(",")))
+        return 0
 
     if args.rewrite_lcm:
         print(rewrite_lcm(Path(args.rewrite_lcm[0]), Path(args.rewrite_lcm[1])))
