@@ -467,11 +467,16 @@ def load_state(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def result_name(state: dict) -> str:
+    """The experiment's results file stem (``--name``; older states: offline_recipe)."""
+    return state.get("name", "offline_recipe")
+
+
 def save_state(state: dict, work: Path, out: Path | None) -> None:
     (work / "results.json").write_text(json.dumps(state, indent=1))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"{state.get('name', 'offline_recipe')}.json").write_text(json.dumps(state, indent=1))
+        (out / f"{result_name(state)}.json").write_text(json.dumps(state, indent=1))
 
 
 def add_run(state: dict, texts: dict, name: str, kind: str, info: dict, graded: dict,
@@ -485,7 +490,7 @@ def add_run(state: dict, texts: dict, name: str, kind: str, info: dict, graded: 
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         shutil.copy(work / "texts.jsonl.gz",
-                    out / f"{state.get('name', 'offline_recipe')}-texts.jsonl.gz")
+                    out / f"{result_name(state)}-texts.jsonl.gz")
     save_state(state, work, out)
     print(f"[offline_recipe] {name}: {run['accuracy']} "
           f"{ {k: info.get(k) for k in ('steps', 'tokens_padded_est', 'train_completions', 'train_s')} }",
@@ -563,6 +568,7 @@ def worked_lcm_solution(numbers: list[int]) -> str:
 def rewrite_lcm(src: Path, dst: Path) -> dict:
     """``dst``: ``src``'s train/, benchmarks/ and cot/verified.jsonl, every lcm problem's
     solution and reference trace rewritten by ``worked_lcm_solution``."""
+    from slm_math.jsonl import read_jsonl, write_jsonl
     from slm_math.teacher.reference import reference_trace
 
     def rewritten(problem: dict) -> dict:
@@ -575,55 +581,46 @@ def rewrite_lcm(src: Path, dst: Path) -> dict:
     counts = {"problems": 0, "traces": 0}
     shutil.copytree(src / "benchmarks", dst / "benchmarks", dirs_exist_ok=True)
     problems = {}
-    (dst / "train").mkdir(parents=True, exist_ok=True)
     for path in sorted((src / "train").glob("*.jsonl")):
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        rows = read_jsonl(path)
         if path.stem == "lcm":
             rows = [rewritten(r) for r in rows]
             counts["problems"] += len(rows)
         problems.update((r["id"], r) for r in rows)
-        (dst / "train" / path.name).write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (dst / "cot").mkdir(parents=True, exist_ok=True)
-    lines = []
-    for line in (src / "cot" / "verified.jsonl").read_text().splitlines():
-        trace = json.loads(line)
+        write_jsonl(dst / "train" / path.name, rows)
+    traces = read_jsonl(src / "cot" / "verified.jsonl")
+    for trace in traces:
         if trace.get("source") == "lcm":
             if trace.get("teacher") != "reference":
                 raise ValueError(f"{trace['problem_id']}: an lcm trace from {trace.get('teacher')!r}")
             trace["text"] = reference_trace(problems[trace["problem_id"]]).text
             counts["traces"] += 1
-        lines.append(json.dumps(trace, ensure_ascii=False) + "\n")
-    (dst / "cot" / "verified.jsonl").write_text("".join(lines))
+    write_jsonl(dst / "cot" / "verified.jsonl", traces)
     return counts
 
 
 def drop_traces(src: Path, dst: Path, sources: list[str]) -> dict:
     """``dst``: ``src``'s train/ and benchmarks/, and its cot/verified.jsonl without the
     traces whose ``source`` is one of ``sources``."""
+    from slm_math.jsonl import read_jsonl, write_jsonl
+
     shutil.copytree(src / "train", dst / "train", dirs_exist_ok=True)
     shutil.copytree(src / "benchmarks", dst / "benchmarks", dirs_exist_ok=True)
-    (dst / "cot").mkdir(parents=True, exist_ok=True)
-    kept, dropped = [], 0
-    for line in (src / "cot" / "verified.jsonl").read_text().splitlines():
-        if line.strip() and json.loads(line).get("source") in sources:
-            dropped += 1
-        elif line.strip():
-            kept.append(line + "\n")
-    (dst / "cot" / "verified.jsonl").write_text("".join(kept))
-    return {"kept": len(kept), "dropped": dropped}
+    traces = read_jsonl(src / "cot" / "verified.jsonl")
+    kept = [t for t in traces if t.get("source") not in sources]
+    write_jsonl(dst / "cot" / "verified.jsonl", kept)
+    return {"kept": len(kept), "dropped": len(traces) - len(kept)}
 
 
 def sft_name(config: str, seed: int, variant: str) -> str:
     return config + (f"-s{seed}" if seed != SEED else "") + (f"-{variant}" if variant else "")
 
 
-def best_start(runs: dict) -> str | None:
+def best_start(sft_runs: list[dict]) -> str | None:
     """The seed-42 run of the SFT (config, variant) with the best mean pooled accuracy."""
     groups: dict[tuple, list[dict]] = {}
-    for run in runs.values():
-        if run["kind"] == "sft" and Path(run["model_dir"]).is_dir():
-            groups.setdefault((run.get("config", run["name"]), run.get("variant", "")),
-                              []).append(run)
+    for run in sft_runs:
+        groups.setdefault((run.get("config", run["name"]), run.get("variant", "")), []).append(run)
     if not groups:
         return None
     best = max(groups.values(), key=lambda g: sum(r["accuracy"]["pooled4"] for r in g) / len(g))
@@ -696,12 +693,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.show and not args.grade:
         state = load_state(Path(args.show))
-        state["notes"] = EXPERIMENT_NOTES[state.get("name", "offline_recipe")]
+        state["notes"] = EXPERIMENT_NOTES[result_name(state)]
         add_tests(state)
         show(state)
         if args.write:
             from common import write_results
-            write_results(state.get("name", "offline_recipe"), state)
+            write_results(result_name(state), state)
         return 0
     if args.grade:  # --grade TEXTS --show RESULTS: re-grade here, rewrite the results
         regrade(Path(args.grade), Path(args.show or "benchmarks/results/offline_recipe.json"),
@@ -815,7 +812,7 @@ def main(argv: list[str] | None = None) -> int:
         sft_runs = [r for r in runs.values() if r["kind"] == "sft"
                     and Path(r["model_dir"]).is_dir()]
         start = args.grpo_start or (
-            best_start(runs) if args.variant else
+            best_start(sft_runs) if args.variant else
             max(sft_runs, key=lambda r: r["accuracy"]["pooled4"])["name"] if sft_runs else None)
         state["grpo_start"] = start
         grid = GRPO_GRID
@@ -830,10 +827,9 @@ def main(argv: list[str] | None = None) -> int:
                                                   data=data, work=work, tiny=args.tiny)
                 info["start"] = start
                 if args.variant:
-                    info["compare"] = [start, sft_name("base-fewshot", SEED, first),
-                                       sft_name("base-fewshot", SEED,
-                                                runs[start].get("variant", first))]
-                    info["compare"] = list(dict.fromkeys(info["compare"]))
+                    info["compare"] = list(dict.fromkeys([
+                        start, sft_name("base-fewshot", SEED, first),
+                        sft_name("base-fewshot", SEED, runs[start].get("variant", first))]))
                 model = model.float()
                 graded = evaluate(model, tokenizer, tests, fewshot=None, max_new=max_new,
                                   label=name)
