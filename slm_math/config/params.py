@@ -483,6 +483,9 @@ class GRPOParams:
     lora: LoraParams = param(default_factory=LoraParams, help="the adapter (mode lora)")
     benchmarks: list[str] | None = param(None, help=(
         "training problems: data/train/<name>.jsonl for these names (None: every file)"))
+    seed: int | None = param(None, min=0, help=(
+        "this stage's seed (sampling, shuffling, the curriculum's draw); null: the global seed. "
+        "`dvc exp run -S grpo.seed=7` re-runs GRPO and its evaluations from the same SFT start"))
     num_generations: int = param(4, min=2, max=256, help="K: completions sampled per prompt")
     prompts_per_step: int = param(4, min=1, help="prompts per optimizer step (over all processes)")
     per_device_batch_size: int = param(16, min=1, help=(
@@ -578,6 +581,9 @@ class GRPOVerifierParams(GRPOParams):
 class Params:
     """Everything in params.yaml."""
 
+    profile_name: str = param("cpu", help=(
+        "the profile params.yaml was composed with (conf/profile/<name>.yaml): a label for "
+        "`dvc exp show` and the report; no stage reads it"))
     seed: int = param(42, min=0, help="global seed")
     model: ModelParams = param(default_factory=ModelParams, help="the base model")
     data: DataParams = param(default_factory=DataParams, help="the download stage")

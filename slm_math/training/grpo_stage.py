@@ -17,6 +17,8 @@ kept beside the checkpoints, so an interrupted stage resumes where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -165,6 +167,8 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                    ) -> tuple[GRPOResult, dict[str, Any]]:
     """Run ``stage`` ("grpo" or "grpo_verifier") end to end; returns the result and metrics."""
     cfg: GRPOParams = getattr(params, stage)
+    if cfg.seed is not None:  # a GRPO seed sweep from one SFT start: only this stage re-runs
+        params = dataclasses.replace(params, seed=cfg.seed)
     verifier = stage == "grpo_verifier"
     precision = resolve_precision(cfg.precision)
     benchmarks, profile_counts = cfg.benchmarks, None

@@ -1,0 +1,108 @@
+"""Profiles: params.yaml is DVC's Hydra composition of conf/, and `dvc exp run -S profile=P`
+switches every stage's params at once, visibly in `dvc exp show`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from slm_math.cli import main
+from slm_math.config import load_params
+from slm_math.config.profiles import available_profiles, composed_text
+from tests.conftest import ROOT
+
+
+def test_committed_params_are_the_default_composition():
+    assert (ROOT / "params.yaml").read_text() == composed_text(ROOT), (
+        "params.yaml differs from conf/'s composition: edit conf/, then run `slm-math params`")
+
+
+def test_hydra_composition_is_enabled_for_dvc():
+    config = (ROOT / ".dvc" / "config").read_text()
+    assert "[hydra]" in config and "enabled = True" in config
+
+
+@pytest.mark.parametrize("profile", available_profiles(ROOT))
+def test_every_profile_composes_to_valid_params(profile, tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(composed_text(ROOT, profile))
+    params = load_params(path)
+    assert params.profile_name == profile
+    for cell in params.eval.cells.values():
+        assert cell.agent in params.agents
+
+
+def test_gpu_profile_sizes():
+    params = yaml.safe_load(composed_text(ROOT, "gpu"))
+    default = yaml.safe_load(composed_text(ROOT))
+    tasks = [b for b in params["eval"]["benchmarks"] if b != "champ"]
+    assert params["eval"]["limit"] * len(tasks) >= 1000   # >= 1,000 paired problems with CHAMP
+    assert params["grpo"]["max_steps"] >= 100
+    assert params["grpo"]["prompts_per_step"] * params["grpo"]["num_generations"] >= 128
+    assert params["sft_full"]["max_examples"] is None and params["sft_full"]["epochs"] >= 3
+    sampled = params["agents"]["sampled"]
+    assert (sampled["n"], sampled["temperature"], sampled["top_p"]) == (8, 0.6, 0.95)
+    # what the profile leaves alone is the default's
+    assert params["model"] == default["model"] and params["tracking"] == default["tracking"]
+
+
+def test_override_on_top_of_profile():
+    params = yaml.safe_load(composed_text(ROOT, "gpu", ["grpo.beta=0.04", "profile.k=3"]))
+    assert params["grpo"]["beta"] == 0.04 and params["profile"]["k"] == 3
+    assert params["profile_name"] == "gpu"
+
+
+def test_params_command_writes_and_refuses_unknown(tmp_path, capsys):
+    out = tmp_path / "p.yaml"
+    assert main(["params", "--profile", "gpu", "--repo", str(ROOT), "--output", str(out)]) == 0
+    assert yaml.safe_load(out.read_text())["profile_name"] == "gpu"
+    assert main(["params", "--profile", "gpux", "--repo", str(ROOT), "--output", str(out)]) == 2
+    assert "no profile 'gpux'" in capsys.readouterr().err
+    assert main(["params", "grpo.bta=0", "--repo", str(ROOT), "--output", str(out)]) == 2
+    assert "grpo.bta" in capsys.readouterr().err
+
+
+def run(cmd, cwd, env):
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{cmd} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_dvc_exp_run_selects_a_profile(tmp_path):
+    """The real conf/ in a temp git + DVC repo: `dvc exp run -S profile=gpu` recomposes
+    params.yaml, re-runs the stage that reads a changed param, and `dvc exp show` names the
+    profile of each experiment."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t", "DVC_NO_ANALYTICS": "1"}
+    shutil.copytree(ROOT / "conf", repo / "conf")
+    shutil.copy(ROOT / "params.yaml", repo / "params.yaml")
+    (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"limit": {
+        "cmd": "python -c \"import yaml; print(yaml.safe_load(open('params.yaml'))['eval']['limit'])\" > limit.txt",
+        "params": ["eval.limit"], "outs": ["limit.txt"]}}}))
+    run(["git", "init", "-q"], repo, env)
+    run(["dvc", "init", "-q"], repo, env)
+    run(["dvc", "config", "hydra.enabled", "True"], repo, env)
+    run(["dvc", "repro", "-q"], repo, env)
+    run(["git", "add", "-A"], repo, env)
+    run(["git", "commit", "-qm", "cpu"], repo, env)
+    default_limit = yaml.safe_load((repo / "params.yaml").read_text())["eval"]["limit"]
+    run(["dvc", "exp", "run", "-n", "on-gpu", "-S", "profile=gpu"], repo, env)
+    assert (repo / "limit.txt").read_text().strip() == "250" != str(default_limit)
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], repo, env))
+    names = {}
+    for commit in shown:
+        for exp in commit.get("experiments") or []:
+            for rev in exp["revs"]:
+                names[rev["name"]] = rev["data"]["params"]["params.yaml"]["data"]["profile_name"]
+        names["baseline"] = commit["data"]["params"]["params.yaml"]["data"]["profile_name"]
+    assert names == {"on-gpu": "gpu", "baseline": "cpu"}
