@@ -2,8 +2,12 @@
 
     slm-math run [dvc repro args...]   dvc repro, streamed, then each stage's wall time
     slm-math compare A B               paired significance of two experiments' eval results
+    slm-math snapshot results/<profile> [--times T]   a run's results folder (docs/profiles.md)
+    slm-math params [--profile P] [K=V ...]   compose params.yaml from conf/ (DVC's Hydra)
+    slm-math wheelhouse --have F --python PY  wheels for an offline GPU machine (docs/gpu.md)
 
-A and B are git revisions, DVC experiment names, or `workspace`.
+A and B are git revisions, DVC experiment names, `workspace`, or results folders
+(`results/gpu`, written by `slm-math snapshot`).
 """
 
 from __future__ import annotations
@@ -53,6 +57,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         table.add_row(stage, f"{seconds:.1f}")
     table.add_row("total (incl. DVC)", f"{total:.1f}", style="bold")
     Console(stderr=True).print(table)
+    if args.times:
+        from slm_math.jsonl import write_atomic
+
+        times = [{"stage": stage, "seconds": seconds} for stage, seconds in stage_times(lines)]
+        write_atomic(args.times, json.dumps({"command": command, "returncode": proc.returncode,
+                                             "total_s": round(total, 1), "stages": times},
+                                            indent=2) + "\n")
     return proc.returncode
 
 
@@ -93,6 +104,53 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """Write a profile's results folder from the workspace (slm_math.report.snapshot)."""
+    from slm_math.report.snapshot import snapshot
+
+    times = json.loads(open(args.times).read())["stages"] if args.times else None
+    run = snapshot(args.repo, args.dest, stage_times=times, commit=args.commit)
+    print(f"wrote {args.dest}: profile {run['profile']}, commit {run['commit']}, "
+          f"{run['eval_rows']} eval rows")
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """Compose params.yaml from conf/ for a profile (what `dvc exp run -S profile=P` does)."""
+    from slm_math.config.profiles import available_profiles, compose_params
+
+    if args.list:
+        print("\n".join(available_profiles(args.repo)))
+        return 0
+    try:
+        path = compose_params(args.repo, args.profile, args.overrides, args.output)
+    except ValueError as err:
+        print(f"error: params: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # Hydra's composition errors name the override or file
+        print(f"error: params: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} (profile {args.profile or 'default'})")
+    return 0
+
+
+def cmd_wheelhouse(args: argparse.Namespace) -> int:
+    """Build a folder of wheels for an offline GPU machine (slm_math.wheelhouse)."""
+    from pathlib import Path
+
+    from slm_math.wheelhouse import WheelhouseError, build_wheelhouse
+
+    try:
+        manifest = build_wheelhouse(Path(args.requirements), Path(args.have), args.python,
+                                    Path(args.dest), progress=lambda m: print(m, flush=True))
+    except WheelhouseError as err:
+        print(f"error: wheelhouse: {err}", file=sys.stderr)
+        return 2
+    print(f"{args.dest}: {len(manifest['files'])} wheels, {manifest['bytes'] / 1e6:.1f} MB; "
+          f"{manifest['target_packages_kept']} packages the target already has are left out")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `slm-math`."""
     parser = argparse.ArgumentParser(prog="slm-math", description=__doc__.split("\n")[0])
@@ -100,16 +158,46 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="dvc repro with per-stage wall times",
                          description="Run `dvc repro` (extra arguments go to it), then print each "
                                      "stage's wall time and the total.")
+    run.add_argument("--times", default=None,
+                     help="also write the stage wall times to this JSON file (slm-math snapshot reads it)")
     run.add_argument("dvc_args", nargs=argparse.REMAINDER, help="arguments for dvc repro")
     run.set_defaults(func=cmd_run)
     compare = sub.add_parser("compare", help="paired significance between two experiments",
                              description="Compare the eval rows of two revisions cell by cell.")
-    compare.add_argument("a", help="baseline: git revision, DVC experiment name, or 'workspace'")
-    compare.add_argument("b", help="candidate: git revision, DVC experiment name, or 'workspace'")
+    compare.add_argument("a", help="baseline: git revision, DVC experiment name, 'workspace' or a results folder")
+    compare.add_argument("b", help="candidate: git revision, DVC experiment name, 'workspace' or a results folder")
     compare.add_argument("--repo", default=".", help="the project root (default: .)")
     compare.add_argument("--alpha", type=float, default=0.05, help="significance level to mark")
     compare.add_argument("--json", action="store_true", help="print JSON instead of a table")
     compare.set_defaults(func=cmd_compare)
+    snap = sub.add_parser("snapshot", help="a run's results folder (metrics, curves, rows, machine)",
+                          description="Copy params, dvc.lock, metrics/, dvclive/ and trace-free eval "
+                                      "rows into a results folder with run.json (machine, commit, "
+                                      "stage times).")
+    snap.add_argument("dest", help="the results folder, e.g. results/gpu (replaced whole)")
+    snap.add_argument("--times", default=None, help="stage times JSON from `slm-math run --times`")
+    snap.add_argument("--commit", default=None, help="the source commit (default: this checkout's)")
+    snap.add_argument("--repo", default=".", help="the project root (default: .)")
+    snap.set_defaults(func=cmd_snapshot)
+    params = sub.add_parser("params", help="compose params.yaml from conf/ for a profile",
+                            description="Write params.yaml as `dvc exp run -S profile=P` composes "
+                                        "it (DVC's Hydra), for `dvc repro`.")
+    params.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. grpo.beta=0")
+    params.add_argument("--profile", default=None, help="conf/profile/<name>.yaml (default: cpu)")
+    params.add_argument("--repo", default=".", help="the project root (default: .)")
+    params.add_argument("--output", default=None, help="where to write (default: params.yaml)")
+    params.add_argument("--list", action="store_true", help="list the profiles and exit")
+    params.set_defaults(func=cmd_params)
+    wheels = sub.add_parser("wheelhouse", help="wheels for an offline GPU machine",
+                            description="Resolve requirements-gpu.txt against the packages a GPU "
+                                        "machine already has and fetch the rest as wheels.")
+    wheels.add_argument("--have", required=True,
+                        help="the target's `python3 -m pip list --format=freeze` output")
+    wheels.add_argument("--python", required=True,
+                        help="a Python of the target's minor version (resolves, builds sdists)")
+    wheels.add_argument("--requirements", default="requirements-gpu.txt", help="what to install")
+    wheels.add_argument("--dest", default="wheelhouse", help="the folder to fill")
+    wheels.set_defaults(func=cmd_wheelhouse)
     return parser
 
 

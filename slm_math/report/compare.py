@@ -5,8 +5,9 @@ difference is more than noise: for each cell (model × agent) and benchmark both
 accuracy A and B, the paired difference, McNemar's exact p-value and a paired-bootstrap
 95% interval of the difference, on the problems both answered.
 
-A revision is `workspace` (the files on disk), a git revision (commit, branch, tag) or a
-DVC experiment name; rows are read through DVC at that revision (from the cache).
+A revision is `workspace` (the files on disk), a git revision (commit, branch, tag), a
+DVC experiment name (rows read through DVC at that revision, from the cache), or a results
+folder written by `slm-math snapshot` (its `eval/<cell>/<benchmark>.jsonl`).
 """
 
 from __future__ import annotations
@@ -61,8 +62,15 @@ def _parse_rows(text: str, where: str) -> list[dict[str, Any]]:
 
 def read_results_at(repo_root: str | Path, rev: str) -> Results:
     """cell -> benchmark -> eval rows at revision `rev` (see the module docstring)."""
-    commit = resolve_revision(repo_root, rev)
     out: Results = {}
+    folder = Path(rev) if Path(rev).is_absolute() else Path(repo_root, rev)
+    if rev != "workspace" and (folder / "run.json").is_file():
+        for path in sorted((folder / "eval").glob("*/*.jsonl")):
+            out.setdefault(path.parent.name, {})[path.stem] = _parse_rows(path.read_text(), str(path))
+        if not out:
+            raise RevisionError(f"{rev!r}: a results folder without eval rows under eval/")
+        return out
+    commit = resolve_revision(repo_root, rev)
     if commit is None:
         for path in sorted(Path(repo_root, EVAL_DIR).glob("*/*.jsonl")):
             out.setdefault(path.parent.name, {})[path.stem] = _parse_rows(path.read_text(), str(path))

@@ -1,0 +1,72 @@
+"""A profile's results folder: what one run of the pipeline measured, with its machine.
+
+`slm-math snapshot results/<profile>` copies what a reader needs to check a run without its
+DVC cache: params.yaml and dvc.lock (what ran, with every output's hash), metrics/ (the
+metrics files, summary.md, report plots), dvclive/ (the training curves), the eval rows
+without their traces (`eval/<cell>/<benchmark>.jsonl`, enough for `slm-math compare`), and
+`run.json`: the machine (processor and flags, GPUs, versions), the commit (with `-dirty`
+when the tree had changes), the profile, and each stage's wall time when `slm-math run
+--times` wrote them. The folder is replaced whole, so a rerun leaves nothing stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from slm_math.jsonl import iter_jsonl, write_jsonl
+from slm_math.tracking.fingerprint import git_commit
+from slm_math.tracking.machine import machine_facts
+
+EVAL_ROWS = Path("data/eval")
+# row keys left out: the model's text (traces can be megabytes); correctness stays
+DROPPED_KEYS = ("trace", "response", "text")
+
+
+def compact_row(row: dict) -> dict:
+    """An eval row without its texts; sampled answers keep their answer and correctness."""
+    out = {k: v for k, v in row.items() if k not in DROPPED_KEYS}
+    if isinstance(out.get("samples"), list):
+        out["samples"] = [{k: s.get(k) for k in ("answer", "correct")} for s in out["samples"]]
+    return out
+
+
+def snapshot(root: str | Path, dest: str | Path, *, stage_times: list[dict] | None = None,
+             commit: str | None = None) -> dict:
+    """Write the results folder `dest` from the project at `root`; returns run.json's content."""
+    root, dest = Path(root), Path(dest)
+    params = yaml.safe_load((root / "params.yaml").read_text()) or {}
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
+    try:
+        for name in ("params.yaml", "dvc.lock"):
+            if (root / name).exists():
+                shutil.copy2(root / name, staging / name)
+        for folder in ("metrics", "dvclive"):
+            if (root / folder).is_dir():
+                shutil.copytree(root / folder, staging / folder)
+        rows = 0
+        for path in sorted((root / EVAL_ROWS).glob("*/*.jsonl")):
+            out = staging / "eval" / path.parent.name / path.name
+            out.parent.mkdir(parents=True, exist_ok=True)
+            compact = [compact_row(r) for r in iter_jsonl(path)]
+            write_jsonl(out, compact)
+            rows += len(compact)
+        run = {"profile": params.get("profile_name"), "commit": commit or git_commit(root),
+               "machine": machine_facts(), "eval_rows": rows}
+        if stage_times is not None:
+            run["stages"] = stage_times
+            run["total_s"] = round(sum(s["seconds"] for s in stage_times), 1)
+        (staging / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return run
