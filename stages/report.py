@@ -21,7 +21,8 @@ def main(params: Params) -> None:
     cells = {name: (cell.model, cell.agent) for name, cell in params.eval.cells.items()}
     results = read_results("data/eval", list(cells))
     summary = render_summary(results, cells=list(cells), baseline=params.report.baseline,
-                             fewshot_baseline=params.report.fewshot_baseline)
+                             fewshot_baseline=params.report.fewshot_baseline,
+                             steps=params.report.steps, profile=params.profile_name)
     write_atomic("metrics/summary.md", summary)
     points = stage_points(results, cells)
     write_json("metrics/report/accuracy_by_stage.json", points)

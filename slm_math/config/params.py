@@ -320,6 +320,17 @@ class ReportParams:
     baseline: str = param("base-standard", help="the zero-shot baseline cell, <model>-<agent>")
     fewshot_baseline: str | None = param("base-fewshot", help=(
         "the few-shot baseline cell (null: none)"))
+    steps: list[list[str]] = param(default_factory=list, help=(
+        "pairs [before, after] of cells: each a row of the table 'each step against the one "
+        "before' (paired on the problems both answered); a pair naming a cell that did not run "
+        "is skipped"))
+
+    def check(self) -> str | None:
+        """Each step is a pair of cell names."""
+        for i, step in enumerate(self.steps):
+            if len(step) != 2:
+                return f"steps[{i}]: expected [before, after], got {step!r}"
+        return None
 
 
 @dataclass

@@ -74,3 +74,24 @@ def _rows(results: Results, name: str, bench: str | None, benchmarks: Sequence[s
     if bench is None:
         return [r for b in benchmarks for r in results[name].get(b, [])]
     return list(results[name].get(bench, []))
+
+
+def steps_table(results: Results, steps: Sequence[Sequence[str]]) -> str:
+    """Markdown: each [before, after] pair of cells on the problems both answered (pooled over
+    their shared benchmarks): accuracies, the paired change and McNemar's exact p."""
+    lines = ["| before | after | n | before | after | Δ | p |", "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for before, after in steps:
+        if before not in results or after not in results:
+            continue
+        shared = [b for b in results[before] if b in results[after]]
+        rows_b = [r for b in shared for r in results[after][b]]
+        ids = {r["problem_id"] for r in rows_b}
+        rows_a = [r for b in shared for r in results[before][b] if r["problem_id"] in ids]
+        ids_a = {r["problem_id"] for r in rows_a}
+        rows_b = [r for r in rows_b if r["problem_id"] in ids_a]
+        if not rows_a:
+            continue
+        test = paired(rows_a, rows_b)
+        lines.append(f"| {before} | {after} | {len(rows_a)} | {format_accuracy(rows_a)} | "
+                     f"{format_accuracy(rows_b)} | {100 * test.delta:+.1f} pp | {format_p(test.p_value)} |")
+    return "\n".join(lines) if len(lines) > 2 else ""

@@ -82,3 +82,25 @@ def test_problem_counts_name_the_cells_that_ran_on_fewer_problems():
     line = problem_counts(fewer, list(fewer))
     assert line.startswith("Problems per benchmark: base-standard, base-fewshot, "
                            "sft_lora-standard: champ 4, gsm 40; sft_lora-vote: champ 2, gsm 10")
+
+
+def test_steps_table_pairs_each_step_on_shared_problems():
+    from slm_math.report.table import steps_table
+
+    results = {**RESULTS, "grpo-standard": {"gsm": rows(SFT)[:20]}}  # fewer problems, one benchmark
+    table = steps_table(results, [["base-fewshot", "sft_lora-standard"],
+                                  ["sft_lora-standard", "grpo-standard"],
+                                  ["sft_lora-standard", "not-run"]])
+    lines = table.splitlines()
+    assert len(lines) == 4  # header, rule, two steps: the pair with a missing cell is skipped
+    fewshot_all = FEWSHOT + [1, 1, 0, 0]
+    sft_all = SFT + [0, 0, 0, 0]
+    expected = mcnemar_exact([bool(x) for x in fewshot_all], [bool(x) for x in sft_all])
+    assert lines[2].startswith("| base-fewshot | sft_lora-standard | 44 |")
+    assert f"{100 * expected.delta:+.1f} pp | {format_p(expected.p_value)} |" in lines[2]
+    assert lines[3].startswith("| sft_lora-standard | grpo-standard | 20 |")
+    assert "+0.0 pp | 1.000 |" in lines[3]
+    summary = render_summary(results, cells=list(results), baseline="base-standard",
+                             fewshot_baseline="base-fewshot",
+                             steps=[["base-fewshot", "sft_lora-standard"]], profile="gpu")
+    assert "Profile: `gpu`." in summary and "## Each step against the one before" in summary
