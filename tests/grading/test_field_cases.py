@@ -5,8 +5,8 @@ evaluation grader, lm-evaluation-harness's minerva_math and Hendrycks' MATH `is_
 cases are written here, and each verdict is the one the documented grading policy
 (docs/grading.md) gives, with a short why. One table per class of case, then the rest.
 
-Run as a script (`python tests/grading/test_field_cases.py`) to print the share of cases on
-which the grader agrees, per class and overall.
+Run as a module from the repository root (`python -m tests.grading.test_field_cases`) to print
+the share of cases on which the grader agrees, per class and overall.
 """
 
 from __future__ import annotations
