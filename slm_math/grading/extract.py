@@ -25,8 +25,8 @@ _BOX_START = re.compile(r"\\(?:boxed|fbox)\b\s*")
 _GSM8K = re.compile(r"####[ \t]*([^\n]*)")
 _ANSWER_PHRASE = re.compile(r"(?:final answer|the answer|answer)\s*(?:is|:|=)[\s:]*", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"\.(?=\s|$)")
-# An answer phrase followed by a sentence: it opens with a letter and has two words (not LaTeX
-# commands) of three letters or more.
+# An answer phrase followed by a sentence: it opens with a letter and has a copula, or two words
+# (not LaTeX commands) of three letters or more.
 _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 _COPULA = re.compile(r"\s(?:is|are|was|were|equals|becomes)\s+", re.IGNORECASE)
 # A whole number token for the last-number fallback. Thousands separators as written in text and
@@ -99,7 +99,7 @@ def _last_answer_phrase(text: str, fallback: bool) -> str | None:
     line = text[last.end() :].split("\n", 1)[0]
     end = _SENTENCE_END.search(line)
     answer = (line[: end.start()] if end else line).strip().strip("*").strip()
-    if answer[:1].isalpha() and len(_WORD.findall(answer, 0, 500)) >= 2:
+    if answer[:1].isalpha() and (_COPULA.search(answer) or len(_WORD.findall(answer, 0, 500)) >= 2):
         answer = _answer_in_sentence(answer, fallback)
     return answer or None
 

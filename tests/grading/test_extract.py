@@ -44,6 +44,8 @@ B = "\\boxed"
         ("Final Answer: Jane started growing Sphere 3 hours ago.", "3"),
         ("The answer is 18 apples and 3 pears.", "18 apples and 3 pears"),
         ("Final Answer: No real solutions exist here.", "No real solutions exist here"),
+        ("Answer: This is 34.", "34"),
+        ("The answer is x + 1.", "x + 1"),
     ],
 )
 def test_extract_answer(response, expected):
