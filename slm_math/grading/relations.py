@@ -1,7 +1,7 @@
 """What an answer holding `=`, `<` or `\\le` states: a value, or a relation to compare as such.
 
 An answer states a value only through an assignment to a name that its value does not use
-(`x = 3`, `k = \\frac{1}{3}`, `AB = 4, CD = 5` states `4, 5`), through a chain from such a name
+(`x = 3`, `k = \\frac{1}{3}`, `total cost = 50`, `AB = 4, CD = 5` states `4, 5`), through a chain from such a name
 whose middle steps are arithmetic (`x = 5 + 5 + 1 = 11`), or through arithmetic written out and
 then its result (`2 + 1 = 3`, `798 = 2 × 3 × 7 × 19`). Anything else with a relation is a relation:
 an equation in variables (`2x - y + 3z + 8 = 0`, `2x = 6`, `x = 2x - 6`), an inequality
@@ -25,9 +25,11 @@ _EQUALITY = re.compile(r"=|\\approx(?![A-Za-z])|≈")
 _EQUALITY_SCAN = re.compile(rf"[{{}}()\[\]]|{_EQUALITY.pattern}")
 _COMMA_SCAN = re.compile(r"[{}()\[\]]|,")
 _BRACKETS = {"{": 1, "(": 1, "[": 1, "}": -1, ")": -1, "]": -1}
-# What an assignment assigns to: `x`, `AB`, `a_1`, `x_{n}`, `\theta`, `f(2)`, `f'(x)`, `\angle ABC`.
+# What an assignment assigns to: `x`, `AB`, `total cost`, `a_1`, `x_{n}`, `\theta`, `f(2)`, `f'(x)`,
+# `\angle ABC`; `base` is the name itself, without subscript, primes or arguments.
 _NAME = re.compile(
-    r"^(?:m?\s*\\angle\s*)?(?:[A-Za-z]+|\\[A-Za-z]+)(?:_(?:\{[^{}]{1,20}\}|[A-Za-z0-9]))?'*(?:\([^()=]{0,40}\))?$"
+    r"^(?:m?\s*\\angle\s*)?(?P<base>[A-Za-z]+(?: [A-Za-z]+){0,5}|\\[A-Za-z]+)"
+    r"(?:_(?:\{[^{}]{1,20}\}|[A-Za-z0-9]))?'*(?:\([^()=]{0,40}\))?$"
 )
 _COMMAND = re.compile(r"\\[A-Za-z]+")
 _LETTER = re.compile(r"[A-Za-z]")
@@ -54,13 +56,27 @@ def _variables(text: str) -> set[str]:
     return set(_LETTER.findall(_COMMAND.sub(" ", text)))
 
 
+def _uses(name: re.Match, text: str) -> bool:
+    """Whether `text` uses the assigned name: a one-letter name as a variable (`2x`, `x^2`, `\\sqrt{x}`;
+    not the x of `max` or of `5 xylophones`), a longer name as a whole word or command."""
+    base = name.group("base")
+    escaped = re.escape(base)
+    if base.startswith("\\"):
+        return re.search(rf"{escaped}(?![A-Za-z])", text) is not None
+    text = _COMMAND.sub(" ", text)
+    if len(base) == 1:
+        return re.search(rf"(?<![A-Za-z]{{2}}){escaped}(?![A-Za-z]{{2}})", text) is not None
+    return re.search(rf"(?<![A-Za-z]){escaped}(?![A-Za-z])", text) is not None
+
+
 def _assigned_value(item: str) -> str | None:
     """`value` for `name = value` when the value does not use the name, else None."""
     parts = split_top_level(item, _EQUALITY_SCAN)
     if len(parts) != 2:
         return None
-    name, value = parts
-    if not value or not _NAME.match(name) or _variables(name) & _variables(value):
+    name, value = parts[0], parts[1]
+    match = _NAME.match(name)
+    if not value or match is None or _uses(match, value):
         return None
     return value
 
@@ -74,9 +90,10 @@ def _chain_value(text: str) -> str | None:
     first, middle, last = parts[0], parts[1:-1], parts[-1]
     if not last or any(_variables(step) for step in middle):
         return None
+    name = _NAME.match(first)
+    if name is not None:
+        return None if _uses(name, last) else last
     if not _variables(first):  # arithmetic written out, then its result
-        return last
-    if _NAME.match(first) and not _variables(first) & _variables(last):
         return last
     return None
 

@@ -20,6 +20,10 @@ from slm_math.grading.relations import stated_value
         ("798 = 2 x 3 x 7 x 19", "2 x 3 x 7 x 19"),
         ("x \\approx 11", "11"),
         ("y = 2x + 3", "2x + 3"),  # a value in x, for a name that is not x
+        ("total cost = 50", "50"),
+        ("cost = 5 dollars", "5 dollars"),  # the letters of "dollars" are no use of "cost"
+        ("x = 5 xylophones", "5 xylophones"),
+        ("\\theta = 2\\theta", "\\theta = 2\\theta"),
         # relations: unchanged
         ("2x - y + 3z + 8 = 0", "2x - y + 3z + 8 = 0"),
         ("2x = 6", "2x = 6"),
