@@ -17,7 +17,9 @@ MAX_EXPONENT = 400
 # Digits beyond this are refused (Python refuses int(str) above 4300 digits anyway).
 MAX_DIGITS = 400
 
-_TEXT_NAMES = r"text|textbf|textit|textrm|textnormal|textup|textsf|texttt|mathrm|mathbf|mathit|mathsf|mathnormal|mbox|hbox"
+_TEXT_NAMES = (
+    r"text|textbf|textit|textrm|textnormal|textup|textsf|texttt|mathrm|mathbf|mathit|mathsf|mathnormal|mbox|hbox"
+)
 _TEXT_COMMANDS = re.compile(rf"\\(?:{_TEXT_NAMES}|operatorname)\s*\{{([^{{}}]*)\}}")
 # `\\` (a matrix row break) is matched first so its second backslash never reads as `\ `.
 _LATEX_SPACES = re.compile(r"\\\\|\\[,;: ]|\\quad|\\qquad|~")
