@@ -81,6 +81,9 @@ ADVERSARIAL = {
     "20k unclosed boxes": (B + "{") * 20_000,
     "1e999999999": B + "{1e999999999}",
     "big polynomial": B + "{" + "+".join(f"x^{{{k}}}" for k in range(100)) + "}",
+    "100k separated digits": "1," + "000," * 25_000 + "000x",
+    "answer sentence x6000": "Final Answer: " + "The big one is " * 6_000 + "7",
+    "x = x = ... = 7 (200 steps)": B + "{" + "x = " * 200 + "7}",
 }
 
 

@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from slm_math.grading import rules as R
 from slm_math.grading.extract import extract_answer
-from slm_math.grading.normalize import clean_latex, clean_plain_answer, parse_number
+from slm_math.grading.normalize import clean_latex
 from slm_math.grading.timeout import pool
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def _prepare(response, gold, rule: str, rel_tol: float, max_chars: int, max_answ
     response, gold = _as_text(response), _as_text(gold)
     if response is None or gold is None:
         return Verdict(False, rule, None, "not_text")
-    gold = gold[-max_chars:]
+    gold = R.clean_gold(gold[-max_chars:])  # a boxed gold is graded as its box's content
     if rule not in R.RULES:
         _warn_once(f"unknown answer rule {rule!r} (known: {', '.join(R.RULES)}): graded as wrong")
         return Verdict(False, rule, None, "unknown_rule")
@@ -92,14 +92,14 @@ def _prepare(response, gold, rule: str, rel_tol: float, max_chars: int, max_answ
             return Verdict(correct, rule, answer, reason)
         _warn_once(f"gold {gold[:80]!r} does not fit rule {rule!r} ({reason}): graded with 'latex'")
         rule = R.LATEX
-    gold_bare = R.clean_gold(gold)
+    gold_bare = clean_latex(gold)
     pred_bare = clean_latex(answer)
     if " ".join(pred_bare.split()) == " ".join(gold_bare.split()) and gold_bare:
         return Verdict(True, rule, answer, "same_string")
-    gold_value = parse_number(clean_plain_answer(gold_bare))
-    pred_value = parse_number(clean_plain_answer(pred_bare))
-    if gold_value is not None and pred_value is not None:
-        ok = R.numbers_close(pred_value, gold_value, rel_tol)
+    gold_values = R.number_readings(gold)
+    pred_values = R.number_readings(answer)
+    if gold_values is not None and pred_values is not None:
+        ok = R.readings_match(pred_values, gold_values, rel_tol)
         return Verdict(ok, rule, answer, "match" if ok else "mismatch")
     if not pred_bare or not gold_bare:
         return Verdict(False, rule, answer, "empty")

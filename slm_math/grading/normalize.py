@@ -10,12 +10,17 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from slm_math.grading.relations import stated_value
+
 # Decimal exponents beyond this are refused: Fraction("1e999999999") would build a huge integer.
 MAX_EXPONENT = 400
 # Digits beyond this are refused (Python refuses int(str) above 4300 digits anyway).
 MAX_DIGITS = 400
 
-_TEXT_COMMANDS = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname)\s*\{([^{}]*)\}")
+_TEXT_NAMES = (
+    r"text|textbf|textit|textrm|textnormal|textup|textsf|texttt|mathrm|mathbf|mathit|mathsf|mathnormal|mbox|hbox"
+)
+_TEXT_COMMANDS = re.compile(rf"\\(?:{_TEXT_NAMES}|operatorname)\s*\{{([^{{}}]*)\}}")
 # `\\` (a matrix row break) is matched first so its second backslash never reads as `\ `.
 _LATEX_SPACES = re.compile(r"\\\\|\\[,;: ]|\\quad|\\qquad|~")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|°|\bdegrees?\b")
@@ -41,6 +46,13 @@ _UNIT_WORD = r"[A-Za-z]+\.?(?:\s*\^\s*\{?[23]\}?|[²³])?"
 _TRAILING_UNIT_RE = re.compile(rf"^(?P<head>.*?\d\.?)\s*(?P<unit>{_UNIT_WORD}(?:(?:\s*/\s*|\s+){_UNIT_WORD})*)$")
 # Words that follow a number but are not units: keeping "5 x 3" or "5 or 6" from reading as 5.
 _NOT_UNITS = {"x", "X", "e", "i", "or", "and", "plus", "minus", "times", "over", "divided", "mod", "to", "pi", "sqrt"}
+# A unit in a text command at the end, whatever comes before it (`\frac{1}{3} \text{ m}^2`).
+_TRAILING_TEXT_UNIT_RE = re.compile(
+    rf"(?<=\S)\s*\\(?:{_TEXT_NAMES})\s*\{{\s*(?P<unit>{_UNIT_WORD}(?:(?:\s*/\s*|\s+){_UNIT_WORD})*)\s*\}}"
+    r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?\s*$"
+)
+# `11,\!111` and `11,\! 111`: a comma and a negative thin space separate thousands.
+_THIN_THOUSANDS = re.compile(r"(?<=\d),\\!\s*(?=\d{3}(?!\d))")
 _FACTOR_SEPARATORS = re.compile(r"\s*(?:\\times|\\cdot|×|·|\*|(?<=[\d}\s])[xX](?=[\s\d]))\s*")
 _FACTOR_RE = re.compile(r"^(?P<base>\d+)(?:\s*\^\s*\{?\s*(?P<exp>\d+)\s*\}?)?$")
 
@@ -62,15 +74,17 @@ def strip_math_delimiters(text: str) -> str:
 def clean_latex(text: str) -> str:
     """Undo LaTeX decorations that never change an answer's meaning.
 
-    `\\dfrac`/`\\tfrac` become `\\frac`; `\\left`/`\\right` go; `\\text{...}` and friends keep their
-    content; LaTeX spaces become plain spaces; `{,}` thousands separators become commas; the
-    unicode minus becomes `-`; math delimiters and trailing punctuation go.
+    `\\dfrac`/`\\tfrac`/`\\cfrac` become `\\frac`; `\\left`/`\\right` go; `\\text{...}` and friends
+    (`\\textbf`, `\\textnormal`, `\\mbox`, `\\mathrm`, ...) keep their content; LaTeX spaces become plain
+    spaces; thousands separators `{,}`, `,\\!` and `\\,` become commas or go; the unicode minus becomes
+    `-`; math delimiters and trailing punctuation go.
     """
     text = strip_math_delimiters(text)
-    text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     text = text.replace("\\left", "").replace("\\right", "").replace("\\displaystyle", "")
     text = text.replace("{,}", ",").replace("−", "-").replace("\u2009", "").replace("\u202f", "")
     text = re.sub(r"(?<=\d)\\,(?=\d{3}\b)", "", text)  # 1\,000 is one thousand
+    text = _THIN_THOUSANDS.sub(",", text)  # 11,\! 111 is 11,111, where "11, 111" is a list
     text = text.replace("\\!", "")  # a negative thin space: 1,\!000
     text = _LATEX_SPACES.sub(lambda m: m.group(0) if m.group(0) == "\\\\" else " ", text)
     for _ in range(3):  # nested \text{\textbf{..}} unwraps in a few rounds
@@ -80,11 +94,15 @@ def clean_latex(text: str) -> str:
 
 
 def clean_plain_answer(text: str) -> str:
-    """Reduce an answer to its bare value: `clean_latex`, then drop `x =`, currency, percent,
-    degrees and a trailing unit word (`$18`, `18 dollars`, `18 apples`, `45^\\circ`, `25\\%`)."""
-    text = clean_latex(text)
-    if "=" in text:  # "x = 3" and "2+1 = 3" state the value 3
-        text = text.rsplit("=", 1)[1].strip()
+    """Reduce an answer to its bare value: a trailing unit in a text command, `clean_latex`, the
+    value an assignment states (`x = 3`; see `relations.stated_value`: an equation or inequality
+    stays whole), currency, percent, degrees, a trailing unit word and parentheses around the
+    whole answer go (`$18`, `18 dollars`, `\\frac{1}{3} \\text{ m}`, `45^\\circ`, `25\\%`, `(-7)`)."""
+    text = strip_math_delimiters(text)
+    match = _TRAILING_TEXT_UNIT_RE.search(text) if len(text) <= 1000 else None
+    if match and not (set(match.group("unit").replace("/", " ").split()) & _NOT_UNITS):
+        text = text[: match.start()]
+    text = stated_value(clean_latex(text))
     text = _CURRENCY.sub("", text)
     text = _PERCENT.sub("", text)
     text = _DEGREES.sub("", text)
@@ -92,7 +110,33 @@ def clean_plain_answer(text: str) -> str:
     match = _TRAILING_UNIT_RE.match(text) if len(text) <= 200 else None
     if match and not (set(match.group("unit").replace("/", " ").split()) & _NOT_UNITS):
         text = match.group("head")
-    return _TRAILING_PUNCT.sub("", text).strip()
+    return _TRAILING_PUNCT.sub("", strip_outer_parentheses(text)).strip()
+
+
+def strip_outer_parentheses(text: str) -> str:
+    """`(x)` -> `x` when one pair of parentheses wraps the whole text and holds no top-level
+    comma (`(1, 2)` is a pair, `(1)+(2)` is not wrapped); a few levels at most."""
+    for _ in range(3):
+        text = text.strip()
+        if len(text) < 2 or text[0] != "(" or text[-1] != ")":
+            return text
+        depth = 0
+        for i, char in enumerate(text):
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+                if depth == 0 and i != len(text) - 1:
+                    return text  # the first pair closes early
+            elif char == "," and depth == 1:
+                return text  # a pair or tuple, not a wrapped number
+        text = text[1:-1]
+    return text.strip()
+
+
+def has_percent(text: str) -> bool:
+    """True when the answer carries a percent sign or the word percent (`25\\%`, `25 percent`)."""
+    return bool(_PERCENT.search(text))
 
 
 def _bounded_decimal(sign: str, mantissa: str, exponent: str | None) -> Fraction | None:
@@ -171,9 +215,7 @@ def parse_factor_list(text: str) -> list[int] | None:
     Returns None when any part is not a positive integer (so `798` is `[798]`, never
     `[2, 3, 7, 19]`).
     """
-    text = clean_latex(text)
-    if "=" in text:  # "798 = 2 x 3 x 7 x 19"
-        text = text.rsplit("=", 1)[1]
+    text = stated_value(clean_latex(text))  # "798 = 2 x 3 x 7 x 19"
     text = text.replace("\\{", "").replace("\\}", "").strip()
     if not text or len(text) > 4 * MAX_DIGITS:
         return None
@@ -194,9 +236,10 @@ def parse_factor_list(text: str) -> list[int] | None:
 
 def is_factor_product(text: str) -> bool:
     """True when `text` is a product of at least two integers written out with a product sign
-    (`2 × 3 × 7`); a comma list (`2, 3, 7`) is a list of solutions, not a factorization."""
+    (`2 × 3 × 7`, `2^2 \\times 3`); a comma list (`2, 3, 7`) is a list of solutions, and a power
+    alone (`2^3`) a number to compute, not a factorization."""
     cleaned = clean_latex(text)
-    if "," in cleaned:
+    if "," in cleaned or len(_FACTOR_SEPARATORS.split(cleaned)) < 2:
         return False
     if parse_number(clean_plain_answer(cleaned)) is not None:
         return False  # 2 \times 10^{3} is scientific notation, not a factorization

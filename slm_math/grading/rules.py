@@ -13,12 +13,13 @@ from fractions import Fraction
 
 from slm_math.grading.extract import last_boxed
 from slm_math.grading.normalize import (
-    clean_latex,
     clean_plain_answer,
+    has_percent,
     is_factor_product,
     parse_factor_list,
     parse_fraction_literal,
     parse_number,
+    strip_math_delimiters,
 )
 
 NUMERIC = "numeric"
@@ -36,9 +37,11 @@ _INTEGER_LITERAL = re.compile(r"^[+-]?\d+$")
 
 
 def clean_gold(gold: str) -> str:
-    """The bare gold answer: the last box's content if the gold has one, without `$` delimiters."""
+    """The gold answer as a prediction's answer is taken: the last box's content if the gold has
+    one (`\\boxed{10}` is `10`), without `$` delimiters. Every rule then normalizes gold and
+    prediction alike."""
     boxed = last_boxed(gold) if "\\boxed" in gold or "\\fbox" in gold else None
-    return clean_latex(boxed if boxed is not None else gold)
+    return strip_math_delimiters(boxed if boxed is not None else gold)
 
 
 def infer_rule(gold: str) -> str:
@@ -70,16 +73,35 @@ def numbers_close(prediction: Fraction, gold: Fraction, rel_tol: float) -> bool:
     return abs(prediction - gold) <= Fraction(rel_tol) * abs(gold)
 
 
+def readings(value: Fraction, answer: str) -> list[Fraction]:
+    """The values a number can mean: itself, and for a percent (`75\\%`, `75 percent`) also
+    value / 100, as the Qwen2.5-Math grader reads a percent either way."""
+    return [value, value / 100] if has_percent(answer) else [value]
+
+
+def number_readings(answer: str) -> list[Fraction] | None:
+    """`readings` of a plain-number answer (after `clean_plain_answer`), or None for anything else."""
+    value = parse_number(clean_plain_answer(answer))
+    return None if value is None else readings(value, answer)
+
+
+def readings_match(prediction: list[Fraction], gold: list[Fraction], rel_tol: float) -> bool:
+    """True when some reading of the prediction is `numbers_close` to some reading of the gold."""
+    return any(numbers_close(p, g, rel_tol) for p in prediction for g in gold)
+
+
 def check_numeric(prediction: str, gold: str, rel_tol: float) -> tuple[bool | None, str]:
     """`numeric` rule: the prediction must be a number literal equal to the gold's value.
 
     A computation is wrong even when it evaluates to the gold (`2602 - -(9777 * -3677)`), and so
-    is a fraction whose value is an integer (`36/12` for `3`: a division left undone). Decorations
-    are ignored (`$18`, `18 dollars`, `25\\%`, `x = 3`, `45^\\circ`). Returns (verdict, reason);
-    verdict None when the gold is not a number.
+    is a fraction whose value is an integer (`36/12` for `3`: a division left undone), and so is a
+    relation (`x \\le 5`, `2x = 6`). Decorations are ignored (`$18`, `18 dollars`, `x = 3`,
+    `45^\\circ`, `(-7)`); a percent on either side reads as its value or its value / 100 (`75\\%`
+    is 75 or 0.75; a bare `75` is not 0.75). Returns (verdict, reason); verdict None when the
+    gold is not a number.
     """
-    gold_value = parse_number(clean_plain_answer(gold))
-    if gold_value is None:
+    gold_values = number_readings(gold)
+    if gold_values is None:
         return None, "gold_not_numeric"
     text = clean_plain_answer(prediction)
     fraction = parse_fraction_literal(text)
@@ -88,7 +110,8 @@ def check_numeric(prediction: str, gold: str, rel_tol: float) -> tuple[bool | No
     value = parse_number(text)
     if value is None:
         return False, "not_a_number"
-    return (True, "match") if numbers_close(value, gold_value, rel_tol) else (False, "mismatch")
+    ok = readings_match(readings(value, prediction), gold_values, rel_tol)
+    return (True, "match") if ok else (False, "mismatch")
 
 
 def check_fraction_lowest_terms(prediction: str, gold: str) -> tuple[bool | None, str]:
@@ -126,7 +149,7 @@ def check_factor_list(prediction: str, gold: str) -> tuple[bool | None, str]:
     Separators `x`, `×`, `*`, `\\times`, `\\cdot` and commas; powers `2^2` count as `2 × 2`. The
     product itself (`798` for `2 × 3 × 7 × 19`) is wrong.
     """
-    gold_factors = parse_factor_list(clean_gold(gold))
+    gold_factors = parse_factor_list(gold)
     if gold_factors is None:
         return None, "gold_not_factor_list"
     factors = parse_factor_list(prediction)

@@ -27,6 +27,9 @@ ADVERSARIAL = {
     "huge factorial": B + "{(10^{9999999})!}",
     "many boxes": (B + "{") * 20_000,
     "huge exponent number": B + "{1e999999999}",
+    "100k separated digits": "1," + "000," * 25_000 + "000x",
+    "90k-char answer sentence": "Final Answer: " + "The big one is " * 6_000 + "7",
+    "200-step assignment chain": B + "{" + "x = " * 200 + "7}",
 }
 LATEX_ALPHABET = st.sampled_from(
     ["\\boxed{", "}", "{", "\\frac", "\\sqrt", "^", "_", "\\pi", "(", ")", "[", "]", ",", "x", "=", "+", "-", "*",

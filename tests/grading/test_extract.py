@@ -30,6 +30,22 @@ B = "\\boxed"
         (f"put your final answer within {B}{{}}. The answer is 7.", "7"),
         (f"{B}{{3}} as asked: within {B}{{ }}", "3"),
         (f"within {B}{{}}", None),
+        # the last-number fallback takes whole number tokens only
+        ("AZYUK2A", None),
+        ("So $x = \\frac{10}{9}$.", "\\frac{10}{9}"),
+        ("$1 \\times 10^3$", "1 \\times 10^3"),
+        ("we get $x^2$ and $a_7$", None),
+        ("roots $\\sqrt{5}$ or 2x", None),
+        ("so it is 12,\\!000 and 1{,}500 in all", "1{,}500"),
+        ("angle 45^\\circ", "45"),
+        (f"{B}{{18", "18"),  # an unclosed box's brace opens an answer
+        # an answer phrase followed by a sentence
+        ("Final Answer: The largest $n$ is 34.", "34"),
+        ("Final Answer: Jane started growing Sphere 3 hours ago.", "3"),
+        ("The answer is 18 apples and 3 pears.", "18 apples and 3 pears"),
+        ("Final Answer: No real solutions exist here.", "No real solutions exist here"),
+        ("Answer: This is 34.", "34"),
+        ("The answer is x + 1.", "x + 1"),
     ],
 )
 def test_extract_answer(response, expected):
@@ -39,6 +55,8 @@ def test_extract_answer(response, expected):
 def test_fallback_off_gives_none_without_marker():
     assert extract_answer("it is 12", fallback=False) is None
     assert extract_answer("it is 12") == "12"
+    sentence = "Final Answer: Jane started growing Sphere 3 hours ago."
+    assert extract_answer(sentence, fallback=False) == "Jane started growing Sphere 3 hours ago"
 
 
 def test_truncation_keeps_tail():
