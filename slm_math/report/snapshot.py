@@ -7,6 +7,10 @@ without their traces (`eval/<cell>/<benchmark>.jsonl`, enough for `slm-math comp
 `run.json`: the machine (processor and flags, GPUs, versions), the commit (with `-dirty`
 when the tree had changes), the profile, and each stage's wall time when `slm-math run
 --times` wrote them. The folder is replaced whole, so a rerun leaves nothing stale.
+
+Only what the current params produced goes in: the outputs of a stage that `dvc status`
+reports changed (a stage that did not run in this profile, whose files are another run's) are
+left out and named in run.json's `stale_stages`.
 """
 
 from __future__ import annotations
@@ -36,11 +40,39 @@ def compact_row(row: dict) -> dict:
     return out
 
 
+def stale_outputs(root: Path) -> tuple[list[str], set[str]]:
+    """Stages `dvc status` reports changed, and the output paths their lock entries name (a
+    stage's DVCLive folder with its plots). Outside a DVC project: none."""
+    if not (root / ".dvc").is_dir():
+        return [], set()
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        # keys are `name`, or `<path>/dvc.yaml:name` when the repo is not the working dir
+        stale = sorted(name.rsplit(":", 1)[-1] for name in repo.status())
+    lock_path = root / "dvc.lock"
+    lock = yaml.safe_load(lock_path.read_text()) if lock_path.exists() else {}
+    paths = {out["path"] for name in stale
+             for out in ((lock or {}).get("stages", {}).get(name, {}).get("outs") or [])}
+    paths |= {"/".join(p.split("/")[:2]) for p in paths if p.startswith("dvclive/")}
+    return stale, paths
+
+
+def _is_under(path: Path, root: Path, stale: set[str]) -> bool:
+    rel = path.relative_to(root).as_posix()
+    return any(rel == s or rel.startswith(s.rstrip("/") + "/") for s in stale)
+
+
 def snapshot(root: str | Path, dest: str | Path, *, stage_times: list[dict] | None = None,
              commit: str | None = None) -> dict:
     """Write the results folder `dest` from the project at `root`; returns run.json's content."""
     root, dest = Path(root), Path(dest)
     params = yaml.safe_load((root / "params.yaml").read_text()) or {}
+    stale_stages, stale = stale_outputs(root)
+
+    def keep(path: Path) -> bool:
+        return not _is_under(path, root, stale)
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
     try:
@@ -48,17 +80,22 @@ def snapshot(root: str | Path, dest: str | Path, *, stage_times: list[dict] | No
             if (root / name).exists():
                 shutil.copy2(root / name, staging / name)
         for folder in ("metrics", "dvclive"):
-            if (root / folder).is_dir():
-                shutil.copytree(root / folder, staging / folder)
+            for path in sorted((root / folder).rglob("*")) if (root / folder).is_dir() else []:
+                if path.is_file() and keep(path):
+                    out = staging / path.relative_to(root)
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, out)
         rows = 0
         for path in sorted((root / EVAL_ROWS).glob("*/*.jsonl")):
+            if not keep(path):
+                continue
             out = staging / "eval" / path.parent.name / path.name
             out.parent.mkdir(parents=True, exist_ok=True)
             compact = [compact_row(r) for r in iter_jsonl(path)]
             write_jsonl(out, compact)
             rows += len(compact)
         run = {"profile": params.get("profile_name"), "commit": commit or git_commit(root),
-               "machine": machine_facts(), "eval_rows": rows}
+               "machine": machine_facts(), "eval_rows": rows, "stale_stages": stale_stages}
         if stage_times is not None:
             run["stages"] = stage_times
             run["total_s"] = round(sum(s["seconds"] for s in stage_times), 1)

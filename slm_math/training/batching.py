@@ -30,6 +30,17 @@ def world_size() -> int:
     return max(1, int(os.environ.get("WORLD_SIZE", "1")))
 
 
+def local_device() -> str:
+    """This process's training device: its GPU (``LOCAL_RANK`` under accelerate launch) where
+    CUDA is available, else the CPU. Work done with the model before a trainer takes it (the
+    GRPO curriculum's sampling, held-out checks) must run there, not where it was loaded."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    return "cpu"
+
+
 def plan_batch(target: int, per_device: int, processes: int | None = None) -> BatchPlan:
     """The split closest to ``target`` sequences per step.
 

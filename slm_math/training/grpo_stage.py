@@ -18,7 +18,6 @@ kept beside the checkpoints, so an interrupted stage resumes where it stopped.
 from __future__ import annotations
 
 import dataclasses
-
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from slm_math.grading.rewards import build_rewards
 from slm_math.jsonl import DataFileError, read_jsonl, write_json, write_jsonl
 from slm_math.tracking import data_hash, git_commit, params_hash, register_checkpoint, stage_run
 from slm_math.tracking.mlflow_runs import is_main_process
+from slm_math.training.batching import local_device
 from slm_math.training.callbacks import dvclive_callback
 from slm_math.training.checkpoints import prepare_checkpoint_dir
 from slm_math.training.grpo import (GRPOResult, build_grpo_trainer, load_start_model,
@@ -176,6 +176,7 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
         names = cfg.benchmarks or [p.stem for p in problem_files(paths.problems, None)]
         benchmarks, profile_counts = apply_profile(names, cfg.curriculum.profile)
     model, tokenizer, start_dir = load_start_model(cfg.init, paths.models, precision)
+    model = model.to(local_device())  # the curriculum and held-out sampling run before TRL moves it
     backend = resolve_backend(cfg.generation.backend, mode=cfg.mode, start_dir=start_dir)
     files = problem_files(paths.problems, benchmarks)
     hashes = {"params_hash": params_hash(cfg, {"seed": params.seed}),

@@ -61,3 +61,34 @@ def test_compare_two_results_folders(tmp_path, capsys):
     pooled = next(c for c in cells if c["benchmark"] == "all")
     assert (pooled["n"], pooled["accuracy_a"], pooled["accuracy_b"]) == (12, 0.0, 1.0)
     assert pooled["p_value"] < 0.001
+
+
+def test_snapshot_leaves_out_what_another_run_made(tmp_path):
+    """A stage `dvc status` reports changed (its params are not the current ones) made its
+    files in another run: they stay out of the results folder and run.json names the stage."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    work = tmp_path / "work"
+    make_workspace(work, "gpu", [True])
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    (work / "dvc.yaml").write_text(yaml.safe_dump({"stages": {
+        "fresh": {"cmd": "echo 1 > metrics/fresh.json", "params": ["seed"],
+                  "metrics": [{"metrics/fresh.json": {"cache": False}}]},
+        "old": {"cmd": "mkdir -p dvclive/old/plots && echo 2 > dvclive/old/plots/m.tsv && echo 3 > metrics/old.json",
+                "params": ["profile_name"],
+                "outs": [{"dvclive/old/plots": {"cache": False}}],
+                "metrics": [{"metrics/old.json": {"cache": False}}]}}}))
+    for command in (["git", "init", "-q"], ["dvc", "init", "-q"], ["dvc", "repro", "-q"]):
+        subprocess.run(command, cwd=work, env=env, check=True, capture_output=True)
+    (work / "dvclive" / "old" / "metrics.json").write_text("{}")
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    (work / "params.yaml").write_text(yaml.safe_dump({**params, "profile_name": "cpu"}))
+    run = main(["snapshot", str(work / "results" / "cpu"), "--repo", str(work), "--commit", "c"])
+    assert run == 0
+    dest = work / "results" / "cpu"
+    assert json.loads((dest / "run.json").read_text())["stale_stages"] == ["old"]
+    assert (dest / "metrics" / "fresh.json").exists()
+    assert not (dest / "metrics" / "old.json").exists() and not (dest / "dvclive" / "old").exists()

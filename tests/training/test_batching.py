@@ -17,3 +17,17 @@ def test_per_device_shrinks_and_nearest_size_when_not_divisible():
 def test_world_size_from_environment(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "4")
     assert plan_batch(128, 8).grad_accum == 4
+
+
+def test_local_device_is_this_process_gpu_when_cuda_is_there(monkeypatch):
+    import torch
+
+    from slm_math.training.batching import local_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert local_device() == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert local_device() == "cuda:0"
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert local_device() == "cuda:3"
