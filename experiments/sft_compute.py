@@ -1,9 +1,9 @@
-"""Accuracy against SFT compute: what the offline CPU budget leaves on the table.
+"""Accuracy against SFT compute: what the offline CPU budget leaves on the table (an
+experiment, not a speed benchmark).
 
-The offline run trains on 256 of the verified traces for one epoch (16 steps), because 2 CPU
-cores allow no more inside 20 minutes, and its SFT models do not beat the 4-shot base model.
-This benchmark asks whether more compute would: full fine-tuning of the same base model on
-the same verified traces (`data/cot/verified.jsonl`, the chat format and assistant-only loss
+The CPU profiles train on a few hundred verified traces for one epoch, because 2 CPU cores
+allow no more. This experiment asks whether more compute would beat the 4-shot base model:
+full fine-tuning of the same base model on the same verified traces (`data/cot/verified.jsonl`, the chat format and assistant-only loss
 of the sft stages), for a grid of example counts, epochs and learning rates, then greedy
 decoding of the same test problems the eval cells answer (the first `--limit` of each
 benchmark, the standard prompt, 256 new tokens).
@@ -13,11 +13,11 @@ SFTTrainer, so that it runs on a GPU machine that has torch and transformers onl
 needs math-verify: where it is installed the answers are graded at once; elsewhere the file
 is written ungraded and `--grade FILE` grades it later (on the dev machine):
 
-    python benchmarks/sft_compute.py --model-dir models/base        # GPU: the grid, ~6 min on an H100
-    python benchmarks/sft_compute.py --grade benchmarks/results/sft_compute.json
-    python benchmarks/sft_compute.py --tiny                          # CPU smoke run
+    python experiments/sft_compute.py --model-dir models/base        # GPU: the grid, ~6 min on an H100
+    python experiments/sft_compute.py --grade experiments/results/sft_compute.json
+    python experiments/sft_compute.py --tiny                         # CPU smoke run
 
-Writes benchmarks/results/sft_compute.json (sft_compute-tiny.json with --tiny).
+Writes experiments/results/sft_compute.json (sft_compute-tiny.json with --tiny).
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import machine, print_table, write_results  # noqa: E402
+from benchmarks.common import (EXPERIMENT_RESULTS, machine, print_table,  # noqa: E402
+                               write_results)
 
 from slm_math.data.schema import read_problems  # noqa: E402
 from slm_math.training.sft_data import load_problems, load_sft_examples, user_prompt  # noqa: E402
@@ -141,6 +141,12 @@ def grade(payload: dict) -> dict:
     return payload
 
 
+def model_label(model_dir: str) -> str:
+    """The base model folder as a results file records it: relative paths as given, an
+    absolute one (a scratch folder of the machine) by its name."""
+    return Path(model_dir).name if Path(model_dir).is_absolute() else model_dir
+
+
 def show(payload: dict) -> None:
     """The table: one row per run."""
     rows = []
@@ -170,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.grade:
         path = Path(args.grade)
         payload = grade(json.loads(path.read_text()))
-        path.write_text(json.dumps(payload, indent=2) + "\n")
+        payload["model_dir"] = model_label(payload["model_dir"])
+        write_results(path.stem, payload, path.parent)
         show(payload)
         return 0
 
@@ -186,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     grid = [(16, 1, 5e-5)] if args.tiny else GRID
     max_new = 8 if args.tiny else args.max_new_tokens
     tokenizer = AutoTokenizer.from_pretrained(args.model_dir)
-    payload = {"machine": machine(), "device": device, "model_dir": args.model_dir,
+    payload = {"machine": machine(), "device": device, "model_dir": model_label(args.model_dir),
                "problems": [{k: p[k] for k in ("id", "source", "answer", "rule") if k in p}
                             for p in tests],
                "runs": [], "graded": False}
@@ -210,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as err:  # no math-verify on a bare GPU machine: grade later
         print(f"[sft_compute] not graded here ({err}); run --grade on the results file")
     name = args.out or ("sft_compute-tiny" if args.tiny else "sft_compute")
-    write_results(name, payload)
+    write_results(name, payload, EXPERIMENT_RESULTS)
     show(payload)
     return 0
 

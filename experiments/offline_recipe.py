@@ -1,9 +1,10 @@
 """Offline recipe: which SFT and GRPO settings pay off inside the 2-core CPU budget.
 
-The offline run (SmolLM2-135M-Instruct; basic_arithmetic, chain_sum, products, lcm + CHAMP)
-should show base 4-shot < SFT < GRPO, each step significant, in about 20 minutes on 2 CPU
-cores. This benchmark searches the knobs on a GPU, holding each stage to what the CPU can
-afford:
+An experiment, not a speed benchmark. The question: with the offline data
+(SmolLM2-135M-Instruct; basic_arithmetic, chain_sum, products, lcm + CHAMP), can base 4-shot
+< SFT < GRPO, each step significant, fit the budget of 2 CPU cores (the cpu_ablation
+profile's sizes, `PROFILE`)? It searches the knobs on a GPU, holding each stage to what the
+CPU can afford:
 
 - SFT (full fine-tuning): at most SFT_TOKEN_BUDGET training tokens, padding included
   (examples x epochs x padded length); free: learning rate, batch size, epochs, schedule.
@@ -33,26 +34,26 @@ antlr4-python3-runtime), gguf 0.19 and transformers 5.19 (carried as wheels)::
     python -c "from pathlib import Path; from slm_math.base_model import load_gguf_as_plain_model as l
     m, t = l(Path('/tmp/g'), 'SmolLM2-135M-Instruct.Q4_1.gguf'); m.save_pretrained('/tmp/base')
     t.save_pretrained('/tmp/base')"
-    python benchmarks/offline_recipe.py --model-dir /tmp/base --data data --work /tmp/recipe \
+    python experiments/offline_recipe.py --model-dir /tmp/base --data data --work /tmp/recipe \
         --out $OUT --deadline 470 --phases base,sft      # ~5 min on an H200
-    python benchmarks/offline_recipe.py --model-dir /tmp/base --data data --work /tmp/recipe \
+    python experiments/offline_recipe.py --model-dir /tmp/base --data data --work /tmp/recipe \
         --out $OUT --deadline 480 --phases grpo          # GRPO from the best SFT run, ~1 min a
                                                          # config; a rerun skips configs done
-    python benchmarks/offline_recipe.py --tiny ...       # smoke run: 4 problems, 1-2 steps
+    python experiments/offline_recipe.py --tiny ...       # smoke run: 4 problems, 1-2 steps
 
 The state (results.json, texts.jsonl.gz, models) lives in --work, so a later call on the
 same machine continues; the deadline stops starting configs after that many seconds.
 Here, on the dev machine, with the two files that came back::
 
-    python benchmarks/offline_recipe.py --show offline_recipe.json --write   # table + results file
-    python benchmarks/offline_recipe.py --grade offline_recipe-texts.jsonl.gz \
-        --show benchmarks/results/offline_recipe.json --data data   # re-grade here (math-verify)
+    python experiments/offline_recipe.py --show offline_recipe.json --write   # table + results file
+    python experiments/offline_recipe.py --grade offline_recipe-texts.jsonl.gz \
+        --show experiments/results/offline_recipe.json --data data   # re-grade here (math-verify)
 
-Writes benchmarks/results/offline_recipe.json (``--out`` elsewhere): machine facts, the
+Writes experiments/results/offline_recipe.json (``--out`` elsewhere): machine facts, the
 budgets, every config with its params overrides, steps, tokens or completions, accuracy per
 benchmark, pooled (the 4 tasks) and with CHAMP, correctness vectors and p-values.
 
-Trace variants (``--name offline_recipe_lcm``, benchmarks/results/offline_recipe_lcm.json):
+Trace variants (``--name offline_recipe_lcm``, experiments/results/offline_recipe_lcm.json):
 the same SFT config trained on other verified.jsonl files, each ``--variant NAME=DIR`` a data
 folder with train/ and cot/verified.jsonl (its train/ also gives its base 4-shot examples:
 ``base-fewshot-NAME``), ``--sft-seeds`` repeating each SFT config per seed (``-sSEED`` runs).
@@ -63,8 +64,8 @@ train/, benchmarks/ and cot/verified.jsonl with every lcm problem's solution and
 trace rewritten by ``worked_lcm_solution`` below (the worked multiples; measured worse, so the
 pipeline's ``reasoning_gym_source.reference_solution`` keeps the answer-only line)::
 
-    python benchmarks/offline_recipe.py --rewrite-lcm data /tmp/data_lcm
-    python benchmarks/offline_recipe.py --name offline_recipe_lcm --model-dir /tmp/base \
+    python experiments/offline_recipe.py --rewrite-lcm data /tmp/data_lcm
+    python experiments/offline_recipe.py --name offline_recipe_lcm --model-dir /tmp/base \
         --data data --variant cur=data --variant lcm=/tmp/data_lcm --sft-seeds 42,7,1234 \
         --only base-fewshot,sft-today,grpo-today-12-c96 --work /tmp/recipe --out $OUT
 
@@ -73,8 +74,8 @@ base 4-shot examples are SRC's) and SRC's cot/verified.jsonl without the traces 
 comma-separated sources (``--name offline_recipe_nolcm``: SFT without the answer-only lcm
 traces; max_examples then draws its 256 from the other tasks' traces alone)::
 
-    python benchmarks/offline_recipe.py --drop-traces data /tmp/data_nolcm lcm
-    python benchmarks/offline_recipe.py --name offline_recipe_nolcm --model-dir /tmp/base \
+    python experiments/offline_recipe.py --drop-traces data /tmp/data_nolcm lcm
+    python experiments/offline_recipe.py --name offline_recipe_nolcm --model-dir /tmp/base \
         --data data --variant cur=data --variant nolcm=/tmp/data_nolcm --sft-seeds 42,7,1234 \
         --only base-fewshot,sft-today,grpo-today-12-c96 --grpo-start sft-today-nolcm ...
 """
@@ -94,105 +95,50 @@ import traceback
 from pathlib import Path
 
 ROOT = Path.cwd() if (Path.cwd() / "slm_math").is_dir() else Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
+PROFILE = "cpu_ablation"
+"""The params these searches start from: the CPU sizes they ran at (SFT on 256 traces with 16
+held-out problems, GRPO's 24 curriculum candidates), not the time-sized CPU default."""
 
 SEED = 42
 SFT_TOKEN_BUDGET = 45_000
 GRPO_COMPLETION_BUDGET = 200
 TASKS = ["basic_arithmetic", "chain_sum", "products", "lcm"]
-NOTES = [
-    "SFT data: the pipeline's data/cot/verified.jsonl did not exist yet when this ran, so the "
-    "SFT traces were built with slm_math.teacher.reference.reference_trace for all 1,306 "
-    "train problems (the offline cascade's last teacher; the real file also holds up to 24 "
-    "traces from the local-model teacher). data/train and data/benchmarks are the pipeline's.",
-    "Weights: the packaged GGUF (98 MB, sha256 b179c952...) travelled in two parts (44 MB with "
-    "the wheels in one call, 54 MB in the next while the machine was warm), was joined on "
-    "the GPU machine and converted with slm_math.base_model.load_gguf_as_plain_model.",
-    "Eval on the GPU: fp32 weights, the hf backend's static CUDA-graph decoder, greedy; the "
-    "stages' eval on the CPU (vLLM, fp32) may differ on a few problems.",
-    "GRPO sampled with generation.backend 'trl' (TRL's generate, as on the CPU): the "
-    "cuda_graph decoder's fp32 static cache rejects the bf16 keys autocast produces.",
-    "GRPO curriculum: pass_rate over 24 candidates x k=4 (96 extra samples) kept 4 problems "
-    "(14 never, 6 always solved at seed 42; 11 at seed 7), so 12 steps of 4 prompts revisit the "
-    "same 4 problems; at temperature 0.7 it kept 3 (< prompts_per_step) and TRL ran 0 steps "
-    "(grpo-lora5e-4-b0-t07 is the untouched SFT model). curriculum none (all 1,306) saw 79% "
-    "zero-variance groups and the reward fell 0.83 -> 0.45.",
-    "Selection: 10 SFT configs were compared with one baseline; sft-today (the committed "
-    "params) was fixed in advance, the others' p-values are uncorrected.",
-]
-NOTES_LCM = [
-    "Question: does a worked lcm trace (the multiples of the largest number, then "
-    "'q * n = lcm', then 'lcm(a, b) = lcm') instead of the answer-only 'lcm(a, b) = lcm' "
-    "stop SFT losing lcm accuracy? Variant cur: the pipeline's data/cot/verified.jsonl of a "
-    "real run on the current params (1,306 traces: 243 lcm, all from the reference teacher). "
-    "Variant lcm: the same file with the 243 lcm texts rewritten by the new "
-    "worked_lcm_solution (benchmarks/offline_recipe.py --rewrite-lcm), train/lcm.jsonl's "
-    "solutions too (so base-fewshot-lcm's lcm examples are worked ones).",
-    "SFT: params.yaml's sft_full as committed (256 examples, lr 5e-5, batch 16, 1 epoch) per "
-    "seed (held-out split, shuffle and init of training); p-values per seed, uncorrected.",
-    "Weights: the packaged GGUF (98 MB) travelled in two parts in two back-to-back calls, "
-    "joined and converted on the GPU machine with slm_math.base_model.load_gguf_as_plain_model. "
-    "Eval as in offline_recipe.json: fp32, greedy, the hf backend's CUDA-graph decoder. "
-    "machine.git_commit is main's HEAD (the code ran from a copy of branch gpu-lcm).",
-    "Result: the worked trace does not help. lcm after SFT: cur 7/9/5%, lcm 2/7/12% (seeds "
-    "42/7/1234); pooled 400: cur 48.0/45.75/44.25, lcm 45.0/44.25/45.25. Read from the texts: "
-    "the SFT models' multiples are wrong after two or three terms (60-80 of 100 lists with a "
-    "wrong term, seeds 42 and 7), and the lists run past the lcm (19 of 100 lists overshoot, "
-    "2 stop right); seed 1234 wrote no list at all ('17 * 9 = 1705'). As 4-shot examples the "
-    "worked lcm solutions hurt the base model: lcm 23% -> 8%, CHAMP (whose mixed examples "
-    "include one) 5.7% -> 1.1%.",
-    "Seeds: the committed sft_full on today's traces beats base 4-shot by +6.2 pp (p=0.010, "
-    "seed 42, as in offline_recipe.json), +4.0 (p=0.093, seed 7) and +2.5 (p=0.34, seed "
-    "1234); it loses lcm 14-18 pp on every seed (p<=0.004) and wins chain_sum 17-19 pp.",
-    "Padded SFT tokens: cur 30.0-30.4k, lcm 40.6-43.8k (the 45k budget still holds); the "
-    "worked lcm traces are 93 tokens on average (max 163), over GRPO's 96-token completions "
-    "for 94 of 243 train problems.",
-    "GRPO (step 3): from sft-today-cur (the variant with the better mean pooled accuracy, its "
-    "seed-42 run), pass-rate curriculum over 96 candidates x k=4 (384 samples): 47 never, 22 "
-    "always solved, 27 kept (24 candidates kept 4 in offline_recipe.json); 12 steps x 4 "
-    "prompts x K=4 = 192 completions. No config beat its start (best -0.5 pp, p=0.82); "
-    "lora5e-4 and the K=8 full run lost 8.0 and 6.8 pp (p<0.001). grpo-today-12-c96-s2 was "
-    "left unrun (deadline).",
-]
-NOTES_NOLCM = [
-    "Question: sft_full loses 14-18 pp on lcm on every seed (offline_recipe_lcm.json), whose "
-    "reference traces are answer-only ('lcm(17, 9) = 153'). Does SFT do better without them, "
-    "on the 3 expression tasks' traces alone ('expr = result')? Variant cur: data/ of a real "
-    "run on the current params (cot/verified.jsonl: 1,306 traces, 243 lcm). Variant nolcm: "
-    "the same folder with the lcm traces dropped (--drop-traces data DST lcm: 1,063 traces); "
-    "train/ is unchanged, so base-fewshot-nolcm uses the same 4-shot examples as "
-    "base-fewshot-cur (a determinism check).",
-    "SFT: params.yaml's sft_full as committed (max_examples 256, lr 5e-5, batch 16, 1 epoch) "
-    "per seed; the 16 held-out problems and the seeded shuffle then cut to 256: nolcm trains on "
-    "256 expression traces (basic_arithmetic/chain_sum/products 58/91/107, 64/91/101, "
-    "66/91/99 at seeds 42/7/1234), cur on 197-212 of them plus 56/59/44 lcm traces (a "
-    "different shuffle of a different pool, so nolcm's examples are no superset of cur's). "
-    "p-values per seed, uncorrected.",
-    "Weights and eval as in offline_recipe_lcm.json (GGUF in two parts over two back-to-back "
-    "calls, converted on the GPU machine; fp32, greedy, CUDA-graph decoder); "
-    "machine.git_commit is main's HEAD, the script ran from a copy of branch gpu-nolcm. The cur "
-    "runs and base-fewshot-cur reproduce offline_recipe_lcm.json's correctness vectors exactly.",
-    "Result: dropping the lcm traces does not help. lcm after SFT: nolcm 6/9/10%, cur 7/9/5% "
-    "(seeds 42/7/1234), base 4-shot 23%: SFT still loses 13-17 pp on lcm (p<=0.03 every "
-    "seed). Pooled 400: nolcm 45.25/46.25/48.25 (mean 46.6), cur 48.0/45.75/44.25 (mean 46.0); "
-    "nolcm vs cur -2.8 (p=0.071), +0.5 (p=0.89), +4.0 pp (p=0.014, basic_arithmetic +11). "
-    "Against base 4-shot, nolcm gains +3.5/+4.5/+6.5 pp, p=0.175/0.076/0.0096: significant on "
-    "seed 1234 only. Read from the texts: without lcm traces the models answer lcm in the "
-    "products form, '<think> a * b = X </think> a * b = X. The Least Common Multiple of a and "
-    "b is X' (98-99 of 100), mostly unboxed (5-9 boxed), with the product right 37-38 times; "
-    "only the coprime pairs (29 of 100) can be right that way. So the lcm loss is not caused "
-    "by the answer-only trace: any short 'expr = result' SFT replaces the base model's "
-    "4-shot lcm habit (which scores 23%) with a one-line guess.",
-    "GRPO (grpo-today-12-c96, --grpo-start sft-today-nolcm): the pass-rate curriculum over 96 "
-    "candidates x k=4 kept 24 (51 never, 21 always solved); reward 0.51 -> 0.71 over 12 steps "
-    "(192 completions). +2.0 pp pooled over its start (45.25 -> 47.25, 10/2, p=0.039; lcm "
-    "6 -> 7%), +5.5 pp over base 4-shot (p=0.030): the first GRPO run in these benchmarks to "
-    "beat its SFT start at p<0.05 (uncorrected; one config, one seed), though it ends no "
-    "higher than sft-today-cur (48.0) did alone.",
-]
-EXPERIMENT_NOTES = {"offline_recipe": NOTES, "offline_recipe_lcm": NOTES_LCM,
-                    "offline_recipe_nolcm": NOTES_NOLCM}
+# What each experiment asked and how it was set up. No measured number is typed here:
+# `findings` computes the results from the runs, so a rerun or a re-grade updates them.
+SETUP = {
+    "offline_recipe": [
+        "Question: which SFT and GRPO settings pay off inside the 2-core CPU budget "
+        "(SFT_TOKEN_BUDGET padded training tokens, GRPO_COMPLETION_BUDGET sampled completions)?",
+        "SFT data: slm_math.teacher.reference.reference_trace for every train problem (the "
+        "offline cascade's last teacher); data/train and data/benchmarks are the pipeline's.",
+        "Eval on the GPU: fp32 weights, the hf backend's static CUDA-graph decoder, greedy; the "
+        "stages' eval on the CPU (vLLM) may differ on a few problems.",
+        "GRPO sampled with generation.backend 'trl' (TRL's generate, as on the CPU): the "
+        "cuda_graph decoder's fp32 static cache rejects the bf16 keys autocast produces.",
+        "Selection: the SFT configs share one baseline; sft-today (the params of the time) was "
+        "fixed in advance, the others' p-values are uncorrected.",
+    ],
+    "offline_recipe_lcm": [
+        "Question: does a worked lcm trace (the multiples of the largest number, then "
+        "'q * n = lcm', then 'lcm(a, b) = lcm'; worked_lcm_solution) instead of the answer-only "
+        "'lcm(a, b) = lcm' stop SFT losing lcm accuracy? Variant cur: the pipeline's "
+        "data/cot/verified.jsonl; variant lcm: the same with every lcm trace and train solution "
+        "rewritten (--rewrite-lcm), so base-fewshot-lcm's lcm examples are worked ones.",
+        "SFT: sft_full's params of the time per seed; p-values per seed, uncorrected. GRPO "
+        "starts from the seed-42 run of the variant with the better mean pooled accuracy.",
+        "Eval as in offline_recipe.json: fp32, greedy, the hf backend's CUDA-graph decoder.",
+    ],
+    "offline_recipe_nolcm": [
+        "Question: does SFT lose less on lcm without the answer-only lcm traces, on the three "
+        "expression tasks' traces alone? Variant cur: data/ of a pipeline run; variant nolcm: "
+        "the same with the lcm traces dropped (--drop-traces data DST lcm); train/ is "
+        "unchanged, so base-fewshot-nolcm repeats base-fewshot-cur (a determinism check).",
+        "SFT: sft_full's params of the time per seed (nolcm draws its max_examples from the "
+        "other tasks' traces alone); p-values per seed, uncorrected.",
+        "Eval as in offline_recipe_lcm.json (fp32, greedy, CUDA-graph decoder).",
+    ],
+}
 HARD = ["champ"]
 
 # name -> (sft_full overrides; "examples" is decided by the token budget unless given)
@@ -326,6 +272,23 @@ def paired(a: dict, b: dict, per_benchmark: bool = False) -> dict:
     return out
 
 
+_PARAMS_FILE: list[Path] = []
+
+
+def recipe_params(overrides: dict | None = None):
+    """Params of the `PROFILE` composition (conf/), with `overrides` per section."""
+    import tempfile
+
+    from slm_math.config import load_params
+    from slm_math.config.profiles import composed_text
+
+    if not _PARAMS_FILE:
+        path = Path(tempfile.mkdtemp(prefix="offline_recipe-")) / "params.yaml"
+        path.write_text(composed_text(ROOT, PROFILE))
+        _PARAMS_FILE.append(path)
+    return load_params(_PARAMS_FILE[0], overrides)
+
+
 # ---------------------------------------------------------------- SFT
 def example_lengths(tokenizer, examples: list[dict], max_length: int) -> list[int]:
     out = []
@@ -362,7 +325,6 @@ def budget_examples(lengths: list[int], batch: int, per_device: int, epochs: int
 
 def run_sft(name: str, spec: dict, *, base_dir: Path, data: Path, work: Path, tiny: bool,
             examples_all: list[dict], tokenizer) -> dict:
-    from slm_math.config import load_params
     from slm_math.training.sft import train_sft
     from slm_math.training.sft_data import split_held_out
 
@@ -372,7 +334,7 @@ def run_sft(name: str, spec: dict, *, base_dir: Path, data: Path, work: Path, ti
     epochs = int(spec.get("epochs", 1))
     overrides = {"precision": "fp32", "per_device_batch_size": min(8, batch),
                  "save_steps": 100_000, "max_steps": -1, **spec}
-    base_cfg = load_params(ROOT / "params.yaml").sft_full
+    base_cfg = recipe_params().sft_full
     # the examples the stage would train on (held-out problems removed, seeded shuffle)
     pool, _ = split_held_out(examples_all, base_cfg.eval_problems, seed)
     lengths = example_lengths(tokenizer, pool, base_cfg.max_length)
@@ -381,7 +343,7 @@ def run_sft(name: str, spec: dict, *, base_dir: Path, data: Path, work: Path, ti
     elif "max_examples" not in spec:
         overrides["max_examples"] = budget_examples(lengths, batch, overrides["per_device_batch_size"],
                                                     epochs)
-    params = load_params(ROOT / "params.yaml", {"sft_full": overrides})
+    params = recipe_params({"sft_full": overrides})
     cfg = params.sft_full
     train, held = split_held_out(examples_all, cfg.eval_problems, seed, max_examples=cfg.max_examples)
     est = padded_tokens(lengths[:len(train)], cfg.per_device_batch_size, epochs)
@@ -395,13 +357,13 @@ def run_sft(name: str, spec: dict, *, base_dir: Path, data: Path, work: Path, ti
             "seed": seed, "examples": len(train), "epochs": epochs, "steps": m["steps"],
             "tokens_non_padding": m["tokens_seen"], "tokens_padded_est": int(est),
             "final_loss": round(m["final_loss"], 4) if m["final_loss"] is not None else None,
-            "train_s": round(time.perf_counter() - start, 1), "model_dir": str(out_dir)}
+            "train_s": round(time.perf_counter() - start, 1),
+            "model_dir": str(out_dir.relative_to(work))}
 
 
 # ---------------------------------------------------------------- GRPO
 def run_grpo(name: str, spec: dict, *, start_dir: Path, data: Path, work: Path,
              tiny: bool) -> tuple[dict, object, object]:
-    from slm_math.config import load_params
     from slm_math.grading.rewards import build_rewards
     from slm_math.training.grpo import build_grpo_trainer, train_grpo
     from slm_math.training.grpo_data import (drop_long_prompts, load_problem_list, prompt_row,
@@ -416,7 +378,7 @@ def run_grpo(name: str, spec: dict, *, start_dir: Path, data: Path, work: Path,
     if tiny:  # random weights solve nothing: no curriculum, so that the trainer runs
         overrides = _merge(overrides, {"max_steps": 2, "curriculum": {"mode": "none",
                                                                       "candidates": 8}})
-    params = load_params(ROOT / "params.yaml", {"grpo": overrides})
+    params = recipe_params({"grpo": overrides})
     cfg = params.grpo
     model = load_causal_lm(start_dir, "fp32").to("cuda")
     tokenizer = load_tokenizer(start_dir)
@@ -519,7 +481,7 @@ def add_tests(state: dict) -> None:
 
 
 def show(state: dict) -> None:
-    from common import print_table
+    from benchmarks.common import print_table
 
     rows = []
     for run in state.get("runs", {}).values():
@@ -545,6 +507,62 @@ def show(state: dict) -> None:
                          "lcm_p": lcm.get("p") if lcm else None})
     if rows:
         print_table(rows, list(rows[0]))
+
+
+def _pp(delta: float) -> str:
+    return f"{100 * delta:+.1f} pp"
+
+
+def _test_text(test: dict) -> str:
+    """'+6.2 pp (59/34, p=0.01)': the paired delta, discordant counts b/a, McNemar p."""
+    return f"{_pp(test['delta'])} ({test['b_only']}/{test['a_only']}, p={test['p']:.2g})"
+
+
+def findings(state: dict) -> list[str]:
+    """The results in words, computed from the runs and their paired tests: accuracy of each
+    run, each run against its references (pooled over the 4 tasks, and the tasks that moved at
+    p < 0.05), seeds side by side, and the GRPO curriculum's counts."""
+    runs = state.get("runs", {})
+    n4 = len(vector(next(iter(runs.values())))) if runs else 0
+    lines = [f"Accuracy: greedy, pooled over the {n4} problems of the 4 tasks (CHAMP apart); "
+             "deltas are paired (b/a: problems only the run / only the reference solved), "
+             "McNemar exact p, uncorrected."]
+    for run in runs.values():
+        acc = run["accuracy"]
+        text = f"{run['name']}: {100 * acc['pooled4']:.2f}% (CHAMP {100 * acc.get('champ', 0):.1f}%)"
+        parts = []
+        for ref, test in run.get("tests", {}).items():
+            moved = [f"{task} {_pp(test[task]['delta'])} (p={test[task]['p']:.2g})"
+                     for task in TASKS + HARD if task in test and test[task]["p"] < 0.05]
+            parts.append(f"vs {ref[3:]} {_test_text(test['pooled4'])}"
+                         + (f"; moved: {', '.join(moved)}" if moved else ""))
+        if run["kind"] == "grpo" and run.get("curriculum"):
+            c = run["curriculum"]
+            parts.append(f"curriculum kept {c.get('selected')} of {c.get('measured')} "
+                         f"(never solved {c.get('never_solved')}, always {c.get('always_solved')})")
+        lines.append(text + (": " + "; ".join(parts) if parts else ""))
+    groups: dict[tuple, list[dict]] = {}
+    for run in runs.values():
+        if run["kind"] == "sft" and run.get("config"):
+            groups.setdefault((run["config"], run.get("variant", "")), []).append(run)
+    for (config, variant), group in groups.items():
+        if len(group) > 1:
+            accs = [r["accuracy"]["pooled4"] for r in group]
+            seeds = "/".join(str(r.get("seed", SEED)) for r in group)
+            pooled = "/".join(f"{100 * a:.2f}" for a in accs)
+            lines.append(f"{config} on {variant or 'data'} over seeds {seeds}: pooled {pooled}% "
+                         f"(mean {100 * sum(accs) / len(accs):.2f}%)")
+    vs_start = {r["name"]: r["tests"]["vs_" + str(r.get("start"))]["pooled4"]
+                for r in runs.values()
+                if r["kind"] == "grpo" and "vs_" + str(r.get("start")) in r.get("tests", {})}
+    if vs_start:
+        best = max(vs_start, key=lambda name: vs_start[name]["delta"])
+        wins = sum(t["p"] < 0.05 and t["delta"] > 0 for t in vs_start.values())
+        lines.append(f"GRPO: {wins} of {len(vs_start)} configs beat their SFT start at p < 0.05; "
+                     f"the best, {best}: {_test_text(vs_start[best])}")
+    if state.get("errors"):
+        lines.append(f"Failed configs: {', '.join(sorted(state['errors']))} (errors).")
+    return lines
 
 
 def worked_lcm_solution(numbers: list[int]) -> str:
@@ -647,7 +665,10 @@ def regrade(texts_path: Path, results_path: Path, data: Path, limit: int) -> Non
                           for k, v in graded.items()}
         run["accuracy"] = summarize(graded)
     add_tests(state)
-    results_path.write_text(json.dumps(state, indent=1))
+    state["notes"] = SETUP[result_name(state)] + findings(state)
+    from benchmarks.common import write_results
+
+    write_results(result_name(state), state, results_path.parent)
     show(state)
 
 
@@ -669,8 +690,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", metavar="FILE")
     parser.add_argument("--grade", metavar="FILE", help="re-grade a texts file (jsonl.gz)")
     parser.add_argument("--write", action="store_true",
-                        help="with --show: write benchmarks/results/<--name>.json")
-    parser.add_argument("--name", default="offline_recipe", choices=sorted(EXPERIMENT_NOTES),
+                        help="with --show: write experiments/results/<--name>.json")
+    parser.add_argument("--name", default="offline_recipe", choices=sorted(SETUP),
                         help="the experiment: its results file name and notes")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=DIR",
                         help="a trace variant: DIR/train and DIR/cot/verified.jsonl (repeat)")
@@ -693,15 +714,18 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.show and not args.grade:
         state = load_state(Path(args.show))
-        state["notes"] = EXPERIMENT_NOTES[result_name(state)]
+        for run in state.get("runs", {}).values():  # older states kept the absolute folder
+            if Path(run.get("model_dir", "")).is_absolute():
+                run["model_dir"] = str(Path("models") / Path(run["model_dir"]).name)
         add_tests(state)
+        state["notes"] = SETUP[result_name(state)] + findings(state)
         show(state)
         if args.write:
-            from common import write_results
-            write_results(result_name(state), state)
+            from benchmarks.common import EXPERIMENT_RESULTS, write_results
+            write_results(result_name(state), state, EXPERIMENT_RESULTS)
         return 0
     if args.grade:  # --grade TEXTS --show RESULTS: re-grade here, rewrite the results
-        regrade(Path(args.grade), Path(args.show or "benchmarks/results/offline_recipe.json"),
+        regrade(Path(args.grade), Path(args.show or "experiments/results/offline_recipe.json"),
                 Path(args.data), args.limit)
         return 0
 
@@ -710,7 +734,7 @@ def main(argv: list[str] | None = None) -> int:
     from slm_math.training.model_loading import load_causal_lm, load_tokenizer
     from slm_math.training.sft_data import load_problems, load_sft_examples
 
-    from common import machine
+    from benchmarks.common import machine
 
     patch_precision()
     work, data = Path(args.work), Path(args.data)
@@ -802,7 +826,7 @@ def main(argv: list[str] | None = None) -> int:
                                 sft_name(config, info["seed"], first)]
                         info.update(config=config, variant=variant,
                                     compare=[r for r in dict.fromkeys(refs) if r != name])
-                    model = load_causal_lm(Path(info["model_dir"]), "fp32").to("cuda")
+                    model = load_causal_lm(work / info["model_dir"], "fp32").to("cuda")
                     graded = evaluate(model, tokenizer, tests, fewshot=None, max_new=max_new,
                                       label=name)
                     add_run(state, texts, name, "sft", info, graded, work, out)
@@ -810,7 +834,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if "grpo" in phases:
         sft_runs = [r for r in runs.values() if r["kind"] == "sft"
-                    and Path(r["model_dir"]).is_dir()]
+                    and (work / r["model_dir"]).is_dir()]
         start = args.grpo_start or (
             best_start(sft_runs) if args.variant else
             max(sft_runs, key=lambda r: r["accuracy"]["pooled4"])["name"] if sft_runs else None)
@@ -823,7 +847,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
 
             def grpo_run(name=name, spec=spec):
-                info, model, tokenizer = run_grpo(name, spec, start_dir=Path(runs[start]["model_dir"]),
+                info, model, tokenizer = run_grpo(name, spec, start_dir=work / runs[start]["model_dir"],
                                                   data=data, work=work, tiny=args.tiny)
                 info["start"] = start
                 if args.variant:
