@@ -5,6 +5,7 @@
     slm-math snapshot results/<profile> [--times T]   a run's results folder (docs/profiles.md)
     slm-math params [--profile P] [K=V ...]   compose params.yaml from conf/ (DVC's Hydra)
     slm-math wheelhouse --have F --python PY  wheels for an offline GPU machine (docs/gpu.md)
+    slm-math plots-template --build P=DIR ...   the offline page of dvc plots (vega inlined)
 
 A and B are git revisions, DVC experiment names, `workspace`, or results folders
 (`results/gpu`, written by `slm-math snapshot`).
@@ -151,6 +152,26 @@ def cmd_wheelhouse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plots_template(args: argparse.Namespace) -> int:
+    """Write .dvc/plots/offline.html from unpacked npm packages (slm_math.report.plots_page)."""
+    from pathlib import Path
+
+    from slm_math.report.plots_page import BUILDS, write_template
+
+    packages = dict(b.split("=", 1) for b in args.build)
+    missing = sorted(set(BUILDS) - set(packages))
+    if missing:
+        print(f"error: plots-template: no --build for {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        path = write_template(args.repo, {k: Path(v) for k, v in packages.items()})
+    except (OSError, ValueError, KeyError) as err:
+        print(f"error: plots-template: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `slm-math`."""
     parser = argparse.ArgumentParser(prog="slm-math", description=__doc__.split("\n")[0])
@@ -198,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     wheels.add_argument("--requirements", default="requirements-gpu.txt", help="what to install")
     wheels.add_argument("--dest", default="wheelhouse", help="the folder to fill")
     wheels.set_defaults(func=cmd_wheelhouse)
+    plots = sub.add_parser("plots-template", help="the offline page of dvc plots show/diff",
+                           description="Inline vega, vega-lite and vega-embed (unpacked npm "
+                                       "packages) into .dvc/plots/offline.html.")
+    plots.add_argument("--build", action="append", default=[], metavar="PACKAGE=DIR",
+                       help="an unpacked npm package (the folder with package.json); repeat")
+    plots.add_argument("--repo", default=".", help="the project root (default: .)")
+    plots.set_defaults(func=cmd_plots_template)
     return parser
 
 
