@@ -539,7 +539,8 @@ def findings(state: dict) -> list[str]:
         if run["kind"] == "grpo" and run.get("curriculum"):
             c = run["curriculum"]
             parts.append(f"curriculum kept {c.get('selected')} of {c.get('measured')} "
-                         f"(never solved {c.get('never_solved')}, always {c.get('always_solved')})")
+                         f"(never solved {c.get('never_solved')}, always {c.get('always_solved')})"
+                         if c.get("measured") else f"no curriculum ({c.get('selected')} problems)")
         lines.append(text + (": " + "; ".join(parts) if parts else ""))
     groups: dict[tuple, list[dict]] = {}
     for run in runs.values():
