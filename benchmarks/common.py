@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from slm_math.tracking.machine import cpu_model_and_flags
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # scripts that put only benchmarks/ on the path
+from slm_math.tracking.machine import cpu_model_and_flags  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 EXPERIMENT_RESULTS = ROOT / "experiments" / "results"
 
@@ -38,14 +38,10 @@ def machine(packages: tuple[str, ...] = ("torch", "transformers")) -> dict:
             info["gpu"] = torch.cuda.get_device_name(0)
     except ImportError:
         pass
-    try:
-        info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-                                            capture_output=True, text=True).stdout.strip()
-    except OSError:
-        pass
+    from slm_math.tracking.fingerprint import git_commit
+
+    info["git_commit"] = git_commit(ROOT)  # '-dirty' when the code or params had changes
     return info
-
-
 
 
 def print_table(rows: list[dict], columns: list[str]) -> None:

@@ -174,6 +174,7 @@ def main() -> None:
         "seq": seq, "precision": "bf16" if device == "cuda" else "fp32",
         "measured_matmul_tflops": round(peak, 1), "rows": rows,
         "alloc_conf": os.environ.get("PYTORCH_CUDA_ALLOC_CONF"),
+        "command": " ".join(["python", "benchmarks/sft.py", *sys.argv[1:]]),
         "machine": machine(("torch", "transformers", "peft")),
     }
     print(f"\nSFT throughput, {result['model']}, seq {seq}, "
