@@ -125,6 +125,9 @@ def profile_section(name: str, data: dict | None) -> list[str]:
         rows = [[s["stage"], s["seconds"]] for s in run["stages"]]
         rows.append(["**stages together**", run.get("stages_s", sum(s["seconds"] for s in run["stages"]))])
         out += table(["stage", "wall s"], rows) + [""]
+    profile = data["folder"] / "metrics" / "profile.json"
+    if profile.is_file():
+        out += profile_table(json.loads(profile.read_text()))
     eval_dir = data["folder"] / "eval"
     cells = [c for c in data["cells"] if (eval_dir / c).is_dir()]
     report = data["params"].get("report") or {}
@@ -134,6 +137,24 @@ def profile_section(name: str, data: dict | None) -> list[str]:
         out += [ablation_table(results, baseline=report["baseline"], fewshot_baseline=fewshot,
                                order=cells), "", problem_counts(results, cells), ""]
     return out
+
+
+def profile_table(profile: dict) -> list[str]:
+    """The profile stage's base pass rates per task and level (metrics/profile.json)."""
+    tasks = profile.get("tasks") or {}
+    if not tasks:
+        return []
+    mix = profile.get("mix") or {}
+    rows = [[task, level + (" (trained)" if mix.get(task) == level else ""), cell.get("n"),
+             cell.get("k"), cell.get("pass_rate"), cell.get("pass_at_k"), cell.get("mixed"),
+             "yes" if cell.get("in_band") else "no"]
+            for task, levels in tasks.items() for level, cell in levels.items()]
+    settings = profile.get("settings") or {}
+    head = (f"Base pass rate per task and level (the profile stage: {settings.get('fewshot')}-shot, "
+            f"temperature {settings.get('temperature')}, at most {settings.get('max_new_tokens')} "
+            f"new tokens; in band: {settings.get('band')}):")
+    return [head, "", *table(["task", "level", "problems", "k", "pass rate", "pass@k", "mixed",
+                              "in band"], rows), ""]
 
 
 def accuracy_text(metrics: dict) -> str:

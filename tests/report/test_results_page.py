@@ -65,6 +65,11 @@ def make_project(root, with_run: bool = True):
         write_jsonl(work / "data" / "eval" / cell / "chain_sum.jsonl", rows)
         (work / "metrics" / "eval").mkdir(parents=True, exist_ok=True)
         (work / "metrics" / "eval" / f"{cell}.json").write_text(json.dumps(accuracy_block(rows)))
+    (work / "metrics" / "profile.json").write_text(json.dumps({
+        "mix": {"lcm": "d2"}, "settings": {"fewshot": 4, "temperature": 0.7, "max_new_tokens": 96,
+                                           "band": [0.05, 0.95]},
+        "tasks": {"lcm": {"d2": {"n": 4, "k": 4, "pass_rate": 0.25, "pass_at_k": 0.5,
+                                 "mixed": 0.5, "in_band": True}}}}))
     times = {"stages": [{"stage": "download", "seconds": 10.0}, {"stage": "report", "seconds": 2.0}],
              "total_s": 75.0, "load_average_start": [0.5, 0.4, 0.3], "returncode": 0}
     snapshot(work, root / "results" / "cpu", times=times, commit="0123456789abcdef")
@@ -76,6 +81,7 @@ def test_page_and_readme_from_the_result_files(tmp_path):
     cpu = page.split("## Profile `cpu`", 1)[1].split("## Profile `gpu`", 1)[0]
     assert "commit 0123456789ab" in cpu and "`dvc repro` 75.00 s (1.2 min) wall, 2 stages" in cpu
     assert "load average at start 0.5 / 0.4 / 0.3" in cpu
+    assert "| lcm | d2 (trained) | 4 | 4 | 0.25 | 0.5 | 0.5 | yes |" in cpu
     assert "| download | 10.00 |" in cpu and "| **stages together** | 12.00 |" in cpu
     # the ablation table from the eval rows: sft_full 5/6 against 4-shot 3/6, paired
     assert "| sft_full-standard | 83.3% [43.6, 97.0]" in cpu and "Δfew-shot +33.3 pp" in cpu
