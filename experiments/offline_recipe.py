@@ -35,9 +35,9 @@ antlr4-python3-runtime), gguf 0.19 and transformers 5.19 (carried as wheels)::
     m, t = l(Path('/tmp/g'), 'SmolLM2-135M-Instruct.Q4_1.gguf'); m.save_pretrained('/tmp/base')
     t.save_pretrained('/tmp/base')"
     python experiments/offline_recipe.py --model-dir /tmp/base --data data --work /tmp/recipe \
-        --out $OUT --deadline 470 --phases base,sft      # ~5 min on an H200
+        --out $OUT --deadline 470 --phases base,sft      # minutes on one GPU
     python experiments/offline_recipe.py --model-dir /tmp/base --data data --work /tmp/recipe \
-        --out $OUT --deadline 480 --phases grpo          # GRPO from the best SFT run, ~1 min a
+        --out $OUT --deadline 480 --phases grpo          # GRPO from the best SFT run, a minute or so a
                                                          # config; a rerun skips configs done
     python experiments/offline_recipe.py --tiny ...       # smoke run: 4 problems, 1-2 steps
 

@@ -13,7 +13,7 @@ SFTTrainer, so that it runs on a GPU machine that has torch and transformers onl
 needs math-verify: where it is installed the answers are graded at once; elsewhere the file
 is written ungraded and `--grade FILE` grades it later (on the dev machine):
 
-    python experiments/sft_compute.py --model-dir models/base        # GPU: the grid, ~6 min on an H100
+    python experiments/sft_compute.py --model-dir models/base        # on one GPU: the grid
     python experiments/sft_compute.py --grade experiments/results/sft_compute.json
     python experiments/sft_compute.py --tiny                         # CPU smoke run
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -40,8 +41,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     """`dvc repro` with its output streamed, then a table of stage wall times and the total."""
     from rich.console import Console
     from rich.table import Table
-
-    import os
 
     start = time.perf_counter()
     load_before = list(os.getloadavg())

