@@ -120,8 +120,8 @@ def leaves(tree, prefix=""):
 
 
 def test_cpu_ablation_restores_every_size_the_default_shrinks():
-    """cpu_ablation differs from the default only in sizes, each larger: 488 paired eval
-    problems, the agents on 50, SFT on 256 traces, GRPO 4 steps."""
+    """cpu_ablation differs from the default only in sizes, each larger (488 paired eval
+    problems, the agents on 50, SFT on 256 traces, GRPO 4 steps), and GRPO's curriculum."""
     default = leaves(yaml.safe_load(composed_text(ROOT)))
     ablation = leaves(yaml.safe_load(composed_text(ROOT, "cpu_ablation")))
     assert default.keys() == ablation.keys()
@@ -132,8 +132,10 @@ def test_cpu_ablation_restores_every_size_the_default_shrinks():
              "sft_lora.max_examples", "sft_lora.eval_problems", "sft_full.max_examples",
              "sft_full.eval_problems", "grpo.max_steps", "grpo.curriculum.candidates",
              "grpo_verifier.max_steps", "grpo_verifier.problems", "grpo_verifier.eval_problems"}
-    assert changed == sizes
+    assert changed == sizes | {"grpo.curriculum.mode"}
     assert all(ablation[k] > default[k] for k in sizes)
+    # the default trains GRPO on a random pool; the ablation measures a pass-rate band
+    assert (default["grpo.curriculum.mode"], ablation["grpo.curriculum.mode"]) == ("none", "pass_rate")
     assert ablation["eval.limit"] == 100 and ablation["sft_full.max_examples"] == 256
     assert {ablation[f"agents.{a}.limit"] for a in agents} == {10}
     assert ablation["grpo.max_steps"] == 4
