@@ -40,7 +40,8 @@ endif
 	touch $@
 
 run: install
-	$(PY) -m slm_math.cli run
+	@# stage wall times also go to run-times.json: `slm-math snapshot results/<profile> --times run-times.json`
+	$(PY) -m slm_math.cli run --times run-times.json
 
 test: install
 	@# with vLLM installed its tests must run: a broken vllm fails them instead of skipping them

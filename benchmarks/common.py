@@ -5,19 +5,25 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
+import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # scripts that put only benchmarks/ on the path
+from slm_math.tracking.machine import cpu_model_and_flags  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+EXPERIMENT_RESULTS = ROOT / "experiments" / "results"
 
 
 def machine(packages: tuple[str, ...] = ("torch", "transformers")) -> dict:
     """The facts a reader needs to compare numbers: CPU, GPU, Python, package versions."""
+    processor, flags = cpu_model_and_flags()
     info = {"platform": platform.platform(), "python": platform.python_version(),
-            "cpu_count": os.cpu_count(), "processor": _cpu_model(),
+            "cpu_count": os.cpu_count(), "processor": processor, "cpu_flags": flags,
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
     for name in packages:
@@ -32,22 +38,10 @@ def machine(packages: tuple[str, ...] = ("torch", "transformers")) -> dict:
             info["gpu"] = torch.cuda.get_device_name(0)
     except ImportError:
         pass
-    try:
-        info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-                                            capture_output=True, text=True).stdout.strip()
-    except OSError:
-        pass
+    from slm_math.tracking.fingerprint import git_commit
+
+    info["git_commit"] = git_commit(ROOT)  # '-dirty' when the code or params had changes
     return info
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def print_table(rows: list[dict], columns: list[str]) -> None:
@@ -67,11 +61,34 @@ def _fmt(value) -> str:
     return "" if value is None else str(value)
 
 
-def write_results(name: str, payload: dict) -> Path:
-    """Write benchmarks/results/<name>.json and say where."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+def local_prefixes() -> list[tuple[str, str]]:
+    """(absolute path of this machine, what a results file says instead), longest first: the
+    checkout, the environment, the home and temp folders."""
+    pairs = {str(ROOT): ".", sys.prefix: "<venv>", sys.base_prefix: "<python>",
+             str(Path.home()): "~", tempfile.gettempdir(): "<tmp>"}
+    return sorted(((k, v) for k, v in pairs.items() if len(k) > 1), key=lambda kv: -len(kv[0]))
+
+
+def without_local_paths(value, prefixes: list[tuple[str, str]] | None = None):
+    """`value` (JSON data) with this machine's absolute paths replaced (`local_prefixes`)."""
+    prefixes = local_prefixes() if prefixes is None else prefixes
+    if isinstance(value, str):
+        for prefix, name in prefixes:
+            value = value.replace(prefix, name)
+        return value
+    if isinstance(value, dict):
+        return {k: without_local_paths(v, prefixes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_local_paths(v, prefixes) for v in value]
+    return value
+
+
+def write_results(name: str, payload: dict, folder: Path = RESULTS) -> Path:
+    """Write <folder>/<name>.json (benchmarks/results by default), without local paths, and
+    say where."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(without_local_paths(payload), indent=2, sort_keys=True) + "\n")
     print(f"\nwrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}",
           file=sys.stderr)
     return path

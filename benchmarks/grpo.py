@@ -15,7 +15,7 @@ generation round per step). The reward is cheap and token-level (share of tokens
 lower half of the vocabulary), so the table measures the trainer, not a grader. Step 1 of
 each configuration warms up (allocator, cuBLAS); the next steps are timed.
 
-    python benchmarks/grpo.py           # on one GPU: ~5 minutes
+    python benchmarks/grpo.py           # on one GPU
     python benchmarks/grpo.py --tiny    # on CPU: a tiny model, checks the script runs
 Writes benchmarks/results/grpo.json (or grpo_tiny.json).
 """

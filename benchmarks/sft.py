@@ -8,9 +8,9 @@ trained at sequence length 2048 in bf16, LoRA and full, with and without packing
   longest (TRL's default collator); tokens/s counts real tokens only, so padding is waste.
 
 MFU = model FLOPs per token × tokens/s ÷ the measured bf16 matmul rate of the device
-(an 8192³ product, ~770-800 TFLOP/s on an H100). Model FLOPs per token: 6 × params for
+(an 8192³ product, recorded in the results file). Model FLOPs per token: 6 × params for
 full fine-tuning; 4 × params for LoRA (the frozen weights get no weight gradient; the
-6N column applies the brief's formula to both). The loop is what ``Trainer`` runs per
+6N column applies 6N to both). The loop is what ``Trainer`` runs per
 step (forward with labels, backward, clip, fused AdamW step) without its bookkeeping.
 
     python benchmarks/sft.py            # on a GPU: the table above, ~2 minutes
@@ -174,6 +174,7 @@ def main() -> None:
         "seq": seq, "precision": "bf16" if device == "cuda" else "fp32",
         "measured_matmul_tflops": round(peak, 1), "rows": rows,
         "alloc_conf": os.environ.get("PYTORCH_CUDA_ALLOC_CONF"),
+        "command": " ".join(["python", "benchmarks/sft.py", *sys.argv[1:]]),
         "machine": machine(("torch", "transformers", "peft")),
     }
     print(f"\nSFT throughput, {result['model']}, seq {seq}, "

@@ -5,6 +5,8 @@
     slm-math snapshot results/<profile> [--times T]   a run's results folder (docs/profiles.md)
     slm-math params [--profile P] [K=V ...]   compose params.yaml from conf/ (DVC's Hydra)
     slm-math wheelhouse --have F --python PY  wheels for an offline GPU machine (docs/gpu.md)
+    slm-math results [--check]          docs/results.md and the README's results table
+    slm-math plots-template --build P=DIR ...   the offline page of dvc plots (vega inlined)
 
 A and B are git revisions, DVC experiment names, `workspace`, or results folders
 (`results/gpu`, written by `slm-math snapshot`).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -40,6 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     start = time.perf_counter()
+    load_before = list(os.getloadavg())
     command = ["dvc", "repro", *args.dvc_args]
     lines: list[str] = []
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -62,7 +66,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         times = [{"stage": stage, "seconds": seconds} for stage, seconds in stage_times(lines)]
         write_atomic(args.times, json.dumps({"command": command, "returncode": proc.returncode,
-                                             "total_s": round(total, 1), "stages": times},
+                                             "total_s": round(total, 1), "stages": times,
+                                             "load_average_start": load_before,
+                                             "load_average_end": list(os.getloadavg())},
                                             indent=2) + "\n")
     return proc.returncode
 
@@ -108,8 +114,8 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     """Write a profile's results folder from the workspace (slm_math.report.snapshot)."""
     from slm_math.report.snapshot import snapshot
 
-    times = json.loads(open(args.times).read())["stages"] if args.times else None
-    run = snapshot(args.repo, args.dest, stage_times=times, commit=args.commit)
+    times = json.loads(open(args.times).read()) if args.times else None
+    run = snapshot(args.repo, args.dest, times=times, commit=args.commit)
     print(f"wrote {args.dest}: profile {run['profile']}, commit {run['commit']}, "
           f"{run['eval_rows']} eval rows")
     return 0
@@ -148,6 +154,43 @@ def cmd_wheelhouse(args: argparse.Namespace) -> int:
         return 2
     print(f"{args.dest}: {len(manifest['files'])} wheels, {manifest['bytes'] / 1e6:.1f} MB; "
           f"{manifest['target_packages_kept']} packages the target already has are left out")
+    return 0
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    """Write docs/results.md and the README's results table (slm_math.report.results_page)."""
+    from slm_math.report.results_page import write_results_docs
+
+    try:
+        stale = write_results_docs(args.repo, check=args.check)
+    except ValueError as err:
+        print(f"error: results: {err}", file=sys.stderr)
+        return 2
+    if args.check:
+        for path in stale:
+            print(f"{path}: differs from `slm-math results`", file=sys.stderr)
+        return 1 if stale else 0
+    print(f"wrote {', '.join(map(str, stale)) or 'nothing (up to date)'}")
+    return 0
+
+
+def cmd_plots_template(args: argparse.Namespace) -> int:
+    """Write .dvc/plots/offline.html from unpacked npm packages (slm_math.report.plots_page)."""
+    from pathlib import Path
+
+    from slm_math.report.plots_page import BUILDS, write_template
+
+    packages = dict(b.split("=", 1) for b in args.build)
+    missing = sorted(set(BUILDS) - set(packages))
+    if missing:
+        print(f"error: plots-template: no --build for {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        path = write_template(args.repo, {k: Path(v) for k, v in packages.items()})
+    except (OSError, ValueError, KeyError) as err:
+        print(f"error: plots-template: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
     return 0
 
 
@@ -198,6 +241,21 @@ def build_parser() -> argparse.ArgumentParser:
     wheels.add_argument("--requirements", default="requirements-gpu.txt", help="what to install")
     wheels.add_argument("--dest", default="wheelhouse", help="the folder to fill")
     wheels.set_defaults(func=cmd_wheelhouse)
+    results = sub.add_parser("results", help="docs/results.md and the README's results table",
+                             description="Generate docs/results.md and the README's results "
+                                         "table from results/<profile>/, benchmarks/results/ and "
+                                         "experiments/results/.")
+    results.add_argument("--check", action="store_true",
+                         help="write nothing; exit 1 if a generated file differs")
+    results.add_argument("--repo", default=".", help="the project root (default: .)")
+    results.set_defaults(func=cmd_results)
+    plots = sub.add_parser("plots-template", help="the offline page of dvc plots show/diff",
+                           description="Inline vega, vega-lite and vega-embed (unpacked npm "
+                                       "packages) into .dvc/plots/offline.html.")
+    plots.add_argument("--build", action="append", default=[], metavar="PACKAGE=DIR",
+                       help="an unpacked npm package (the folder with package.json); repeat")
+    plots.add_argument("--repo", default=".", help="the project root (default: .)")
+    plots.set_defaults(func=cmd_plots_template)
     return parser
 
 

@@ -1,7 +1,8 @@
 """report: the ablation table (metrics/summary.md) and the accuracy-by-stage plot.
 
 Reads params `eval.cells` and `report`; reads data/eval/<model>-<agent>/*.jsonl of every
-cell; writes metrics/summary.md, metrics/report/accuracy_by_stage.json
+cell; writes metrics/summary.md (ending with the commit it came from, `-dirty` when the code
+or params had uncommitted changes), metrics/report/accuracy_by_stage.json
 (plotted by `dvc plots show`) and metrics/report/accuracy_by_stage.png.
 """
 
@@ -12,6 +13,7 @@ from slm_math.jsonl import write_atomic, write_json
 from slm_math.report.summary import (MissingCellError, plot_accuracy_by_stage, read_results,
                                      render_summary, stage_points)
 from slm_math.stage_runner import register_user_error, run_stage
+from slm_math.tracking.fingerprint import git_commit
 
 register_user_error(MissingCellError)
 
@@ -22,7 +24,8 @@ def main(params: Params) -> None:
     results = read_results("data/eval", list(cells))
     summary = render_summary(results, cells=list(cells), baseline=params.report.baseline,
                              fewshot_baseline=params.report.fewshot_baseline,
-                             steps=params.report.steps, profile=params.profile_name)
+                             steps=params.report.steps, profile=params.profile_name,
+                             commit=git_commit())
     write_atomic("metrics/summary.md", summary)
     points = stage_points(results, cells)
     write_json("metrics/report/accuracy_by_stage.json", points)

@@ -5,8 +5,9 @@ DVC cache: params.yaml and dvc.lock (what ran, with every output's hash), metric
 metrics files, summary.md, report plots), dvclive/ (the training curves), the eval rows
 without their traces (`eval/<cell>/<benchmark>.jsonl`, enough for `slm-math compare`), and
 `run.json`: the machine (processor and flags, GPUs, versions), the commit (with `-dirty`
-when the tree had changes), the profile, and each stage's wall time when `slm-math run
---times` wrote them. The folder is replaced whole, so a rerun leaves nothing stale.
+when the code or params had uncommitted changes), the profile, and, when `slm-math run
+--times` wrote them, each stage's wall time, the whole run's and the load average around it.
+The folder is replaced whole, so a rerun leaves nothing stale.
 
 Only what the current params produced goes in: the outputs of a stage that `dvc status`
 reports changed (a stage that did not run in this profile, whose files are another run's) are
@@ -63,9 +64,12 @@ def _is_under(path: Path, root: Path, stale: set[str]) -> bool:
     return any(rel == s or rel.startswith(s.rstrip("/") + "/") for s in stale)
 
 
-def snapshot(root: str | Path, dest: str | Path, *, stage_times: list[dict] | None = None,
+def snapshot(root: str | Path, dest: str | Path, *, times: dict | None = None,
              commit: str | None = None) -> dict:
-    """Write the results folder `dest` from the project at `root`; returns run.json's content."""
+    """Write the results folder `dest` from the project at `root`; returns run.json's content.
+
+    `times`: what `slm-math run --times` wrote (stage wall times; the whole `dvc repro` wall
+    time and the load average at its start and end where recorded)."""
     root, dest = Path(root), Path(dest)
     params = yaml.safe_load((root / "params.yaml").read_text()) or {}
     stale_stages, stale = stale_outputs(root)
@@ -96,9 +100,14 @@ def snapshot(root: str | Path, dest: str | Path, *, stage_times: list[dict] | No
             rows += len(compact)
         run = {"profile": params.get("profile_name"), "commit": commit or git_commit(root),
                "machine": machine_facts(), "eval_rows": rows, "stale_stages": stale_stages}
-        if stage_times is not None:
-            run["stages"] = stage_times
-            run["total_s"] = round(sum(s["seconds"] for s in stage_times), 1)
+        if times is not None:
+            run["stages"] = times["stages"]
+            run["stages_s"] = round(sum(s["seconds"] for s in times["stages"]), 1)
+            # the whole dvc repro (DVC and each stage's interpreter start included)
+            run["total_s"] = times.get("total_s", run["stages_s"])
+            for key in ("returncode", "load_average_start", "load_average_end"):
+                if key in times:
+                    run[key] = times[key]
         (staging / "run.json").write_text(json.dumps(run, indent=2) + "\n")
         if dest.exists():
             shutil.rmtree(dest)

@@ -36,12 +36,20 @@ def data_hash(*paths: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
+RUN_OUTPUTS = ("dvc.lock", "metrics", "dvclive", "results")
+"""Tracked paths that a run of the pipeline rewrites itself: a change there leaves the code
+and params that made it clean (else every stage after the first would read '-dirty')."""
+
+
 def git_commit(cwd: str | Path = ".") -> str:
-    """HEAD's commit, with '-dirty' when tracked files changed; 'unknown' outside git."""
+    """HEAD's commit, with '-dirty' when tracked files other than `RUN_OUTPUTS` changed (the
+    code or params differ from the commit); 'unknown' outside git."""
+    exclude = [f":(exclude,top){path}" for path in RUN_OUTPUTS]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
                               text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ":(top)", *exclude],
                                cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

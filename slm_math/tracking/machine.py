@@ -13,7 +13,8 @@ PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "dvc", "mlflow
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
-def _cpuinfo() -> tuple[str, list[str]]:
+def cpu_model_and_flags() -> tuple[str, list[str]]:
+    """The processor's model name and which of `CPU_FLAGS` it has (from /proc/cpuinfo)."""
     model, flags = platform.processor(), []
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -29,7 +30,7 @@ def _cpuinfo() -> tuple[str, list[str]]:
 def machine_facts() -> dict:
     """Processor (with the flags that matter), core count, GPUs, Python and package versions,
     the UTC date. No host names or paths."""
-    processor, flags = _cpuinfo()
+    processor, flags = cpu_model_and_flags()
     facts = {"processor": processor, "cpu_flags": flags, "cpu_count": os.cpu_count(),
              "platform": platform.platform(), "python": platform.python_version(),
              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "gpus": []}

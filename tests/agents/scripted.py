@@ -6,7 +6,8 @@ tests script the text: `ScriptedGenerator(reply)` calls `reply(prompt_text, para
 sample_index)` for each completion. It is a real `Generator` subclass with the real SmolLM2
 tokenizer (token counts and context budget are real); only the text is chosen by the test.
 The generation path itself is tested in tests/generation; the agents also run on the tiny
-real model (`tiny_hf`) in test_agents_on_a_model.py.
+real model (the `tiny_hf` fixture) in test_standard.py, test_best_of_n.py,
+test_solver_verifier.py and test_vote_and_code_agents.py.
 """
 
 from __future__ import annotations

@@ -106,3 +106,36 @@ def test_dvc_exp_run_selects_a_profile(tmp_path):
                 names[rev["name"]] = rev["data"]["params"]["params.yaml"]["data"]["profile_name"]
         names["baseline"] = commit["data"]["params"]["params.yaml"]["data"]["profile_name"]
     assert names == {"on-gpu": "gpu", "baseline": "cpu"}
+
+
+def leaves(tree, prefix=""):
+    """{dotted key: value} of every leaf of a params tree (list items by index)."""
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree) if isinstance(tree, list) else None
+    if items is None:
+        return {prefix: tree}
+    out = {}
+    for key, value in items:
+        out.update(leaves(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def test_cpu_ablation_restores_every_size_the_default_shrinks():
+    """cpu_ablation differs from the default only in sizes, each larger (488 paired eval
+    problems, the agents on 50, SFT on 256 traces, GRPO 4 steps), and GRPO's curriculum."""
+    default = leaves(yaml.safe_load(composed_text(ROOT)))
+    ablation = leaves(yaml.safe_load(composed_text(ROOT, "cpu_ablation")))
+    assert default.keys() == ablation.keys()
+    changed = {k for k in default if default[k] != ablation[k]} - {"profile_name"}
+    agents = ("majority_vote", "solver_verifier", "code_feedback", "python_tools", "best_of_n")
+    sizes = {"profile.problems", "cotgen.teachers.0.max_problems", "eval.limit",
+             *(f"agents.{a}.limit" for a in agents),
+             "sft_lora.max_examples", "sft_lora.eval_problems", "sft_full.max_examples",
+             "sft_full.eval_problems", "grpo.max_steps", "grpo.curriculum.candidates",
+             "grpo_verifier.max_steps", "grpo_verifier.problems", "grpo_verifier.eval_problems"}
+    assert changed == sizes | {"grpo.curriculum.mode"}
+    assert all(ablation[k] > default[k] for k in sizes)
+    # the default trains GRPO on a random pool; the ablation measures a pass-rate band
+    assert (default["grpo.curriculum.mode"], ablation["grpo.curriculum.mode"]) == ("none", "pass_rate")
+    assert ablation["eval.limit"] == 100 and ablation["sft_full.max_examples"] == 256
+    assert {ablation[f"agents.{a}.limit"] for a in agents} == {10}
+    assert ablation["grpo.max_steps"] == 4

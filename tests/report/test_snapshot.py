@@ -39,6 +39,14 @@ def test_snapshot_keeps_metrics_curves_rows_without_text_and_the_machine(tmp_pat
                  "--commit", "abc123"]) == 0
     run = json.loads((dest / "run.json").read_text())
     assert (run["profile"], run["commit"], run["eval_rows"], run["total_s"]) == ("gpu", "abc123", 3, 4.5)
+    times.write_text(json.dumps({"stages": [{"stage": "download", "seconds": 3.5}], "total_s": 9.0,
+                                 "load_average_start": [1.0, 2.0, 3.0], "returncode": 0}))
+    assert main(["snapshot", str(dest), "--repo", str(work), "--times", str(times)]) == 0
+    run = json.loads((dest / "run.json").read_text())
+    assert (run["stages_s"], run["total_s"], run["load_average_start"]) == (3.5, 9.0, [1.0, 2.0, 3.0])
+    assert main(["snapshot", str(dest), "--repo", str(work), "--times", str(times),
+                 "--commit", "abc123"]) == 0
+    run = json.loads((dest / "run.json").read_text())
     assert run["machine"]["processor"] and "cpu_flags" in run["machine"]
     assert not (dest / "stale").exists()
     assert (dest / "metrics" / "summary.md").read_text() == "| table |\n"

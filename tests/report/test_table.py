@@ -64,8 +64,12 @@ def test_summary_files_and_plot_points(tmp_path):
     cells = ["base-standard", "base-fewshot", "sft_lora-standard"]
     results = read_results(tmp_path / "eval", cells)
     summary = render_summary(results, cells=cells, baseline="base-standard",
-                             fewshot_baseline="base-fewshot")
+                             fewshot_baseline="base-fewshot", commit="abc123")
     assert "McNemar" in summary and "| sft_lora-standard |" in summary
+    assert summary.rstrip().endswith("from commit abc123._")
+    dirty = render_summary(results, cells=cells, baseline="base-standard",
+                           fewshot_baseline="base-fewshot", commit="abc123-dirty")
+    assert "abc123-dirty: the code or params had uncommitted changes" in dirty
     points = stage_points(results, {c: tuple(c.split("-")) for c in cells})
     sft_all = next(p for p in points if p["model"] == "sft_lora" and p["benchmark"] == "all")
     assert sft_all["stage_index"] == 1 and sft_all["n"] == 44
