@@ -55,7 +55,7 @@ def tiny_params(tiny_model_dir: str) -> dict:
         params["grpo"]["curriculum"]["profile"] = None
         params["profile"].update(problems=2, k=2, max_new_tokens=4, backend="hf")
     params["eval"].update(benchmarks=["chain_sum"], limit=None, batch_size=4, backend="hf",
-                          cells={f"{m}-standard": {"model": m, "agent": "standard"}
+                          cells={f"{m}-standard": {"model": m, "agent": "standard", "verifier": m}
                                  for m in ("base", "sft_lora", "grpo")})
     params["agents"] = {"standard": {**params["agents"]["standard"], "max_new_tokens": 6}}
     params["report"]["fewshot_baseline"] = None

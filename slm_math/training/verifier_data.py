@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from fractions import Fraction
 
 from slm_math.grading.rewards import completion_text
 from slm_math.grading.verdict import parse_opened_verdict
 from slm_math.prompts import open_verdict, verify_messages
+from slm_math.trace_formats.verdict import wrong_answer
 
 
 def verification_row(problem: dict, solution: str, correct: bool, origin: str) -> dict:
@@ -28,16 +28,6 @@ def verification_row(problem: dict, solution: str, correct: bool, origin: str) -
     return {"prompt": verify_messages(problem["problem"], solution),
             "label": "CORRECT" if correct else "INCORRECT", "problem_id": problem["id"],
             "origin": origin}
-
-
-def wrong_answer(answer: str) -> str | None:
-    """A plausible wrong value for a numeric gold (None when the gold is not a number)."""
-    try:
-        value = Fraction(answer.strip().replace(",", ""))
-    except (ValueError, ZeroDivisionError):
-        return None
-    wrong = value + 1 if value.denominator == 1 else value * 2
-    return str(wrong.numerator) if wrong.denominator == 1 else f"{wrong.numerator}/{wrong.denominator}"
 
 
 def reference_rows(problem: dict) -> list[dict]:
