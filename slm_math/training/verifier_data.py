@@ -110,10 +110,18 @@ def verdict_reward(correct: float = 1.0, incorrect: float = 0.0, unclear: float 
 
 def verdict_accuracy(texts: Sequence[str], labels: Sequence[str]) -> dict:
     """Share of completions (of prompts opened with ``VERDICT:``) whose verdict equals the
-    label, and how many gave a verdict at all."""
+    label, how many gave a verdict at all, the balanced accuracy (the mean over labels of
+    the share of that label's examples judged right) and the majority-class baseline (the
+    accuracy of always answering the commoner label)."""
     verdicts = [parse_opened_verdict(t) for t in texts]
     n = len(labels)
     right = sum(v == label for v, label in zip(verdicts, labels))
     given = sum(v is not None for v in verdicts)
+    by_label = {label: [v == label for v, y in zip(verdicts, labels) if y == label]
+                for label in sorted(set(labels))}
+    recall = [sum(hits) / len(hits) for hits in by_label.values()]
     return {"n": n, "correct": right, "accuracy": round(right / n, 4) if n else None,
-            "verdict_rate": round(given / n, 4) if n else None}
+            "verdict_rate": round(given / n, 4) if n else None,
+            "balanced_accuracy": round(sum(recall) / len(recall), 4) if recall else None,
+            "majority_baseline": round(max(map(len, by_label.values())) / n, 4) if n else None,
+            "labels": {label: len(hits) for label, hits in by_label.items()}}
