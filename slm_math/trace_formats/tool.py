@@ -49,14 +49,25 @@ def format_output(result: SandboxResult, max_chars: int = MAX_OUTPUT_CHARS) -> s
     return text if len(text) <= max_chars else "..." + text[-(max_chars - 3):]
 
 
+def _runnable_spans(text: str) -> list[tuple[int, int]]:
+    """The python blocks that run: all of them, but an unclosed last block (a reply cut off
+    mid-block) only when it is the only one: joined after complete blocks, its broken tail
+    would make the whole program a SyntaxError."""
+    spans = python_block_spans(text)
+    if len(spans) > 1 and not text[spans[-1][0]:spans[-1][1]].rstrip().endswith("```"):
+        spans = spans[:-1]
+    return spans
+
+
 def code_of(text: str) -> str:
-    """The ```python blocks of `text`, joined into one program (cells sharing state)."""
-    return "".join(extract_python_blocks(text))
+    """The ```python blocks of `text` that run (`_runnable_spans`), joined into one program
+    (cells sharing state)."""
+    return "".join(body for a, b in _runnable_spans(text) for body in extract_python_blocks(text[a:b]))
 
 
 def split_after_code(text: str) -> tuple[str, str] | None:
-    """(text through the last python block's closing fence, the rest); None without code."""
-    spans = python_block_spans(text)
+    """(text through the last python block that runs, the rest); None without code."""
+    spans = _runnable_spans(text)
     if not spans:
         return None
     end = spans[-1][1]

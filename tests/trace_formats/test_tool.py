@@ -54,6 +54,17 @@ def test_a_teachers_guessed_output_is_replaced_by_the_real_one():
     assert with_output(reply, "42", keep_rest=False).endswith("```output\n42\n```")
 
 
+def test_a_reply_cut_off_mid_block_runs_its_complete_blocks():
+    # a model that repeats its code block until max_new_tokens: the cut last block is dropped
+    reply = "```python\nprint(8 + 0)\n```\n```python\nprint(8 + 0)\n```\n```python\nprint(8 +"
+    [run] = run_codes([reply])
+    assert run.ok and run.stdout == "8\n8\n"
+    assert with_output(reply, "8\n8", keep_rest=False) == (
+        "```python\nprint(8 + 0)\n```\n```python\nprint(8 + 0)\n```\n```output\n8\n8\n```")
+    [alone] = run_codes(["Sure:\n```python\nprint(42)"])   # the only block: it still runs
+    assert alone.stdout == "42\n"
+
+
 @pytest.mark.parametrize("solution, expected", [
     ("7 * 8 = 56", "print(7 * 8)\n"),
     ("1 - 4 = -3", "print(1 - 4)\n"),
