@@ -809,8 +809,10 @@ def main(argv: list[str] | None = None) -> int:
     if "sft" in phases:
         tokenizer = load_tokenizer(base_dir)
         for variant, folder in variants.items():
-            examples = load_sft_examples(Path(folder) / "cot" / "verified.jsonl",
-                                         load_problems(Path(folder) / "train"))
+            # the standard-format recipe: tool and verdict traces are other formats
+            examples = [e for e in load_sft_examples(Path(folder) / "cot" / "verified.jsonl",
+                                                     load_problems(Path(folder) / "train"))
+                        if e["format"] == "standard"]
             state.setdefault("sft_examples_available", {})[variant or "data"] = len(examples)
             for (config, spec), seed in ((c, s) for c in SFT_GRID.items() for s in seeds):
                 name = sft_name(config, seed, variant)

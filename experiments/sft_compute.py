@@ -187,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     data = Path(args.data)
     problems = load_problems(sorted((data / "train").glob("*.jsonl")))
-    examples = load_sft_examples(data / "cot" / "verified.jsonl", problems)
+    examples = [e for e in load_sft_examples(data / "cot" / "verified.jsonl", problems)
+                if e["format"] == "standard"]  # the standard format's compute curve
     random.Random(args.seed).shuffle(examples)
     tests = test_problems(data, args.benchmarks.split(","), args.limit)
     grid = [(16, 1, 5e-5)] if args.tiny else GRID

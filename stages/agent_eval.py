@@ -15,6 +15,7 @@ from pathlib import Path
 
 from slm_math.agents import UnknownAgentError, build_agent
 from slm_math.config import Params, ParamsError
+from slm_math.config.params import VERIFIER_OPTIONS
 from slm_math.evaluation.metrics import cell_metrics
 from slm_math.evaluation.models import ModelNotFoundError, load_model_generator, model_dir
 from slm_math.evaluation.run import (cell_fingerprint, evaluate_cell, load_benchmarks,
@@ -56,7 +57,10 @@ def main(params: Params, model: str, agent_name: str) -> None:
                               max_new_tokens=config.max_new_tokens, n=config.n,
                               seed=params.seed if config.seed is None else config.seed)
     agent = build_agent(config.type, sampling=sampling, fewshot=fewshot, **config.options)
-    fingerprint = cell_fingerprint(model=model_fingerprint(path), agent=vars(config),
+    # a verifier the agent loads decides the rows too: a retrained one must not reuse a journal
+    verifiers = {key: model_fingerprint(config.options[key]) for key in VERIFIER_OPTIONS
+                 if config.options.get(key) and Path(str(config.options[key])).is_dir()}
+    fingerprint = cell_fingerprint(model=model_fingerprint(path), verifiers=verifiers, agent=vars(config),
                                    benchmarks={k: [p["id"] for p in v] for k, v in benchmarks.items()},
                                    backend=backend, seed=params.seed)
     journal = Path("data/eval_journal") / f"{cell}.{fingerprint}.jsonl"
@@ -76,8 +80,10 @@ def main(params: Params, model: str, agent_name: str) -> None:
     metrics.update(model=model, agent=agent_name)
     write_json(Path("metrics/eval") / f"{cell}.json", metrics)
     journal.unlink(missing_ok=True)
+    rates = "".join(f", {key} {metrics[key]:.3f}" for key in ("code_executed_rate", "verdict_parsed_rate")
+                    if key in metrics)
     print(f"[agent_eval@{cell}] accuracy {metrics['accuracy']:.3f} "
-          f"[{metrics['ci95'][0]:.3f}, {metrics['ci95'][1]:.3f}] on {metrics['n']} problems")
+          f"[{metrics['ci95'][0]:.3f}, {metrics['ci95'][1]:.3f}] on {metrics['n']} problems{rates}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -37,9 +37,9 @@ def main(params: Params) -> None:
     problems = interleave([read_problems(f) for f in files])
     report = run_cotgen(problems, params.cotgen, seed=params.seed, trace_path=TRACES)
     write_json(METRICS, report.to_dict())
-    solved = sum(report.solved_by.values())
-    print(f"  problems {report.problems}  solved {solved} {dict(report.solved_by)}  "
-          f"unsolved {report.unsolved}  requests {report.requests} (cache {report.cache_hits}, "
+    print(f"  problems {report.problems}  solved by {dict(report.solved_by)}  "
+          f"unsolved by format {dict(report.unsolved_by_format)}  "
+          f"requests {report.requests} (cache {report.cache_hits}, "
           f"kept {report.reused})  tokens out {report.tokens_out}  ${report.cost_usd:.4f}")
     if report.incomplete:
         raise IncompleteRun(f"{report.incomplete} problems have requests that kept failing "

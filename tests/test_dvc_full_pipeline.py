@@ -42,7 +42,9 @@ def tiny_params(tiny_model_dir: str) -> dict:
     params["model"]["base"] = str(tiny_model_dir)
     params["data"].update(benchmarks=["chain_sum"], train_size=8, test_size=3)
     params["data"]["tasks"] = {"chain_sum": params["data"]["tasks"]["chain_sum"]}
-    params["cotgen"]["teachers"] = [{"name": "reference", "kind": "reference"}]
+    # the offline default's teachers without the served model: standard and tool traces
+    params["cotgen"]["teachers"] = [{"name": "reference", "kind": "reference"},
+                                    {"name": "reference_tool", "kind": "reference", "format": "tool"}]
     params["cotgen"]["progress"] = False
     for stage in ("sft_lora", "sft_full"):
         params[stage].update(max_examples=8, effective_batch_size=4, per_device_batch_size=4,
@@ -55,7 +57,7 @@ def tiny_params(tiny_model_dir: str) -> dict:
         params["grpo"]["curriculum"]["profile"] = None
         params["profile"].update(problems=2, k=2, max_new_tokens=4, backend="hf")
     params["eval"].update(benchmarks=["chain_sum"], limit=None, batch_size=4, backend="hf",
-                          cells={f"{m}-standard": {"model": m, "agent": "standard"}
+                          cells={f"{m}-standard": {"model": m, "agent": "standard", "verifier": m}
                                  for m in ("base", "sft_lora", "grpo")})
     params["agents"] = {"standard": {**params["agents"]["standard"], "max_new_tokens": 6}}
     params["report"]["fewshot_baseline"] = None
@@ -91,6 +93,12 @@ def project(tmp_path, tiny_model_dir):
 def test_grpo_sweep_reruns_only_grpo_its_evals_and_report(project):
     repo, env = project
     first = ran(run(["dvc", "repro"], repo, env))
+    # one sft stage taught all three formats, from the traces cotgen and verify made
+    drawn = json.loads((repo / "metrics/sft_lora.json").read_text())["formats"]
+    assert {f: c["examples"] for f, c in drawn.items()} == {"standard": 5, "tool": 2, "verdict": 1}
+    cot = json.loads((repo / "metrics/cot.json").read_text())
+    labels = cot["verdict_traces"]["labels"]
+    assert cot["formats"]["tool"]["yield_pct"] == 100.0 and labels["CORRECT"] == labels["INCORRECT"] > 0
     assert {"download", "cotgen", "verify", "sft_lora", "sft_full", "grpo", "report",
             "agent_eval@base-standard", "agent_eval@sft_lora-standard",
             "agent_eval@grpo-standard"} <= first

@@ -73,7 +73,8 @@ def project(tmp_path, tiny_model_dir):
         params["model"]["base"] = str(tiny_model_dir)
         params["data"].update(benchmarks=["chain_sum"], train_size=4, test_size=3)
         params["data"]["tasks"] = {"chain_sum": params["data"]["tasks"]["chain_sum"]}
-        params["eval"].update(cells={"base-standard": {"model": "base", "agent": "standard"}},
+        params["eval"].update(cells={"base-standard": {"model": "base", "agent": "standard",
+                                                      "verifier": "base"}},
                               backend="hf", benchmarks=["chain_sum"], limit=None, batch_size=4)
         params["agents"] = {"standard": {**params["agents"]["standard"], "max_new_tokens": 4}}
         params["report"]["fewshot_baseline"] = None

@@ -8,7 +8,10 @@ P(CORRECT) after `VERDICT:`; the offline default is the solver's own model, or t
 - `best`: the highest-scored sample (a tie goes to the earlier sample);
 - `weighted_majority`: answers vote by value under the problem's rule (`voting`), each
   vote weighted by its score; the response is the best-scored sample of the winning answer.
-All n texts are kept as `samples` (pass@k, maj@n); every score is in the trace.
+All n texts are kept as `samples` (pass@k, maj@n); every score is in the trace, and for a
+generative verifier its `verdict_mass` (P(CORRECT) + P(INCORRECT)) and `verdict_parsed`
+(mass >= 0.5), which the eval metrics count (`verdict_parsed_rate`): a verifier that has
+not learned the verdict format scores noise, and the report shows it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from slm_math.generation import Generator
 from slm_math.grading import extract_answer
 
 AGGREGATIONS = ("best", "weighted_majority")
+VERDICT_MASS = 0.5
+"""A generative verifier's verdict counts as given when P(CORRECT) + P(INCORRECT) >= this:
+at least half of its probability goes to one of the two verdicts."""
 DEFAULTS: dict[str, Any] = {"samples": 4, "temperature": 0.7, "top_p": 0.95, "reward_model": None,
                             "aggregation": "best", "scorer_batch_size": 8}
 
@@ -81,18 +87,21 @@ class BestOfNAgent(StandardAgent):
                            seed=self.sampling.seed if self.sampling.seed is not None else 0)
         outputs = generator.generate(prompts, sampling)
         candidates = [(p["problem"], c.text) for p, out in zip(problems, outputs) for c in out]
-        flat_scores = self.scorer(generator).score(candidates)
+        judged = self.scorer(generator).judge(candidates)
         results = []
         for k, (problem, messages, completions) in enumerate(zip(problems, prompts, outputs)):
-            scores = flat_scores[k * n:(k + 1) * n]
+            scores = [score for score, _ in judged[k * n:(k + 1) * n]]
+            masses = [mass for _, mass in judged[k * n:(k + 1) * n]]
             answers = [extract_answer(c.text) for c in completions]
             chosen = choose(answers, scores, aggregation=self.opts["aggregation"],
                             rule=problem.get("rule", "auto"))
             usage = Usage()
             trace = [messages[-1] | {"fewshot_turns": len(messages) - 1}]
-            for j, (c, a, s) in enumerate(zip(completions, answers, scores)):
-                trace.append(completion_step(usage.add(c)) | {"sample_index": j, "answer": a,
-                                                              "score": round(s, 6)})
+            for j, (c, a, s, mass) in enumerate(zip(completions, answers, scores, masses)):
+                step = completion_step(usage.add(c)) | {"sample_index": j, "answer": a, "score": round(s, 6)}
+                if mass is not None:  # a generative verifier: did it answer in verdicts?
+                    step.update(verdict_mass=round(mass, 6), verdict_parsed=mass >= VERDICT_MASS)
+                trace.append(step)
             trace.append({"role": "choice", "aggregation": self.opts["aggregation"],
                           "chosen_sample": chosen})
             text = completions[chosen].text

@@ -47,3 +47,20 @@ def fit_rounds(generator: Generator, head: Sequence[Message], rounds: Sequence[S
         f"the prompt needs {generator.count_tokens(flat(rounds[-1:]))} tokens with only the "
         f"problem and the latest round; the budget is {budget} "
         f"(context {limit} - {reserve} reserved for the reply)")
+
+
+def fit_continuation(generator: Generator, head: Sequence[Message], rounds: Sequence[Sequence[Message]],
+                     partial: str, *, reserve: int) -> tuple[str, int]:
+    """The prompt that continues an assistant reply begun with `partial` (a tool-integrated
+    reply up to its code's output): `head + rounds` fitted as by `fit_rounds` with room for
+    `partial` too, chat-formatted with the assistant turn opened, then `partial`. Returns the
+    text and the rounds dropped; raises `ContextOverflow` when nothing fits."""
+    room = generator.count_tokens(partial) if generator.context_length is not None else 0
+    messages, dropped = fit_rounds(generator, head, rounds, reserve=reserve + room)
+    text = generator.format_prompt(messages)
+    tokenizer = generator.tokenizer
+    bos = getattr(tokenizer, "bos_token", None)
+    # a plain-text prompt gets the tokenizer's special tokens: a BOS the template wrote would double
+    if bos and text.startswith(bos) and tokenizer("").input_ids[:1] == [tokenizer.bos_token_id]:
+        text = text[len(bos):]
+    return text + partial, dropped

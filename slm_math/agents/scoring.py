@@ -37,10 +37,19 @@ class Scorer:
 
     def score(self, candidates: Sequence[Candidate]) -> list[float]:
         """One score per (problem, solution), in order, computed in batches."""
-        out: list[float] = []
+        return [score for score, _ in self.judge(candidates)]
+
+    def judge(self, candidates: Sequence[Candidate]) -> list[tuple[float, float | None]]:
+        """(score, verdict mass) per candidate: the mass is how much probability a generative
+        verifier puts on either verdict, P(CORRECT) + P(INCORRECT) (a model that does not
+        answer in verdicts has little); None for a reward model."""
+        out: list[tuple[float, float | None]] = []
         for start in range(0, len(candidates), self.batch_size):
-            out.extend(self._score_batch(candidates[start:start + self.batch_size]))
+            out.extend(self._judge_batch(candidates[start:start + self.batch_size]))
         return out
+
+    def _judge_batch(self, batch: Sequence[Candidate]) -> list[tuple[float, float | None]]:
+        return [(score, None) for score in self._score_batch(batch)]
 
     def _score_batch(self, batch: Sequence[Candidate]) -> list[float]:
         raise NotImplementedError
@@ -103,11 +112,11 @@ class VerdictScorer(Scorer):
         """log P(continuation | prompt) for each (prompt ids, continuation ids) pair."""
         raise NotImplementedError
 
-    def _score_batch(self, batch: Sequence[Candidate]) -> list[float]:
+    def _judge_batch(self, batch: Sequence[Candidate]) -> list[tuple[float, float | None]]:
         prompts = self.tokenizer([self.prompt(p, s) for p, s in batch], add_special_tokens=False).input_ids
         totals = self.continuation_logprobs([(ids, cont) for ids in prompts for cont in (self.yes, self.no)])
         # P(yes) / (P(yes) + P(no)) = sigmoid(log P(yes) - log P(no))
-        return [sigmoid(yes - no) for yes, no in zip(totals[::2], totals[1::2])]
+        return [(sigmoid(yes - no), math.exp(yes) + math.exp(no)) for yes, no in zip(totals[::2], totals[1::2])]
 
 
 class VerifierScorer(VerdictScorer):

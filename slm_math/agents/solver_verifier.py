@@ -2,14 +2,18 @@
 
 Each iteration, batched over the problems still open (one `generate` call per step):
 
-1. Solve. The solver answers the problem (`prompts/code_solve.jinja` with `tools`, else
-   `solve.jinja`). With `tools`, a reply holding ```python blocks has them run in the
-   sandbox and the output fed back (`code_output.jinja`); the solver's next reply is then
-   the attempt (at most `max_code_rounds` such round trips an iteration).
+1. Solve. The solver answers the problem (the `tool` user turn, code_solve.jinja, with
+   `tools`, else the `standard` one, solve.jinja). With `tools` the solver stops at
+   "```output"; a reply holding ```python blocks has them run in the sandbox, the output
+   block appended, and the solver continues that same reply (at most `max_code_rounds` such
+   round trips an iteration): the attempt is one tool-integrated solution
+   (`trace_formats.tool`), code, output and answer, as the verifier then reads it.
 2. Verify (not after the last iteration: its verdict could change nothing). The verifier
-   sees the problem and the attempt (`verify.jinja`) and ends with `VERDICT: CORRECT`,
-   `VERDICT: INCORRECT` or `VERDICT: UNCLEAR` (`slm_math.grading.verdict.parse_verdict`:
-   the last verdict line counts, case-insensitive; none at all reads as UNCLEAR).
+   sees the problem and the attempt (the `verdict` user turn, verify.jinja) and ends with
+   `VERDICT: CORRECT`, `VERDICT: INCORRECT` or `VERDICT: UNCLEAR`
+   (`slm_math.grading.verdict.parse_verdict`: the last verdict line counts,
+   case-insensitive; none at all reads as UNCLEAR, and the step says `verdict_parsed:
+   false`, counted in the eval metrics' `verdict_parsed_rate`).
 3. Stop on CORRECT. Otherwise the verifier's text (its verdict line removed) is the
    feedback for the next attempt (`revise.jinja`).
 
@@ -34,14 +38,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slm_math.agents.base import Agent, AgentResult, Usage, completion_step
-from slm_math.agents.code import CODE_DEFAULTS, CODE_OPTIONS, run_replies
-from slm_math.agents.context import ContextOverflow, fit_rounds
+from slm_math.agents.code import CODE_DEFAULTS, CODE_OPTIONS, run_replies, step_of, tool_sampling
+from slm_math.agents.context import ContextOverflow, fit_continuation, fit_rounds
 from slm_math.agents.standard import build_messages
 from slm_math.agents.python_tools import code_prompt
 from slm_math.generation import Generator, Message, load_generator
 from slm_math.grading import extract_answer
 from slm_math.grading.verdict import parse_verdict
-from slm_math.prompts import render
+from slm_math.prompts import render, user_turn
+from slm_math.trace_formats.tool import code_of
 
 MEMORIES = ("chat", "stateless", "summary")
 DEFAULTS: dict[str, Any] = {
@@ -182,14 +187,21 @@ class SolverVerifierAgent(Agent):
         last = s.head[-1]
         return [*s.head[:-1], {"role": last["role"], "content": f"{last['content']}\n\n{extra}"}], []
 
-    def _generate(self, generator: Generator, states: list[_Problem],
-                  prompts: list[tuple[list[Message], list[list[Message]]]], sampling, step: str,
-                  iteration: int):
-        """One batched call over the prompts that fit; problems whose prompt does not fit stop."""
+    def _generate(self, generator: Generator, states: list[_Problem], prompts: list[tuple],
+                  sampling, step: str, iteration: int):
+        """One batched call over the prompts that fit; problems whose prompt does not fit stop.
+
+        A prompt is (head, rounds) or (head, rounds, partial): with a partial reply the
+        model continues it (`context.fit_continuation`).
+        """
         fitted, keep = [], []
-        for s, (head, rounds) in zip(states, prompts):
+        for s, (head, rounds, *partial) in zip(states, prompts):
             try:
-                messages, dropped = fit_rounds(generator, head, rounds, reserve=sampling.max_new_tokens)
+                if partial and partial[0] is not None:
+                    messages, dropped = fit_continuation(generator, head, rounds, partial[0],
+                                                         reserve=sampling.max_new_tokens)
+                else:
+                    messages, dropped = fit_rounds(generator, head, rounds, reserve=sampling.max_new_tokens)
             except ContextOverflow as exc:
                 s.stop("context", step=step, detail=str(exc))
                 continue
@@ -207,47 +219,49 @@ class SolverVerifierAgent(Agent):
 
     def _attempt(self, generator: Generator, states: list[_Problem], iteration: int) -> None:
         """The solver's attempt (with code round trips) for each open problem."""
+        tools = bool(self.opts["tools"])
+        sampling = tool_sampling(self.sampling) if tools else self.sampling
         keep, replies = self._generate(generator, states, [self._solver_prompt(s) for s in states],
-                                       self.sampling, "solve", iteration)
-        rounds = {id(s): [{"role": "assistant", "content": r.text}] for s, r in zip(keep, replies)}
+                                       sampling, "solve", iteration)
+        texts = {id(s): r.text for s, r in zip(keep, replies)}
         latest = dict(zip(map(id, keep), replies))
-        pending = keep
-        for _ in range(int(self.opts["max_code_rounds"]) if self.opts["tools"] else 0):
-            runs = run_replies([latest[id(s)].text for s in pending], self.opts)
-            with_code = []
-            for s, run in zip(pending, runs):
-                if run is not None:
-                    s.trace.append(run.step() | {"iteration": iteration})
-                    rounds[id(s)].append({"role": "user", "content": render("code_output", output=run.feedback)})
-                    with_code.append(s)
-            if not with_code:
+        pending = keep if tools else []
+        for _ in range(int(self.opts["max_code_rounds"])):
+            if not pending:
                 break
-            prompts = []
-            for s in with_code:
-                head, earlier = self._solver_prompt(s)
-                prompts.append((head, [*earlier, rounds[id(s)]]))
-            pending, replies = self._generate(generator, with_code, prompts, self.sampling,
-                                              "solve_after_code", iteration)
-            for s, r in zip(pending, replies):
-                rounds[id(s)].append({"role": "assistant", "content": r.text})
+            runs = run_replies([texts[id(s)] for s in pending], self.opts)
+            with_code, prompts = [], []
+            for s, run in zip(pending, runs):
+                s.trace.append(step_of(run) | {"iteration": iteration})
+                if run is not None:
+                    texts[id(s)] = run.continued
+                    with_code.append(s)
+                    prompts.append((*self._solver_prompt(s), run.continued + "\n"))
+            done, replies = self._generate(generator, with_code, prompts, sampling,
+                                           "solve_after_code", iteration)
+            pending = []
+            for s, r in zip(done, replies):
+                texts[id(s)] = f"{texts[id(s)]}\n{r.text}"
                 latest[id(s)] = r
+                if code_of(r.text).strip():  # more code: another round trip, if allowed
+                    pending.append(s)
         for s in keep:
-            s.attempts.append(latest[id(s)].text)
+            s.attempts.append(texts[id(s)])
             s.finish_reason = latest[id(s)].finish_reason
-            s.rounds.append(rounds[id(s)])
+            s.rounds.append([{"role": "assistant", "content": texts[id(s)]}])
 
     def _verify(self, generator: Generator, states: list[_Problem], iteration: int) -> None:
         """The verifier's verdict on each open problem's latest attempt; CORRECT stops it."""
         verifier = self.verifier(generator)
         max_new = self.opts["verifier_max_new_tokens"] or self.sampling.max_new_tokens
         sampling = replace(self.sampling, max_new_tokens=int(max_new), n=1)
-        prompts = [([{"role": "user", "content": render(
-            "verify", problem=s.problem["problem"], solution=s.attempts[-1])}], []) for s in states]
+        prompts = [([{"role": "user", "content": user_turn(
+            "verdict", s.problem["problem"], s.attempts[-1])}], []) for s in states]
         keep, replies = self._generate(verifier, states, prompts, sampling, "verify", iteration)
         revising = []
         for s, reply in zip(keep, replies):
             verdict = verdict_of(reply.text)
-            s.trace[-1]["verdict"] = verdict
+            s.trace[-1].update(verdict=verdict, verdict_parsed=parse_verdict(reply.text) is not None)
             if verdict == "CORRECT":
                 s.stop("verified", iteration=iteration)
                 continue

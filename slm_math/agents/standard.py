@@ -3,8 +3,9 @@
 The prompt is the model's chat template over: optional few-shot turns (a worked example's
 problem as the user, its solution ending in a boxed answer as the assistant: the
 multi-turn few-shot of lm-evaluation-harness), then the problem with the boxed-answer
-instruction (`prompts/solve.jinja`). Greedy by default; with `n > 1` it draws n samples,
-answers with the first and keeps all of them for pass@k and maj@k.
+instruction (the `standard` user turn, `prompts/solve.jinja`, the one SFT trains on).
+Greedy by default; with `n > 1` it draws n samples, answers with the first and keeps all of
+them for pass@k and maj@k.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from typing import Any
 from slm_math.agents.base import Agent, AgentResult, completion_step
 from slm_math.generation import Generator, Message
 from slm_math.grading import extract_answer
-from slm_math.prompts import render
+from slm_math.prompts import render, user_turn
 
 
 def fewshot_messages(examples: Sequence[Mapping[str, Any]]) -> list[Message]:
     """User/assistant turns for worked examples, the solution written before the box."""
     messages: list[Message] = []
     for example in examples:
-        messages.append({"role": "user", "content": render("solve", problem=example["problem"])})
+        messages.append({"role": "user", "content": user_turn("standard", example["problem"])})
         messages.append({"role": "assistant", "content": render(
             "worked_solution", solution=example.get("solution") or "", answer=example["answer"])})
     return messages
@@ -32,7 +33,7 @@ def build_messages(problem: Mapping[str, Any],
                    examples: Sequence[Mapping[str, Any]] = ()) -> list[Message]:
     """The chat prompt of one problem: few-shot turns, then the problem and the instruction."""
     return [*fewshot_messages(examples),
-            {"role": "user", "content": render("solve", problem=problem["problem"])}]
+            {"role": "user", "content": user_turn("standard", problem["problem"])}]
 
 
 class StandardAgent(Agent):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import difflib
+from pathlib import PurePosixPath
 from typing import Literal
 
 from slm_math.config.loader import param
@@ -137,6 +138,12 @@ class TeacherParams:
     kind: Literal["openai", "reference"] = param("openai", help=(
         "'openai': any OpenAI-compatible chat API; 'reference': the problem's own solution "
         "turned into the trace format (no requests)"))
+    format: Literal["standard", "tool"] = param("standard", help=(
+        "the trace format this teacher writes: 'standard' (asked with cotgen.prompt) or "
+        "'tool', a tool-integrated solution (asked with the agents' tool prompt, "
+        "code_solve.jinja; its code is run in the sandbox and the real output put in; a "
+        "reference teacher writes the solution's arithmetic as Python). Each format is a "
+        "cascade of its own: a problem gets a verified trace of each format"))
     base_url: str | None = param(None, help="API base URL, e.g. https://api.deepseek.com/v1")
     serve: str | None = param(None, help=(
         "a local model folder to serve on 127.0.0.1 for the run (instead of base_url)"))
@@ -234,6 +241,10 @@ class VerifyParams:
     tokenizer: str | None = param("models/base", help=(
         "tokenizer folder that counts trace tokens the same way for every teacher "
         "(None: the teachers' reported usage)"))
+    verdict_traces: int | None = param(0, min=0, help=(
+        "verdict traces to write (balanced CORRECT / INCORRECT: verified traces, failed "
+        "attempts, perturbed copies of verified ones), the verifier's SFT data; 0: none, "
+        "null: as many as the labels balance"))
 
 
 @dataclass
@@ -269,6 +280,11 @@ class EvalCell:
 
     model: str = param(help="model name: the folder models/<name> (a LoRA adapter is merged into models/base)")
     agent: str = param(help="agent configuration: a key of `agents`")
+    verifier: str | None = param(None, help=(
+        "the model the agent's verifier reads (solver_verifier's verifier_model, best_of_n's "
+        "reward_model: models/<verifier>); the cell's own model when the agent has none. A "
+        "dependency of the cell in dvc.yaml, so every cell in params.yaml names it; null "
+        "here means `model`"))
 
 
 @dataclass
@@ -300,7 +316,8 @@ class EvalParams:
         if not self.cells:
             return "cells: needs at least one cell"
         for name, cell in self.cells.items():
-            for what, value in (("model", cell.model), ("agent", cell.agent)):
+            for what, value in (("model", cell.model), ("agent", cell.agent),
+                                ("verifier", cell.verifier or cell.model)):
                 if not value.replace("_", "").isalnum():
                     return f"cells.{name}.{what}: {value!r} must be letters, digits and underscores"
             if name != f"{cell.model}-{cell.agent}":
@@ -368,11 +385,31 @@ class SFTParams:
         "'auto': bf16 on a GPU that supports it, bf16_mixed (fp32 weights, bf16 autocast) on a "
         "CPU with native bf16, else fp32"))
     gradient_checkpointing: bool = param(False, help="recompute activations to save memory")
-    max_examples: int | None = param(None, min=1, help="cap on training examples (None: all)")
+    max_examples: int | None = param(None, min=1, help=(
+        "training examples drawn over all formats (None: as many as the formats with a "
+        "share have)"))
+    formats: dict[str, float] = param(default_factory=lambda: {"standard": 1.0}, help=(
+        "share of the training examples per trace format (standard, tool, verdict; "
+        "normalized): e.g. {standard: 0.6, tool: 0.25, verdict: 0.15} teaches the standard, "
+        "tool-integrated and verdict formats in one run; a format short of its share is "
+        "repeated"))
     eval_problems: int = param(32, min=0, help=(
         "verified problems held out (by problem id) for the held-out loss"))
     logging_steps: int = param(1, min=1, help="log loss and learning rate every n steps")
     save_steps: int = param(50, min=1, help="checkpoint every n steps (an interrupted run resumes)")
+
+
+    def check(self) -> str | None:
+        """Shares are for known formats, non-negative, and not all zero."""
+        known = ("standard", "tool", "verdict")
+        for fmt, share in self.formats.items():
+            if fmt not in known:
+                return f"formats: unknown trace format {fmt!r}; known: {', '.join(known)}"
+            if not isinstance(share, (int, float)) or isinstance(share, bool) or share < 0:
+                return f"formats.{fmt}: a share must be a number >= 0, got {share!r}"
+        if not any(self.formats.values()):
+            return "formats: at least one format needs a share above 0"
+        return None
 
 
 @dataclass
@@ -621,4 +658,27 @@ class Params:
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 return (f"eval.cells.{cell_name}.agent: {cell.agent!r} is not a key of agents{hint}; "
                         f"configured: {', '.join(self.agents)}")
+            problem = verifier_mismatch(cell, self.agents[cell.agent])
+            if problem:
+                return f"eval.cells.{cell_name}.verifier: {problem}"
         return None
+
+
+VERIFIER_OPTIONS = ("verifier_model", "reward_model")
+
+
+def verifier_mismatch(cell: EvalCell, agent: AgentParams) -> str | None:
+    """Why `cell.verifier` is not the model folder `agent`'s verifier option names, or None:
+    the cell's dvc.yaml dependency must be the model the agent reads."""
+    named = [(key, agent.options[key]) for key in VERIFIER_OPTIONS if agent.options.get(key)]
+    declared = cell.verifier or cell.model
+    if not named:
+        if declared != cell.model:
+            return (f"{declared!r}, but agent {cell.agent!r} names no verifier_model/reward_model "
+                    f"(its verifier is the cell's model {cell.model!r}): set it to {cell.model!r}")
+        return None
+    key, path = named[0]
+    if PurePosixPath(str(path)) != PurePosixPath("models") / declared:
+        return (f"{declared!r} (models/{declared}), but agents.{cell.agent}.options.{key} is "
+                f"{path!r}: name the model folder it reads (models/<name>)")
+    return None

@@ -7,6 +7,13 @@ answer found, or an empty `\\boxed{}`), `tokens_mean`, `latency_s_mean`; when th
 `subject` (MATH), the same accuracy block per level and per subject; for iterative agents
 (rows with `iteration_correct`), `accuracy_by_iteration`: accuracy had every problem stopped
 after iteration 1, 2, ... (a problem that stopped earlier keeps its last answer).
+
+Whether an agent's model still speaks the agent's formats, from the eval rows' traces (so a
+collapse shows in the numbers, not only in a note): for code agents (rows whose trace holds
+`tool` steps) `code_executed_rate`, the share of problems where a reply's code ran in the
+sandbox, and `code_ok_rate`, where it also exited cleanly within its limits; for verifying
+agents (trace steps with `verdict_parsed`: solver_verifier's verify calls, best_of_n's
+scored samples) `verdicts` and `verdict_parsed_rate`, the share that gave a verdict.
 """
 
 from __future__ import annotations
@@ -64,6 +71,28 @@ def accuracy_by_iteration(rows: Sequence[Mapping[str, Any]]) -> list[float]:
     return [round(sum(t[min(i, len(t) - 1)] for t in tracked) / len(tracked), 6) for i in range(depth)]
 
 
+def _ran(step: Mapping[str, Any]) -> bool:
+    # rows written before `ran` existed: a tool step with code had run
+    return bool(step.get("ran", step.get("code") is not None))
+
+
+def format_use_block(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """code_executed_rate, code_ok_rate, verdicts, verdict_parsed_rate (module docstring);
+    only the keys that apply to the rows."""
+    out: dict[str, Any] = {}
+    tools = [[s for s in r.get("trace") or () if s.get("role") == "tool"] for r in rows]
+    coded = [steps for steps in tools if steps]
+    if coded:
+        out["code_executed_rate"] = round(sum(any(map(_ran, steps)) for steps in coded) / len(coded), 6)
+        out["code_ok_rate"] = round(sum(any(_ran(s) and s.get("exit_code") == 0 and s.get("limit") is None
+                                            for s in steps) for steps in coded) / len(coded), 6)
+    verdicts = [s["verdict_parsed"] for r in rows for s in r.get("trace") or () if "verdict_parsed" in s]
+    if verdicts:
+        out["verdicts"] = len(verdicts)
+        out["verdict_parsed_rate"] = round(sum(map(bool, verdicts)) / len(verdicts), 6)
+    return out
+
+
 def _mean(values: Iterable[float]) -> float:
     values = list(values)
     return round(sum(values) / len(values), 4) if values else 0.0
@@ -77,6 +106,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     out["tokens_mean"] = _mean(r["tokens"] for r in rows)
     out["latency_s_mean"] = _mean(r["latency_s"] for r in rows)
     out.update(sampling_block(rows))
+    out.update(format_use_block(rows))
     if by_iteration := accuracy_by_iteration(rows):
         out["accuracy_by_iteration"] = by_iteration
     for key in ("level", "subject"):

@@ -3,8 +3,14 @@
     render("solve", problem="What is 2 + 3?")
 
 Templates are strict: a variable the caller forgot raises instead of rendering as empty.
-`verifier_prompt` is the one text a generative verifier continues with its verdict, shared
-by the best_of_n scorer and the grpo_verifier training prompts.
+
+One user turn per trace format (`user_turn`), shared by the agents that ask for that format
+and by SFT, which trains on it: `standard` (solve.jinja: the standard and fewshot agents),
+`tool` (code_solve.jinja: python_tools, code_feedback, solver_verifier's solver with tools,
+and the cotgen teachers of tool-integrated traces), `verdict` (verify.jinja: solver_verifier's
+verifier, best_of_n's scorer, grpo_verifier). `verifier_prompt` is the one text a generative
+verifier continues with its verdict, shared by the best_of_n scorer and the grpo_verifier
+training prompts.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import jinja2
 TEMPLATE_DIR = Path(__file__).parent
 VERDICT_PREFIX = "VERDICT:"
 """What opens a generative verifier's reply: the next tokens are its verdict."""
+FORMAT_TEMPLATES = {"standard": "solve", "tool": "code_solve", "verdict": "verify"}
+"""Trace format -> the template of its user turn."""
 
 
 @lru_cache(maxsize=1)
@@ -37,9 +45,23 @@ def render(name: str, **variables: object) -> str:
     return template.render(**variables).strip()
 
 
+def user_turn(fmt: str, problem: str, solution: str | None = None) -> str:
+    """The user turn that asks for a reply in trace format `fmt` (a key of
+    `FORMAT_TEMPLATES`); `solution` is the proposed solution a `verdict` turn shows."""
+    try:
+        template = FORMAT_TEMPLATES[fmt]
+    except KeyError:
+        raise ValueError(f"unknown trace format {fmt!r}; known: {', '.join(FORMAT_TEMPLATES)}") from None
+    if fmt == "verdict":
+        if solution is None:
+            raise ValueError("a verdict turn needs the proposed solution")
+        return render(template, problem=problem, solution=solution)
+    return render(template, problem=problem)
+
+
 def verify_messages(problem: str, solution: str) -> list[dict]:
     """The verifier's user turn: `verify.jinja` with the problem and the proposed solution."""
-    return [{"role": "user", "content": render("verify", problem=problem, solution=solution)}]
+    return [{"role": "user", "content": user_turn("verdict", problem, solution)}]
 
 
 def open_verdict(tokenizer: Any, messages: list[dict]) -> str:

@@ -87,7 +87,11 @@ def render_summary(results: Results, *, cells: Sequence[str], baseline: str,
         "benchmark and pooled over all problems (`all`). Under each number: the change against "
         f"the zero-shot baseline `{baseline}`"
         + (f" and the few-shot baseline `{fewshot_baseline}`" if fewshot_baseline else "")
-        + ", in percentage points, with McNemar's exact two-sided p-value on the same problems.",
+        + ", in percentage points, with McNemar's exact two-sided p-value on the same problems. "
+        "The last column: for agents that run code, the share of problems whose code ran in the "
+        "sandbox (and exited cleanly); for agents that verify, the share of verifier calls that "
+        "gave a verdict (best_of_n: P(CORRECT) + P(INCORRECT) >= 0.5). A model that stops "
+        "writing code or verdicts shows there.",
         "",
         ablation_table(results, baseline=baseline, fewshot_baseline=fewshot_baseline, order=order),
         "",

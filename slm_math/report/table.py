@@ -2,7 +2,10 @@
 
 Each cell of the table is accuracy with its 95% Wilson interval; below it, for every row
 but the baselines, the change against the zero-shot baseline (and the few-shot one) with
-McNemar's exact p-value on the problems both rows answered (paired by problem_id).
+McNemar's exact p-value on the problems both rows answered (paired by problem_id). The last
+column says whether the model still speaks the agent's formats (`metrics.format_use_block`):
+the share of problems whose code ran (and ran cleanly), and the share of verifier calls
+that gave a verdict; `–` for an agent that uses neither.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from slm_math.evaluation.metrics import accuracy_block
+from slm_math.evaluation.metrics import accuracy_block, format_use_block
 from slm_math.evaluation.stats import PairedTest, mcnemar_exact
 
 Rows = Sequence[Mapping[str, Any]]
@@ -42,6 +45,21 @@ def format_delta(test: PairedTest) -> str:
     return f"{100 * test.delta:+.1f} pp (p={format_p(test.p_value)})"
 
 
+FORMAT_COLUMN = "code ran · verdicts given"
+
+
+def format_use(rows: Rows) -> str:
+    """`code 84% (clean 80%)<br>verdicts 97% of 150`, the parts that apply, else `–`."""
+    block = format_use_block(rows)
+    parts = []
+    if "code_executed_rate" in block:
+        parts.append(f"code {100 * block['code_executed_rate']:.0f}% "
+                     f"(clean {100 * block['code_ok_rate']:.0f}%)")
+    if "verdict_parsed_rate" in block:
+        parts.append(f"verdicts {100 * block['verdict_parsed_rate']:.0f}% of {block['verdicts']}")
+    return "<br>".join(parts) or "–"
+
+
 def ablation_table(results: Results, *, baseline: str, fewshot_baseline: str | None = None,
                    order: Sequence[str] | None = None) -> str:
     """The markdown ablation table (see the module docstring); `order` sorts the rows."""
@@ -49,7 +67,7 @@ def ablation_table(results: Results, *, baseline: str, fewshot_baseline: str | N
     names = [n for n in (order or results) if n in results]
     baselines = [(baseline, "zero-shot")] + ([(fewshot_baseline, "few-shot")] if fewshot_baseline else [])
     baselines = [(b, label) for b, label in baselines if b in results]
-    header = ["model × agent", *benchmarks, "all"]
+    header = ["model × agent", *benchmarks, "all", FORMAT_COLUMN]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name in names:
         cells = [name]
@@ -65,6 +83,7 @@ def ablation_table(results: Results, *, baseline: str, fewshot_baseline: str | N
                 if base_rows and name not in (base, baseline):
                     parts.append(f"Δ{label} {format_delta(paired(base_rows, rows))}")
             cells.append("<br>".join(parts))
+        cells.append(format_use(_rows(results, name, None, benchmarks)))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -7,7 +7,7 @@ A leaf of slm_math: imports nothing else of it, nor torch or transformers. isola
 what each isolation mode guarantees and which is used where.
 """
 
-from .blocks import extract_python_blocks
+from .blocks import extract_python_blocks, python_block_spans
 from .isolation import available_isolations, default_isolation
 from .limits import LIMIT_NAMES, Limits
 from .result import SandboxResult
@@ -20,6 +20,7 @@ __all__ = [
     "available_isolations",
     "default_isolation",
     "extract_python_blocks",
+    "python_block_spans",
     "run_many",
     "run_python",
 ]

@@ -1,4 +1,5 @@
-"""extract_python_blocks: the ```python fenced code blocks in model-written text."""
+"""extract_python_blocks: the ```python fenced code blocks in model-written text, and where
+they lie in it (`python_block_spans`)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,9 @@ def extract_python_blocks(text: str) -> list[str]:
         if body.strip():
             blocks.append(body if body.endswith("\n") else body + "\n")
     return blocks
+
+
+def python_block_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) in `text` of each non-empty ```python block, fences included: `end` is
+    just after the closing fence (the end of the text for an unclosed last block)."""
+    return [match.span() for match in _BLOCK.finditer(text) if match.group("body").strip()]

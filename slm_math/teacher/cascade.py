@@ -5,6 +5,12 @@ verified answer, or all of them), grade each with `slm_math.grading.grade` under
 problem's rule, and go on to the next teacher only when every attempt failed. Each answer
 is stored in the content-addressed cache, then appended to the trace log; a slot that
 either already holds is never asked again, so a killed run resumes where it stopped.
+
+Teachers of each trace format (`format`: standard, tool) form a cascade of their own, so a
+problem gets a verified trace of every format. A tool-integrated answer is finished before
+it is logged (its code run in the sandbox, the real output put in: `trace_formats.tool`)
+and verified only when that code ran, its output supports the boxed answer and the answer
+is right (`check_tool_trace`); the cache keeps the teacher's own text.
 """
 
 from __future__ import annotations
@@ -19,9 +25,12 @@ from slm_math.grading import extract_answer, grade
 from slm_math.teacher.cache import ResponseCache, request_key
 from slm_math.teacher.client import ChatClient, ChatResult, RetriesExhausted
 from slm_math.teacher.progress import CascadeProgress
+from slm_math.prompts import user_turn
+from slm_math.sandbox import SandboxResult
 from slm_math.teacher.prompts import chat_messages, stable_hash
-from slm_math.teacher.reference import reference_trace
+from slm_math.teacher.reference import reference_tool_trace, reference_trace
 from slm_math.teacher.traces import Slot, TraceLog
+from slm_math.trace_formats.tool import check_tool_trace, finish
 
 
 @dataclass
@@ -41,13 +50,20 @@ class Teacher:
         limit = self.params.max_problems
         return limit is None or index < limit
 
+    @property
+    def format(self) -> str:
+        return self.params.format
+
     def request(self, problem: dict, attempt: int, *, prompt: str, seed: int) -> tuple[list[dict], dict]:
         """The chat messages and sampling params of one attempt."""
         p = self.params
         if p.kind == "reference":  # the key follows the trace text (solution, template)
-            trace = reference_trace(problem)
+            trace = self._reference(problem)
             return [{"role": "reference", "content": trace.text or trace.error}], {}
-        messages = chat_messages(prompt, problem, thinking_budget=p.thinking_budget)
+        if p.format == "tool":  # the prompt the tool agents send
+            messages = [{"role": "user", "content": user_turn("tool", problem["problem"])}]
+        else:
+            messages = chat_messages(prompt, problem, thinking_budget=p.thinking_budget)
         sampling = {"max_tokens": p.max_tokens, "temperature": p.temperature, "top_p": p.top_p,
                     "seed": seed + attempt - 1, "extra_body": p.extra_body or None}
         return messages, sampling
@@ -55,8 +71,22 @@ class Teacher:
     async def ask(self, problem: dict, messages: list[dict], sampling: dict) -> ChatResult:
         """One attempt's response (the reference teacher answers without a request)."""
         if self.client is None:
-            return reference_trace(problem)
+            return self._reference(problem)
         return await self.client.complete(messages, sampling)
+
+    def _reference(self, problem: dict) -> ChatResult:
+        return reference_tool_trace(problem) if self.format == "tool" else reference_trace(problem)
+
+    def grade(self, problem: dict, text: str, run: SandboxResult | None = None) -> tuple[bool, str | None]:
+        """(verified, the tool check's reason) of a finished answer; `run`: its code's run
+        when it was just made, else it is run again (blocking: call it in a thread)."""
+        rule = problem.get("rule", "auto")
+        if self.format != "tool":
+            return grade(text, problem["answer"], rule=rule), None
+        if run is None:
+            run = finish(text)[1]
+        check = check_tool_trace(text, run, problem["answer"], rule)
+        return check.ok, check.reason
 
     def cost(self, result: ChatResult | dict) -> float:
         """USD for a response's tokens at this teacher's prices."""
@@ -70,7 +100,8 @@ class CascadeReport:
 
     problems: int = 0
     solved_by: Counter = field(default_factory=Counter)
-    unsolved: int = 0
+    unsolved: int = 0  # (problem, format) pairs no teacher of that format solved
+    unsolved_by_format: Counter = field(default_factory=Counter)
     incomplete: int = 0  # a request kept failing: the problem waits for the next run
     requests: int = 0  # asked this run
     cache_hits: int = 0  # answered from the response cache, appended again
@@ -86,7 +117,8 @@ class CascadeReport:
     def to_dict(self) -> dict:
         """As metrics JSON."""
         return {"problems": self.problems, "solved_by": dict(self.solved_by),
-                "unsolved": self.unsolved, "incomplete": self.incomplete,
+                "unsolved": self.unsolved, "unsolved_by_format": dict(self.unsolved_by_format),
+                "incomplete": self.incomplete,
                 "requests": self.requests, "cache_hits": self.cache_hits, "reused": self.reused,
                 "tokens_in": self.tokens_in, "tokens_out": self.tokens_out,
                 "cost_usd": round(self.cost_usd, 6), "dropped_stale": self.dropped_stale,
@@ -159,14 +191,19 @@ class Cascade:
                         await teacher.client.close()
 
     async def _solve(self, index: int, problem: dict) -> None:
+        formats = dict.fromkeys(t.format for t in self.teachers)
         try:
-            for teacher in self.teachers:
-                if teacher.admits(index) and await self._ask_teacher(teacher, problem):
-                    self.report.solved_by[teacher.name] += 1
-                    self.progress.problem_done(solved=True)
-                    return
-            self.report.unsolved += 1
-            self.progress.problem_done(solved=False)
+            solved_all = True
+            for fmt in formats:
+                for teacher in (t for t in self.teachers if t.format == fmt):
+                    if teacher.admits(index) and await self._ask_teacher(teacher, problem):
+                        self.report.solved_by[teacher.name] += 1
+                        break
+                else:
+                    solved_all = False
+                    self.report.unsolved += 1
+                    self.report.unsolved_by_format[fmt] += 1
+            self.progress.problem_done(solved=solved_all)
         except RetriesExhausted as err:
             self.report.incomplete += 1
             self.report.first_incomplete_error = self.report.first_incomplete_error or str(err)
@@ -188,9 +225,9 @@ class Cascade:
         record = self.log.reuse(slot)
         if record is not None:  # graded again: the gold or the grader may have changed
             self.report.reused += 1
-            correct = record.get("error") is None and await asyncio.to_thread(
-                grade, record["text"], problem["answer"], rule=problem.get("rule", "auto"))
-            return {**record, "correct": bool(correct)}
+            correct, reason = (False, None) if record.get("error") is not None else \
+                await asyncio.to_thread(teacher.grade, problem, record["text"])
+            return {**record, "correct": bool(correct), "tool_check": reason}
         key, prompt_hash, messages, sampling = self.key(problem, teacher, attempt)
         cached = self.cache.get(key) if teacher.client is not None else None
         if cached is not None:
@@ -205,17 +242,21 @@ class Cascade:
                 self.report.tokens_out += result.tokens_out
                 self.report.cost_usd += teacher.cost(result)
                 self.progress.spent(teacher.cost(result), result.tokens_out)
-        correct = result.error is None and await asyncio.to_thread(
-            grade, result.text, problem["answer"], rule=problem.get("rule", "auto"))
+        text, correct, reason, run = result.text, False, None, None
+        if result.error is None:
+            if teacher.format == "tool":  # the sandbox's output in place of any guess
+                text, run = await asyncio.to_thread(finish, text)
+            correct, reason = await asyncio.to_thread(teacher.grade, problem, text, run)
         record = {
             "problem_id": problem["id"], "source": problem.get("source"),
             "rule": problem.get("rule", "auto"), "teacher": teacher.name,
             "model": teacher.params.model or teacher.params.serve or teacher.params.kind,
-            "attempt": attempt, "prompt_hash": prompt_hash, "cache_key": key,
-            "text": result.text, "answer": extract_answer(result.text) if result.text else None,
-            "correct": bool(correct), "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
-            "cost_usd": round(teacher.cost(result), 8), "latency_s": result.latency_s,
-            "finish_reason": result.finish_reason, "error": result.error,
+            "format": teacher.format, "attempt": attempt, "prompt_hash": prompt_hash,
+            "cache_key": key, "text": text, "answer": extract_answer(text) if text else None,
+            "correct": bool(correct), "tool_check": reason, "tokens_in": result.tokens_in,
+            "tokens_out": result.tokens_out, "cost_usd": round(teacher.cost(result), 8),
+            "latency_s": result.latency_s, "finish_reason": result.finish_reason,
+            "error": result.error,
         }
         self.log.append(record)
         return record

@@ -1,7 +1,8 @@
 """The sft_lora and sft_full stages: inputs → training → model, metrics, registry version.
 
 Both stages are this one flow with a different params section and mode:
-verified traces + train problems → chat examples → :func:`train_sft` inside the stage's
+verified traces + train problems → chat examples (each in its format's user turn), held out
+by problem, mixed by ``formats`` → :func:`train_sft` inside the stage's
 MLflow run (per-step metrics through ``report_to``, curves through DVCLive) → the model
 registered as a new version tagged with git commit, params hash and data hash.
 """
@@ -12,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slm_math.config import Params
-from slm_math.jsonl import write_json
+from slm_math.jsonl import DataFileError, write_json
 from slm_math.tracking import data_hash, git_commit, params_hash, register_checkpoint, stage_run
 from slm_math.tracking.mlflow_runs import is_main_process
 from slm_math.training.callbacks import dvclive_callback
 from slm_math.training.checkpoints import resumable_checkpoint
 from slm_math.training.sft import Mode, SFTResult, train_sft
-from slm_math.training.sft_data import load_problems, load_sft_examples, split_held_out
+from slm_math.training.sft_data import load_problems, load_sft_examples, mix_formats, split_held_out
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,12 @@ def run_sft_stage(stage: str, params: Params, paths: StagePaths = StagePaths()) 
     cfg = getattr(params, stage)
     mode = STAGE_MODES[stage]
     examples = load_sft_examples(paths.traces, load_problems(paths.problems))
-    train, held_out = split_held_out(examples, cfg.eval_problems, params.seed,
-                                     max_examples=cfg.max_examples)
+    train, held_out = split_held_out(examples, cfg.eval_problems, params.seed)
+    try:
+        train, by_format = mix_formats(train, cfg.formats, total=cfg.max_examples, seed=params.seed)
+    except DataFileError as err:
+        raise DataFileError(f"{paths.traces}: {stage}.{err}") from None
+    held_out = [e for e in held_out if cfg.formats.get(e["format"], 0) > 0]
     hashes = {"params_hash": params_hash(cfg, {"seed": params.seed}),
               "data_hash": data_hash(paths.traces, paths.problems),
               "base_model_hash": data_hash(paths.base_model)}
@@ -79,7 +84,7 @@ def run_sft_stage(stage: str, params: Params, paths: StagePaths = StagePaths()) 
         version = register_checkpoint(result.output_dir, registry_name, tags=tags,
                                       log_files=params.tracking.log_model_files,
                                       description=f"{stage}: {len(train)} examples")
-    metrics = {**result.metrics, **hashes, "git_commit": tags["git_commit"],
+    metrics = {**result.metrics, "formats": by_format, **hashes, "git_commit": tags["git_commit"],
                "registered_model": version.name, "registered_version": version.version,
                "mlflow_run_id": version.run_id}
     write_json(paths.metrics / f"{stage}.json", metrics)

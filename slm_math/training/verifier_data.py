@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from fractions import Fraction
 
 from slm_math.grading.rewards import completion_text
 from slm_math.grading.verdict import parse_opened_verdict
 from slm_math.prompts import open_verdict, verify_messages
+from slm_math.trace_formats.verdict import wrong_answer
 
 
 def verification_row(problem: dict, solution: str, correct: bool, origin: str) -> dict:
@@ -28,16 +28,6 @@ def verification_row(problem: dict, solution: str, correct: bool, origin: str) -
     return {"prompt": verify_messages(problem["problem"], solution),
             "label": "CORRECT" if correct else "INCORRECT", "problem_id": problem["id"],
             "origin": origin}
-
-
-def wrong_answer(answer: str) -> str | None:
-    """A plausible wrong value for a numeric gold (None when the gold is not a number)."""
-    try:
-        value = Fraction(answer.strip().replace(",", ""))
-    except (ValueError, ZeroDivisionError):
-        return None
-    wrong = value + 1 if value.denominator == 1 else value * 2
-    return str(wrong.numerator) if wrong.denominator == 1 else f"{wrong.numerator}/{wrong.denominator}"
 
 
 def reference_rows(problem: dict) -> list[dict]:
@@ -120,10 +110,18 @@ def verdict_reward(correct: float = 1.0, incorrect: float = 0.0, unclear: float 
 
 def verdict_accuracy(texts: Sequence[str], labels: Sequence[str]) -> dict:
     """Share of completions (of prompts opened with ``VERDICT:``) whose verdict equals the
-    label, and how many gave a verdict at all."""
+    label, how many gave a verdict at all, the balanced accuracy (the mean over labels of
+    the share of that label's examples judged right) and the majority-class baseline (the
+    accuracy of always answering the commoner label)."""
     verdicts = [parse_opened_verdict(t) for t in texts]
     n = len(labels)
     right = sum(v == label for v, label in zip(verdicts, labels))
     given = sum(v is not None for v in verdicts)
+    by_label = {label: [v == label for v, y in zip(verdicts, labels) if y == label]
+                for label in sorted(set(labels))}
+    recall = [sum(hits) / len(hits) for hits in by_label.values()]
     return {"n": n, "correct": right, "accuracy": round(right / n, 4) if n else None,
-            "verdict_rate": round(given / n, 4) if n else None}
+            "verdict_rate": round(given / n, 4) if n else None,
+            "balanced_accuracy": round(sum(recall) / len(recall), 4) if recall else None,
+            "majority_baseline": round(max(map(len, by_label.values())) / n, 4) if n else None,
+            "labels": {label: len(hits) for label, hits in by_label.items()}}

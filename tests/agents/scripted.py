@@ -42,3 +42,8 @@ class ScriptedGenerator(Generator):
 def last_user(text: str) -> str:
     """The last user turn of a chat-formatted prompt (SmolLM2's template)."""
     return text.rsplit("<|im_start|>user\n", 1)[-1]
+
+
+def assistant_prefix(text: str) -> str:
+    """What a prompt already holds of the assistant turn it continues ("" for a new turn)."""
+    return text.rsplit("<|im_start|>assistant\n", 1)[-1]

@@ -9,6 +9,7 @@ import pytest
 
 from slm_math.agents import build_agent
 from slm_math.agents.scoring import SequenceClassifierScorer, VerifierScorer, load_scorer
+from slm_math.evaluation.metrics import cell_metrics
 from slm_math.evaluation.run import evaluate_cell
 from slm_math.generation import SamplingParams
 from tests.agents.conftest import TOY
@@ -67,6 +68,10 @@ def test_verifier_scorer_reads_p_correct(tiny_model_dir, tiny_hf):
 
     yes, no = logprob(scorer.yes), logprob(scorer.no)
     assert batched[0] == pytest.approx(1 / (1 + math.exp(no - yes)), abs=1e-5)
+    # the verdict mass: how much of the verifier's probability goes to either verdict
+    score, mass = scorer.judge(CANDIDATES[:1])[0]
+    assert score == pytest.approx(batched[0], abs=1e-6)
+    assert mass == pytest.approx(math.exp(yes) + math.exp(no), rel=1e-4) and 0 < mass < 1
     # with no reward_model the solver's own model is the verifier
     assert isinstance(load_scorer(None, fallback=tiny_hf), VerifierScorer)
 
@@ -76,6 +81,17 @@ def test_load_scorer_errors_are_clear(tmp_path):
         load_scorer(tmp_path)
     with pytest.raises(ValueError, match="needs its weights"):
         load_scorer(None, fallback=None)
+
+
+def test_best_of_n_counts_the_verdicts_its_verifier_gives(tiny_hf):
+    # a random model puts almost no probability on " CORRECT" / " INCORRECT": no verdicts given
+    agent = build_agent("best_of_n", sampling=SamplingParams(max_new_tokens=4, seed=5), samples=2,
+                        temperature=1.0)
+    rows = evaluate_cell(agent, tiny_hf, {"toy": TOY[:2]}, model="tiny", agent_name="bon")
+    scored = [s for r in rows["toy"] for s in r["trace"] if "score" in s]
+    assert len(scored) == 4 and all(s["verdict_mass"] < 0.5 and s["verdict_parsed"] is False for s in scored)
+    m = cell_metrics(rows)
+    assert m["verdicts"] == 4 and m["verdict_parsed_rate"] == 0.0
 
 
 @pytest.mark.parametrize("aggregation", ["best", "weighted_majority"])
@@ -92,6 +108,7 @@ def test_best_of_n_end_to_end(tiny_hf, reward_model_dir, aggregation):
         assert chosen["content"] == row["response"]
         if aggregation == "best":
             assert chosen["score"] == max(s["score"] for s in scored)
+        assert "verdict_parsed" not in chosen      # a reward model gives scores, not verdicts
 
 
 def test_unknown_options_and_bad_values_are_refused():

@@ -32,6 +32,7 @@ def test_stops_on_correct(tokenizer):
     assert len(gen.calls) == 2                               # one solve, one verify
     assert r.trace[-1] == {"role": "stop", "reason": "verified", "iteration": 1}
     assert [s.get("verdict") for s in r.trace if s.get("step") == "verify"] == ["CORRECT"]
+    assert [s.get("verdict_parsed") for s in r.trace if s.get("step") == "verify"] == [True]
 
 
 def test_stops_at_max_iterations_and_feeds_the_feedback_back(tokenizer):
@@ -60,6 +61,7 @@ def test_unclear_or_missing_verdict_means_another_round(tokenizer):
     [r] = agent(max_iterations=5).solve(gen, TOY[:1])
     assert r.iterations == 2
     assert [s["verdict"] for s in r.trace if s.get("step") == "verify"] == ["UNCLEAR", "CORRECT"]
+    assert [s["verdict_parsed"] for s in r.trace if s.get("step") == "verify"] == [False, True]
 
 
 def test_batched_each_step_is_one_call_over_open_problems(tokenizer):
@@ -87,10 +89,13 @@ def test_code_blocks_run_in_the_sandbox_and_the_output_is_fed_back(tokenizer):
 
     gen = ScriptedGenerator(reply, tokenizer)
     [r] = agent(tools=True).solve(gen, TOY[:1])
-    assert "121" in last_user(prompts[1]) and "```output" in last_user(prompts[1])
+    # the solver continues its own reply after the sandbox's output block
+    assert prompts[1].endswith("print(math.factorial(5) + 1)\n```\n```output\n121\n```\n")
+    assert prompts[1].count("<|im_start|>assistant") == 1
     tool = next(s for s in r.trace if s["role"] == "tool")
-    assert tool["exit_code"] == 0 and tool["content"] == "121"
+    assert tool["ran"] and tool["exit_code"] == 0 and tool["content"] == "121"
     assert r.answer == "121" and r.iterations == 1
+    assert r.response.endswith("```output\n121\n```\nThe code says 121, so \\boxed{121}")
 
 
 def test_memory_modes_shape_the_revision_prompt(tokenizer):

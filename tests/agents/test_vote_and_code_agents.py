@@ -6,7 +6,7 @@ from __future__ import annotations
 from slm_math.agents import build_agent
 from slm_math.generation import SamplingParams
 from tests.agents.conftest import TOY
-from tests.agents.scripted import ScriptedGenerator, last_user
+from tests.agents.scripted import ScriptedGenerator, assistant_prefix
 
 SAMPLING = SamplingParams(max_new_tokens=32, seed=11)
 
@@ -55,13 +55,17 @@ def test_python_tools_answers_from_the_code_output(tokenizer):
                "What is 2 + 3?": "It is \\boxed{5}"}
     gen = ScriptedGenerator(lambda t, p, j: next(v for k, v in replies.items() if k in t), tokenizer)
     results = build_agent("python_tools", sampling=SAMPLING).solve(gen, TOY)
-    assert len(gen.calls) == 1
+    assert len(gen.calls) == 1 and gen.calls[0][1].stop == ["```output"]  # the sandbox writes it
     assert results[0].answer == "1024"                 # the code's output beats the model's 1000
-    assert "```output\n1024\n```" in results[0].response
+    # the response is a tool-integrated trace: reply cut after the code, output, box
+    assert results[0].response == ("```python\nprint(2 ** 10)\n```\n```output\n1024\n```\n"
+                                   "The answer is \\boxed{1024}.")
     assert results[1].answer == "4"                    # the code failed: the model's answer stands
     tool = next(s for s in results[1].trace if s["role"] == "tool")
-    assert tool["exit_code"] != 0 and "ZeroDivisionError" in tool["content"]
-    assert results[2].answer == "5" and not any(s["role"] == "tool" for s in results[2].trace)
+    assert tool["ran"] and tool["exit_code"] != 0 and "ZeroDivisionError" in tool["content"]
+    assert results[2].answer == "5"                    # no code: the trace says so
+    assert [s for s in results[2].trace if s["role"] == "tool"] == [
+        {"role": "tool", "ran": False, "reason": "no ```python block in the reply"}]
 
 
 def test_python_tools_sandbox_limits_apply(tokenizer):
@@ -71,21 +75,26 @@ def test_python_tools_sandbox_limits_apply(tokenizer):
     assert tool["limit"] in ("time", "cpu") and r.answer == "6"
 
 
-def test_code_feedback_injects_the_output_and_answers_after_it(tokenizer):
+def test_code_feedback_continues_the_reply_after_the_output(tokenizer):
     prompts = []
 
     def reply(text, params, j):
         prompts.append(text)
-        if "The code printed" in last_user(text):
+        if "```output" in assistant_prefix(text):
             return "The output is 42, so \\boxed{42}"
         if "What is 1 + 3?" in text:
             return "No code needed: \\boxed{4}"
-        return "```python\nx = 6\n```\n```python\nprint(x * 7)\n```"   # blocks share state
+        # blocks share state; a guessed output and answer after the code are dropped
+        return "```python\nx = 6\n```\n```python\nprint(x * 7)\n```\n```output\n41\n```\n\\boxed{41}"
 
     gen = ScriptedGenerator(reply, tokenizer)
     results = build_agent("code_feedback", sampling=SAMPLING).solve(gen, TOY[:2])
     assert [len(p) for p, _ in gen.calls] == [2, 1]    # round 2 only for the reply with code
-    followup = prompts[-1]
-    assert "```output\n42\n```" in last_user(followup) and "print(x * 7)" in followup
+    followup = prompts[-1]                             # the same assistant turn, continued
+    assert isinstance(gen.calls[1][0][0], str)
+    assert followup.endswith("print(x * 7)\n```\n```output\n42\n```\n")
+    assert followup.count("<|im_start|>assistant") == 1 and "41" not in followup
     assert results[0].answer == "42" and results[0].iterations == 2
+    assert results[0].response.endswith("```output\n42\n```\nThe output is 42, so \\boxed{42}")
     assert results[1].answer == "4" and results[1].iterations == 1
+    assert any(s.get("ran") is False for s in results[1].trace)

@@ -55,3 +55,34 @@ def test_an_empty_box_is_an_extraction_failure():
     # the model echoed the instruction's empty \boxed{}: no answer was given
     m = summarize([row("1", False, prediction=""), row("2", True, prediction="0"), row("3", False, prediction=None)])
     assert m["extraction_failure_rate"] == pytest.approx(2 / 3, abs=1e-6)
+
+
+def test_code_executed_and_verdicts_parsed_are_counted_from_the_traces():
+    ran = {"role": "tool", "ran": True, "code": "print(1)", "exit_code": 0, "limit": None}
+    failed = {**ran, "exit_code": 1}
+    none = {"role": "tool", "ran": False, "reason": "no ```python block in the reply"}
+    old = {"role": "tool", "code": "print(2)", "exit_code": 0, "limit": None}  # before `ran` existed
+    rows = [row("1", True, trace=[ran]), row("2", False, trace=[none]), row("3", False, trace=[failed]),
+            row("4", True, trace=[none, old]), row("5", True, trace=[{"role": "assistant"}])]
+    m = summarize(rows)
+    assert m["code_executed_rate"] == 0.75 and m["code_ok_rate"] == 0.5  # row 5 used no tool
+    verify = [{"role": "assistant", "step": "verify", "verdict": v, "verdict_parsed": p}
+              for v, p in (("CORRECT", True), ("UNCLEAR", False), ("INCORRECT", True))]
+    m = summarize([row("1", True, trace=verify[:2]), row("2", True, trace=verify[2:])])
+    assert m["verdicts"] == 3 and m["verdict_parsed_rate"] == pytest.approx(2 / 3, abs=1e-6)
+    assert "code_executed_rate" not in m
+    plain = summarize([row("1", True, trace=[{"role": "assistant"}])])
+    assert not {"code_executed_rate", "verdicts", "verdict_parsed_rate"} & set(plain)
+
+
+def test_the_summary_column_shows_a_collapse():
+    from slm_math.report.table import ablation_table, format_use
+
+    none = {"role": "tool", "ran": False}
+    rows = [row(str(i), False, trace=[none]) for i in range(4)]
+    assert format_use(rows) == "code 0% (clean 0%)"
+    verdicts = [row("v", True, trace=[{"verdict_parsed": False}, {"verdict_parsed": True}])]
+    assert format_use(verdicts) == "verdicts 50% of 2" and format_use([row("p", True)]) == "–"
+    table = ablation_table({"base-standard": {"t": [row(str(i), False) for i in range(4)]},
+                            "grpo-python_tools": {"t": rows}}, baseline="base-standard")
+    assert table.splitlines()[-1].endswith("| code 0% (clean 0%) |")

@@ -41,6 +41,16 @@ def test_cli_run_passes_leading_options_to_dvc(monkeypatch):
     ({"eval": {"cells": {"base-std": {"model": "base", "agent": "standard"}}}},
      "'base-std' must be named base-standard"),
     ({"eval": {"cells": {"base-x": {"model": "base"}}}}, "eval.cells.base-x.agent"),
+    # a cell's verifier is its dvc.yaml dependency: it must be the model its agent reads
+    ({"eval": {"cells": {"grpo-best_of_n": {"model": "grpo", "agent": "best_of_n", "verifier": "grpo"}}}},
+     "eval.cells.grpo-best_of_n.verifier: 'grpo' (models/grpo), but "
+     "agents.best_of_n.options.reward_model is 'models/grpo_verifier'"),
+    ({"eval": {"cells": {"base-solver_verifier": {"model": "base", "agent": "solver_verifier"}}}},
+     "eval.cells.base-solver_verifier.verifier: 'base' (models/base), but "
+     "agents.solver_verifier.options.verifier_model is 'models/grpo_verifier'"),
+    ({"eval": {"cells": {"grpo-standard": {"model": "grpo", "agent": "standard", "verifier": "grpo_verifier"}}}},
+     "eval.cells.grpo-standard.verifier: 'grpo_verifier', but agent 'standard' names no "
+     "verifier_model/reward_model"),
     ({"agents": {"standard": {"temperature": -1}}}, "agents.standard.temperature: -1.0 is below the minimum"),
     ({"agents": {"standard": {"fewshots": 2}}}, "unknown key agents.standard.fewshots (did you mean"),
 ])

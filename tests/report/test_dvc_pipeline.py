@@ -51,7 +51,7 @@ def test_matrix_repro_exp_run_metrics_diff_and_compare(tmp_path, tiny_model_dir)
     (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["eval"].update(benchmarks=["toy"], limit=None, batch_size=4, chunk_size=2, backend="hf",
-                          cells={f"base-{a}": {"model": "base", "agent": a}
+                          cells={f"base-{a}": {"model": "base", "agent": a, "verifier": "base"}
                                  for a in ("standard", "fewshot")})  # two cells are enough here
     params["agents"]["standard"]["max_new_tokens"] = 8
     params["agents"]["fewshot"].update(fewshot=2, max_new_tokens=8)

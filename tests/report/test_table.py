@@ -38,7 +38,7 @@ def test_table_has_intervals_deltas_and_mcnemar_p():
     table = ablation_table(RESULTS, baseline="base-standard", fewshot_baseline="base-fewshot",
                            order=["base-standard", "base-fewshot", "sft_lora-standard"])
     lines = table.splitlines()
-    assert lines[0] == "| model × agent | gsm | champ | all |"
+    assert lines[0] == "| model × agent | gsm | champ | all | code ran · verdicts given |"
     base_line, fewshot_line, sft_line = lines[2:5]
     assert base_line.startswith("| base-standard | 25.0% [") and "Δ" not in base_line
     p_sft = mcnemar_exact(BASE, SFT).p_value  # 14 discordant, all for sft: 2 / 2^14

@@ -44,3 +44,12 @@ def test_fence_must_start_a_line():
 def test_roundtrip_of_fenced_bodies(bodies):
     text = "".join(f"prose {i}\n```python\n{body}\n```\n" for i, body in enumerate(bodies))
     assert extract_python_blocks(text) == [body + "\n" for body in bodies]
+
+
+def test_block_spans_cover_the_fences():
+    from slm_math.sandbox import python_block_spans
+
+    text = "Plan.\n```python\nx = 1\n```\nthen\n```python\n\n```\n```py\nprint(x)\n```\n```output\n1\n```"
+    spans = python_block_spans(text)
+    assert [text[a:b] for a, b in spans] == ["```python\nx = 1\n```", "```py\nprint(x)\n```"]  # empty one skipped
+    assert python_block_spans("Sure:\n```python\nprint(42)") == [(6, 25)]  # unclosed: to the end

@@ -10,6 +10,7 @@ import pytest
 from slm_math.config.loader import build
 from slm_math.config.params import CotgenParams
 from slm_math.jsonl import read_jsonl
+from slm_math.prompts import user_turn
 from slm_math.teacher import TeacherAuthError, run_cotgen
 from tests.teacher.conftest import PROBLEMS
 
@@ -124,3 +125,35 @@ def test_rejected_key_stops_the_run(tmp_path, proxy, tiny_model_dir):
         run_cotgen(PROBLEMS, params(tmp_path, proxy, tiny_model_dir), seed=0,
                    trace_path=str(tmp_path / "traces.jsonl"))
     assert not any(r["teacher"] == "local" for r in read_jsonl(tmp_path / "traces.jsonl"))
+
+
+def test_each_trace_format_is_a_cascade_of_its_own(tmp_path, proxy, tiny_model_dir):
+    local = {"name": "local_tool", "base_url": proxy.base_url, "model": tiny_model_dir,
+             "format": "tool", "max_tokens": 4, "concurrency": 4, "backoff_s": 0.01, "max_retries": 2}
+    p = build(CotgenParams, {"cache_dir": str(tmp_path / "cache"), "progress": False, "teachers": [
+        local, {"name": "reference", "kind": "reference"},
+        {"name": "reference_tool", "kind": "reference", "format": "tool"}]})
+    traces = tmp_path / "traces.jsonl"
+    report = run_cotgen(PROBLEMS, p, seed=0, trace_path=str(traces))
+    # the standard cascade (reference) and the tool cascade (local_tool, then reference_tool)
+    assert slots(traces) == Counter({(q["id"], t, 1): 1 for q in PROBLEMS
+                                     for t in ("reference", "local_tool", "reference_tool")})
+    assert report.solved_by == Counter({"reference": 3, "reference_tool": 3})
+    assert report.unsolved == 2 and report.unsolved_by_format == Counter({"standard": 1, "tool": 1})
+    # a tool teacher is asked with the prompt the tool agents send
+    asked = {body["messages"][0]["content"] for body in proxy.chat_requests()}
+    assert asked == {user_turn("tool", q["problem"]) for q in PROBLEMS}
+    records = {(r["problem_id"], r["teacher"]): r for r in read_jsonl(traces)}
+    local_tool = [r for (_, t), r in records.items() if t == "local_tool"]
+    # the random tiny model writes no code (or nothing at all: a failed attempt)
+    assert all(r["format"] == "tool" and not r["correct"] for r in local_tool)
+    assert all(r["tool_check"] == "no_code" for r in local_tool if r["error"] is None)
+    product = records[("products/train/0", "reference_tool")]
+    assert product["text"] == ("I compute 7 * 8 with Python.\n```python\nprint(7 * 8)\n```\n"
+                               "```output\n56\n```\nThe answer is \\boxed{56}.")
+    assert product["correct"] and product["tool_check"] == "verified" and product["answer"] == "56"
+    assert records[("gsm/train/0", "reference_tool")]["correct"]       # its last line, as Python
+    assert records[("lcm/train/0", "reference_tool")]["error"].startswith("the reference solution has no")
+    before = traces.read_bytes()
+    report = run_cotgen(PROBLEMS, p, seed=0, trace_path=str(traces))
+    assert report.requests == 0 and report.reused == 12 and traces.read_bytes() == before

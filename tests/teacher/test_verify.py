@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from slm_math.teacher import cot_metrics, select_verified
-from slm_math.teacher.verify import grade_traces
+from slm_math.teacher.verify import grade_traces, judge_traces
 from tests.teacher.conftest import PROBLEMS
 
 PROBS = {p["id"]: p for p in PROBLEMS}
@@ -54,3 +54,35 @@ def test_metrics():
     assert m["teachers"]["api"]["failed_attempts"] == 2
     by_usage = cot_metrics(TRACES, verdicts, verified, teacher_order=ORDER)
     assert by_usage["mean_tokens"] == 30.0 and by_usage["tokens_counted_by"] == "teacher usage"
+
+
+TOOL_TEXT = ("I compute 15 + 85 with Python.\n```python\nprint(15 + 85)\n```\n```output\n100\n```\n"
+             "The answer is \\boxed{100}.")
+
+
+def tool_trace(problem_id, teacher, text):
+    return {**trace(problem_id, teacher, 1, text), "format": "tool"}
+
+
+def test_tool_traces_are_verified_by_running_their_code_and_kept_per_format():
+    traces = [*TRACES,
+              tool_trace(P1, "reference_tool", TOOL_TEXT),
+              tool_trace(P1, "api_tool", TOOL_TEXT.replace("\\boxed{100}", "\\boxed{101}")),
+              tool_trace(P0, "api_tool", "```python\nprint(7 * 8)\n```\n```output\n57\n```\n\\boxed{56}"),
+              tool_trace(P0, "reference_tool", "7 * 8 = 56, \\boxed{56}")]  # right, but no code
+    judged = judge_traces(traces, PROBS, workers=1)
+    assert [(j.verified, j.answer_correct, j.reason) for j in judged[len(TRACES):]] == [
+        (True, True, "verified"), (False, False, "unsupported"),
+        (False, True, "output_mismatch"), (False, True, "no_code")]
+    assert [j.verified for j in judged[:len(TRACES)]] == grade_traces(TRACES, PROBS, workers=1)
+    order = ["api", "reference", "api_tool", "reference_tool"]
+    verdicts = [j.verified for j in judged]
+    first = select_verified(traces, verdicts, PROBS, policy="first", teacher_order=order)
+    assert [(t["problem_id"], t["format"], t["teacher"]) for t in first] == [
+        (P0, "standard", "api"), (P1, "standard", "api"), (P1, "tool", "reference_tool")]
+    m = cot_metrics(traces, verdicts, first, teacher_order=order, reasons=[j.reason for j in judged])
+    assert m["formats"]["tool"] == {"traces": 4, "verified_traces": 1, "problems": 2, "solved": 1,
+                                    "yield_pct": 50.0}
+    assert m["formats"]["standard"]["solved"] == 2 and m["solved"] == 2
+    assert m["tool_checks"] == {"no_code": 1, "output_mismatch": 1, "unsupported": 1, "verified": 1}
+    assert m["solved_by"]["reference_tool"] == 1

@@ -37,7 +37,8 @@ def test_dvc_repro_runs_the_stage_and_reads_its_plots(tiny_model_dir, tmp_path):
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["sft_lora"].update({"max_steps": 3, "effective_batch_size": 4,
                                "per_device_batch_size": 4, "max_length": 64, "save_steps": 2,
-                               "eval_problems": 4, "max_examples": 16, "learning_rate": 0.02})
+                               "eval_problems": 4, "max_examples": 16, "learning_rate": 0.02,
+                               "formats": {"standard": 1.0}})  # the fixture's traces are standard
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     bin_dir = str(Path(sys.executable).parent)

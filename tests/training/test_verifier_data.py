@@ -38,6 +38,10 @@ def test_verdict_reward_reads_the_verdict_the_completion_begins_with():
     assert verdict_reward()([" CORRECT", " INCORRECT"], label=["CORRECT", "CORRECT"]) == [1.0, 0.0]
     stats = verdict_accuracy([" CORRECT", " x", " INCORRECT"], ["CORRECT", "CORRECT", "CORRECT"])
     assert stats["accuracy"] == round(1 / 3, 4) and stats["verdict_rate"] == round(2 / 3, 4)
+    # always CORRECT on 3 CORRECT, 1 INCORRECT: accuracy 0.75 = the majority baseline, balanced 0.5
+    stats = verdict_accuracy([" CORRECT"] * 4, ["CORRECT", "CORRECT", "CORRECT", "INCORRECT"])
+    assert (stats["accuracy"], stats["balanced_accuracy"], stats["majority_baseline"]) == (0.75, 0.5, 0.75)
+    assert stats["labels"] == {"CORRECT": 3, "INCORRECT": 1}
 
 
 @pytest.fixture(scope="module")
