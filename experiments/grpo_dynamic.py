@@ -36,11 +36,14 @@ came from)::
         grpo.dynamic_sampling.max_extra_batches=4 grpo.dynamic_sampling.oversample=2 \\
         grpo.curriculum.cooldown_steps=25 grpo.held_out.problems=88 grpo.held_out.every=20
 
-    python experiments/grpo_dynamic.py --tiny      # CPU smoke run: SmolLM2-135M, 3 steps
+    python experiments/grpo_dynamic.py --tiny      # CPU smoke run: 3 steps of 2 x 4, 40 tokens
 
-``--tiny`` builds its own workspace in ``--work``: the packaged SmolLM2-135M-Instruct as
-the start model (``init: base``), 1-digit products problems (the base model answers about
-half of them, so groups vary) and a few CHAMP problems as the held-out guard.
+``--tiny`` shrinks everything to a few minutes of CPU (the settings in ``TINY_SET``) on the
+workspace when it holds the offline pipeline's data and start model (after ``dvc repro
+sft_full``: the SFT model answers 1-digit products about half the time, so groups vary);
+otherwise it builds one in ``--work``: the packaged SmolLM2-135M-Instruct as the start model
+(``init: base``, which rarely answers in the expected form: mostly dead groups, so it
+exercises the cap), synthetic 1-digit products problems and a few CHAMP problems.
 """
 
 from __future__ import annotations
@@ -65,13 +68,13 @@ ARMS = {
     "dynamic": {"curriculum": {"refresh": True}, "dynamic_sampling": {"enabled": True}},
 }
 TINY_SET = [
-    "grpo.init=base", "grpo.mode=lora", "grpo.benchmarks=[products]", "grpo.learning_rate=1e-4",
+    "grpo.mode=lora", "grpo.benchmarks=[products]", "grpo.learning_rate=1e-4",
     "grpo.num_generations=4", "grpo.prompts_per_step=2", "grpo.per_device_batch_size=8",
-    "grpo.max_completion_length=24", "grpo.max_prompt_length=128", "grpo.beta=0",
+    "grpo.max_completion_length=40", "grpo.max_prompt_length=256", "grpo.beta=0",
     "grpo.curriculum.mode=pass_rate", "grpo.curriculum.k=4", "grpo.curriculum.candidates=12",
     "grpo.curriculum.profile=null", "grpo.curriculum.cooldown_steps=2", "grpo.eval_problems=4",
     "grpo.save_steps=100", "grpo.held_out.problems=3", "grpo.held_out.every=2",
-    "grpo.held_out.max_new_tokens=24", "grpo.dynamic_sampling.max_extra_batches=2",
+    "grpo.held_out.max_new_tokens=40", "grpo.dynamic_sampling.max_extra_batches=2",
     "grpo.generation.backend=trl",
 ]
 
@@ -233,8 +236,11 @@ def main() -> None:
     ws = args.workspace.resolve()
     sets = list(args.set)
     if args.tiny:
-        ws = work / "workspace"
-        build_tiny_workspace(ws)
+        init = load_params(ws / "params.yaml").grpo.init if (ws / "params.yaml").is_file() else None
+        if not ((ws / "data" / "train").is_dir() and init and (ws / "models" / init).is_dir()):
+            ws = work / "workspace"
+            build_tiny_workspace(ws)
+            sets = ["grpo.init=base"] + sets
         sets = TINY_SET + sets
         args.steps = args.steps or 3
         args.eval_limit = args.eval_limit or 16
@@ -247,7 +253,8 @@ def main() -> None:
         overrides["seed"] = args.seed
     asked = overrides  # for the results file: no local paths in it
     overrides = merge(overrides, {"tracking": {"uri": f"sqlite:///{work / 'mlflow.db'}",
-                                               "experiment": "grpo-dynamic"}})
+                                               "experiment": "grpo-dynamic",
+                                               "log_model_files": False}})
     base = load_params(ws / "params.yaml", overrides)
     profile = base.grpo.curriculum.profile
     if profile and not Path(profile).is_absolute():  # the stage reads it from the repo root

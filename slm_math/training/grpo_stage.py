@@ -259,13 +259,13 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                                                     cfg.max_completion_length, params.seed)
             rates, format_measured, guard_problems = {}, None, []
         else:
+            guard_problems = _guard_problems(paths, cfg, params.seed)  # a missing file: stop now
             rows, counts, rates, format_measured = _solver_rows(
                 cfg, params, paths, model, tokenizer, scratch, problems, engine)
             held = _held_out_problems(paths, cfg, benchmarks, params.seed)
             evaluate = lambda m: held_out_accuracy(m, tokenizer, held,  # noqa: E731
                                                    max_new_tokens=cfg.max_completion_length,
                                                    seed=params.seed, engine=engine)
-            guard_problems = _guard_problems(paths, cfg, params.seed)
             rewards, weights = [], []
         if profile_counts is not None:
             counts["profile"] = profile_counts
@@ -287,6 +287,13 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                                initial_rates=rates, min_rate=cur.min_pass_rate,
                                max_rate=cur.max_pass_rate)
             counts["pool_start"] = pool.summary()
+        elif len(rows) < cfg.prompts_per_step:  # TRL's sampler would make no batch: 0 steps
+            raise CurriculumError(
+                f"{stage}: {len(rows)} training prompts, fewer than prompts_per_step "
+                f"({cfg.prompts_per_step}), so TRL would train no step ({json.dumps(counts)}); "
+                "raise curriculum.candidates, widen the pass-rate window, lower "
+                "prompts_per_step, or set curriculum.refresh: true (the live pool repeats "
+                "problems)")
         start_eval = _cached(scratch / "start_eval.json", lambda: evaluate(model))
         guard = None
         if guard_problems:

@@ -87,6 +87,14 @@ def test_pass_rate_curriculum_that_keeps_nothing_stops_with_a_clear_error(tiny_m
     assert len(rates) == 3 and all(r["pass_rate"] == 0.0 and r["k"] == 2 for r in rates)
 
 
+def test_fewer_prompts_than_a_step_needs_is_an_error_not_a_silent_empty_run(tiny_model_dir,
+                                                                            tmp_path):
+    paths = _workspace(tmp_path, tiny_model_dir)
+    cfg = quick_grpo(curriculum=CurriculumParams(mode="none", candidates=1))  # 2 prompts a step
+    with pytest.raises(CurriculumError, match="1 training prompts, fewer than prompts_per_step"):
+        run_grpo_stage(Params(grpo=cfg), paths)
+
+
 def test_grpo_verifier_stage_trains_on_verdicts(tiny_model_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     paths = _workspace(tmp_path, tiny_model_dir)
@@ -121,3 +129,13 @@ def test_grpo_verifier_rewards_vary_on_the_real_model(smollm2_model_dir, tmp_pat
     assert curves["reward_std"][0] > 0, curves
     assert 0 < curves["rewards/verdict/mean"][0] < 1, curves
     assert curves["frac_reward_zero_std"][0] < 1, curves
+
+
+def test_a_missing_held_out_benchmark_is_an_error_naming_file_and_param(tiny_model_dir, tmp_path):
+    from slm_math.jsonl import DataFileError
+
+    paths = _workspace(tmp_path, tiny_model_dir)
+    cfg = quick_grpo(held_out=HeldOutGuardParams(benchmark="aime24", problems=2))
+    with pytest.raises(DataFileError, match=r"aime24\.jsonl: no such benchmark file "
+                                            r"\(grpo\.held_out\.benchmark is 'aime24'\)"):
+        run_grpo_stage(Params(grpo=cfg), paths)
