@@ -8,6 +8,7 @@ answer rule, so the numbers mean what evaluation means.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Sequence
 
 from slm_math.generation import SamplingParams
@@ -65,9 +66,11 @@ def grade_rows(problems: Sequence[dict], texts: Sequence[Sequence[str]]) -> list
 
 def held_out_accuracy(model: Any, tokenizer: Any, problems: Sequence[dict], *,
                       max_new_tokens: int, seed: int, engine: Any = None) -> dict:
-    """Greedy accuracy on ``problems``: ``{"n", "correct", "accuracy", "boxed"}``."""
+    """Greedy accuracy on ``problems``: ``{"n", "correct", "accuracy", "boxed_rate",
+    "correct_ids", "seconds"}`` (seconds: what the check cost)."""
     if not problems:
         return {"n": 0, "correct": 0, "accuracy": None}
+    start = time.perf_counter()
     texts = sample(model, tokenizer, [solve_messages(p) for p in problems], n=1, temperature=0.0,
                    max_new_tokens=max_new_tokens, seed=seed, engine=engine)
     verdicts = grade_rows(problems, texts)
@@ -76,7 +79,8 @@ def held_out_accuracy(model: Any, tokenizer: Any, problems: Sequence[dict], *,
     return {"n": len(problems), "correct": int(correct),
             "accuracy": round(correct / len(problems), 4),
             "boxed_rate": round(boxed / len(problems), 4),
-            "correct_ids": [p["id"] for p, v in zip(problems, verdicts) if v[0]]}
+            "correct_ids": [p["id"] for p, v in zip(problems, verdicts) if v[0]],
+            "seconds": round(time.perf_counter() - start, 2)}
 
 
 class HeldOutGuard:

@@ -370,7 +370,7 @@ def guard_report(cfg: GRPOParams, start: dict, end: dict, curves: dict, steps: i
     points = [(0, start["accuracy"]), *logged, (steps, end["accuracy"])]
     start_ids, end_ids = set(start.get("correct_ids", [])), set(end.get("correct_ids", []))
     return {"benchmark": cfg.held_out.benchmark, "n": start["n"], "every": cfg.held_out.every,
-            "start": start, "end": end,
+            "start": start, "end": end, "seconds_per_check": end.get("seconds"),
             "curve": {"step": [s for s, _ in points], "accuracy": [a for _, a in points]},
             "lost": sorted(start_ids - end_ids), "gained": sorted(end_ids - start_ids)}
 
