@@ -36,7 +36,7 @@ came from)::
         grpo.dynamic_sampling.max_extra_batches=4 grpo.dynamic_sampling.oversample=2 \\
         grpo.curriculum.cooldown_steps=25 grpo.held_out.problems=88 grpo.held_out.every=20
 
-    python experiments/grpo_dynamic.py --tiny      # CPU smoke run: 3 steps of 2 x 4, 40 tokens
+    python experiments/grpo_dynamic.py --tiny      # CPU smoke run: 3 steps of 2 x 4, 64 tokens
 
 ``--tiny`` shrinks everything to a few minutes of CPU (the settings in ``TINY_SET``) on the
 workspace when it holds the offline pipeline's data and start model (after ``dvc repro
@@ -68,13 +68,13 @@ ARMS = {
     "dynamic": {"curriculum": {"refresh": True}, "dynamic_sampling": {"enabled": True}},
 }
 TINY_SET = [
-    "grpo.mode=lora", "grpo.benchmarks=[products]", "grpo.learning_rate=1e-4",
+    "grpo.mode=lora", "grpo.benchmarks=[basic_arithmetic,products]", "grpo.learning_rate=1.0e-4",
     "grpo.num_generations=4", "grpo.prompts_per_step=2", "grpo.per_device_batch_size=8",
-    "grpo.max_completion_length=40", "grpo.max_prompt_length=256", "grpo.beta=0",
-    "grpo.curriculum.mode=pass_rate", "grpo.curriculum.k=4", "grpo.curriculum.candidates=12",
+    "grpo.max_completion_length=64", "grpo.max_prompt_length=256", "grpo.beta=0",
+    "grpo.curriculum.mode=pass_rate", "grpo.curriculum.k=4", "grpo.curriculum.candidates=32",
     "grpo.curriculum.profile=null", "grpo.curriculum.cooldown_steps=2", "grpo.eval_problems=4",
     "grpo.save_steps=100", "grpo.held_out.problems=3", "grpo.held_out.every=2",
-    "grpo.held_out.max_new_tokens=40", "grpo.dynamic_sampling.max_extra_batches=2",
+    "grpo.held_out.max_new_tokens=64", "grpo.dynamic_sampling.max_extra_batches=2",
     "grpo.generation.backend=trl",
 ]
 
@@ -202,7 +202,8 @@ def arm_summary(metrics: dict) -> dict:
         "format_reward": metrics.get("format_reward"),
         "reward_curve": {"step": curves["step"], "reward": curves.get("reward")},
         "zero_std_curve": {"drawn": curves.get("frac_reward_zero_std"),
-                           "trained": curves.get("dynamic/zero_std_trained")},
+                           "trained": curves.get("dynamic/zero_std_trained",
+                                                 curves.get("frac_reward_zero_std"))},
         "held_out_guard": {k: guard.get(k) for k in ("benchmark", "n", "curve", "lost", "gained")},
     }
 
@@ -217,6 +218,8 @@ def main() -> None:
                         help="params overrides applied to both arms, e.g. grpo.beta=0")
     parser.add_argument("--arms", default="static,dynamic")
     parser.add_argument("--eval-limit", type=int, default=None, help="test problems a GRPO benchmark")
+    parser.add_argument("--guard-limit", type=int, default=None,
+                        help="problems of the held-out guard's benchmark (default: all)")
     parser.add_argument("--eval-backend", default="auto", help="auto (vllm where installed) | hf | vllm")
     parser.add_argument("--eval-max-new-tokens", type=int, default=256)
     parser.add_argument("--eval-batch-size", type=int, default=256)
@@ -240,11 +243,12 @@ def main() -> None:
         if not ((ws / "data" / "train").is_dir() and init and (ws / "models" / init).is_dir()):
             ws = work / "workspace"
             build_tiny_workspace(ws)
-            sets = ["grpo.init=base"] + sets
+            sets = ["grpo.init=base", "grpo.benchmarks=[products]"] + sets
         sets = TINY_SET + sets
         args.steps = args.steps or 3
         args.eval_limit = args.eval_limit or 16
-        args.eval_max_new_tokens = min(args.eval_max_new_tokens, 24)
+        args.guard_limit = args.guard_limit or 8
+        args.eval_max_new_tokens = min(args.eval_max_new_tokens, 64)
         args.eval_backend = "hf" if args.eval_backend == "auto" else args.eval_backend
     overrides = parse_set(sets)
     if args.steps:
@@ -273,7 +277,7 @@ def main() -> None:
     tests = load_benchmarks(tasks, ws / "data" / "benchmarks", args.eval_limit)
     guard_name = cfg.held_out.benchmark
     if (ws / "data" / "benchmarks" / f"{guard_name}.jsonl").is_file() and guard_name not in tests:
-        tests.update(load_benchmarks([guard_name], ws / "data" / "benchmarks", None))
+        tests.update(load_benchmarks([guard_name], ws / "data" / "benchmarks", args.guard_limit))
     start_dir = ws / "models" / cfg.init
     verdicts = {"start": evaluate(start_dir, f"start-{cfg.init}", tests, work, args)}
     for arm in arms:

@@ -72,6 +72,7 @@ def test_grpo_stage_writes_metrics_curves_and_registers(tiny_model_dir, tmp_path
     assert guard["curve"]["step"] == [0, 1, 2] and guard["curve"]["accuracy"] == [0.0] * 3
     assert metrics["held_out_guard_accuracy_after"] == 0.0 and guard["lost"] == []
     assert (live.parent / "held_out" / "accuracy.tsv").is_file()
+    assert (live.parent / "dynamic" / "extra_completions.tsv").is_file()
     assert metrics["format_reward"]["decision"].startswith("kept: not measured")
     version = MlflowClient().get_model_version_by_alias("slm-math-grpo", "current")
     assert version.tags["params_hash"] == metrics["params_hash"] and version.tags["init"] == "base"
