@@ -24,23 +24,29 @@ dynamic arm, and a larger gain over the start than the static arm's.
 Work lives in ``--work`` (the arms' models, checkpoints, MLflow store and eval journals): a
 rerun skips an arm whose metrics exist, resumes an interrupted arm at its last checkpoint
 (``grpo.save_steps``), and an evaluation at its last journaled problem, so a run cut by a
-time limit continues where it stopped. GPU profile, from the repo root of a workspace that
-holds the pipeline's data/ and models/ (see docs/grpo.md for the command the issue's numbers
-came from)::
+time limit continues where it stopped (run the same command again; ``wall_time_s`` and
+``seconds_per_step`` then cover the last segment only). GPU profile, from the repo root of a
+workspace that holds the pipeline's data/ (with at least 250 test problems a task for the
+1,000 paired problems: ``data.test_size``) and models/sft_full; the settings of the H200 run
+in docs/grpo.md (16 prompts x 8, LoRA r16 lr 2e-4, beta 0, dapo, T 1, 128 tokens, the
+pass-rate curriculum over every train problem)::
 
-    python experiments/grpo_dynamic.py --steps 200 --work /tmp/grpo_dynamic --set \\
-        grpo.init=sft_full grpo.mode=lora grpo.learning_rate=2e-4 grpo.beta=0 \\
-        grpo.prompts_per_step=16 grpo.num_generations=8 grpo.per_device_batch_size=64 \\
-        grpo.max_completion_length=128 grpo.curriculum.candidates=null grpo.curriculum.k=8 \\
+    python experiments/grpo_dynamic.py --steps 200 --work /tmp/grpo_dynamic --eval-limit 250 \\
+        --set grpo.init=sft_full grpo.mode=lora grpo.learning_rate=2.0e-4 grpo.beta=0 \\
+        grpo.loss_type=dapo grpo.temperature=1.0 grpo.prompts_per_step=16 \\
+        grpo.num_generations=8 grpo.per_device_batch_size=64 grpo.max_completion_length=128 \\
+        grpo.curriculum.mode=pass_rate grpo.curriculum.candidates=null grpo.curriculum.k=8 \\
         grpo.curriculum.profile=null grpo.save_steps=25 grpo.eval_problems=0 \\
         grpo.dynamic_sampling.max_extra_batches=4 grpo.dynamic_sampling.oversample=2 \\
-        grpo.curriculum.cooldown_steps=25 grpo.held_out.problems=88 grpo.held_out.every=20
+        grpo.curriculum.cooldown_steps=25 grpo.held_out.problems=88 grpo.held_out.every=20 \\
+        grpo.held_out.max_new_tokens=256
 
     python experiments/grpo_dynamic.py --tiny      # CPU smoke run: 3 steps of 2 x 4, 64 tokens
 
 ``--tiny`` shrinks everything to a few minutes of CPU (the settings in ``TINY_SET``) on the
 workspace when it holds the offline pipeline's data and start model (after ``dvc repro
-sft_full``: the SFT model answers 1-digit products about half the time, so groups vary);
+sft_full``: the SFT model answers most basic_arithmetic and about half of the products
+problems, so groups vary);
 otherwise it builds one in ``--work``: the packaged SmolLM2-135M-Instruct as the start model
 (``init: base``, which rarely answers in the expected form: mostly dead groups, so it
 exercises the cap), synthetic 1-digit products problems and a few CHAMP problems.
