@@ -178,16 +178,21 @@ def _trainer_class():
         static_decoding = False
         last_decoder: StaticDecoder | None = None
         lora_engine = None  # grpo_vllm.LoraEngine: sample with vLLM and the current adapter
+        _engine_calls = (-1, 0)  # (global step, engine calls in it)
 
         def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations,
                                   has_tool_images=False):
             if self.lora_engine is not None and not (images is not None and any(images)):
                 engine = self.lora_engine
-                engine.sync(self.accelerator.unwrap_model(self.model), self.state.global_step)
+                step = self.state.global_step
+                engine.sync(self.accelerator.unwrap_model(self.model), step)
+                # dynamic sampling may generate several times a step: each call its own seeds
+                call = self._engine_calls[1] + 1 if self._engine_calls[0] == step else 0
+                self._engine_calls = (step, call)
                 ids = engine.sample_ids(prompt_ids, temperature=self.temperature,
                                         top_p=self.top_p, max_tokens=self.max_completion_length,
                                         stop_token_ids=self.eos_token_ids,
-                                        seed=self.args.seed + 100_003 * self.state.global_step)
+                                        seed=self.args.seed + 100_003 * step + 10_007 * call)
                 return ids, None
             if not self.static_decoding or images is not None and any(images) or multimodal_fields:
                 return super()._generate_single_turn(prompt_ids, images, multimodal_fields,
