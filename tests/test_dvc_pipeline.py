@@ -53,6 +53,8 @@ def make_project(tmp_path: Path, stages: tuple[str, ...], edit_params) -> tuple[
     shutil.copytree(ROOT / ".dvc" / "plots", repo / ".dvc-plots")
     pipeline = yaml.safe_load((ROOT / "dvc.yaml").read_text())
     pipeline["stages"] = {k: v for k, v in pipeline["stages"].items() if k in stages}
+    if "report" in stages and "grpo" not in stages:  # no GRPO model: no GRPO section
+        pipeline["stages"]["report"]["deps"].remove("metrics/grpo.json")
     pipeline.pop("artifacts", None)
     (repo / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())

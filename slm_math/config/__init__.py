@@ -14,22 +14,24 @@ from slm_math.config.params import (AgentParams, DataParams, EvalParams, ModelPa
                                     ProfileParams, ReportParams, TaskParams)
 
 __all__ = ["AgentParams", "DataParams", "EvalParams", "ReportParams", "ModelParams", "Params", "ParamsError", "ProfileParams", "TaskParams", "flatten",
-           "load_params", "to_dict", "exit_on_params_error"]
+           "load_params", "merge_overrides", "to_dict", "exit_on_params_error"]
 
 
 def load_params(path: str | Path = "params.yaml", overrides: dict | None = None) -> Params:
     """Load and validate ``path``; ``overrides`` (nested dict) is merged on top first."""
     data = read_yaml(path)
     if overrides:
-        data = _merge(data, overrides)
+        data = merge_overrides(data, overrides)
     return build(Params, data, source=str(path))
 
 
-def _merge(base: dict, extra: dict) -> dict:
+def merge_overrides(base: dict, extra: dict) -> dict:
+    """``base`` with the nested mapping ``extra`` merged on top (a new dict; mappings merge
+    key by key, anything else replaces)."""
     out = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_overrides(out[key], value)
         else:
             out[key] = value
     return out

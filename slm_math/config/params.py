@@ -493,12 +493,49 @@ class CurriculumParams:
     profile: str | None = param(None, help=(
         "the profile stage's metrics (metrics/profile.json): train only on benchmarks whose "
         "task is in the profile's band at its data.tasks difficulty (None: ignore)"))
+    refresh: bool = param(False, help=(
+        "follow the model: every group the trainer samples refreshes its problem's pass rate "
+        "(no extra generation); always-solved problems leave the pool, never-solved ones cool "
+        "down and come back; the sampler draws from the live pool"))
+    retire_after: int = param(2, min=1, help=(
+        "refresh: consecutive all-correct groups after which a problem leaves the pool"))
+    cooldown_steps: int = param(20, min=1, help=(
+        "refresh: optimizer steps a never-solved problem (all K wrong) waits before it is "
+        "drawn again"))
 
     def check(self) -> str | None:
         """The pass-rate window must be non-empty."""
         if self.min_pass_rate >= self.max_pass_rate:
             return "min_pass_rate must be below max_pass_rate"
         return None
+
+
+@dataclass
+class DynamicSamplingParams:
+    """DAPO's dynamic sampling: groups with no reward variance are replaced before the update."""
+
+    enabled: bool = param(False, help=(
+        "replace groups whose `metric` is equal over all K completions (no gradient) by "
+        "groups of fresh prompts before the update"))
+    metric: Literal["correctness", "reward"] = param("correctness", help=(
+        "what must vary within a group: the correctness reward, or the weighted total reward"))
+    max_extra_batches: int = param(1, min=0, help=(
+        "extra generation rounds a step at most; groups still missing after them stay in the "
+        "batch masked out of the loss"))
+    oversample: float = param(1.0, min=1.0, max=16.0, help=(
+        "prompts an extra round samples = missing groups x oversample (rounded up); surplus "
+        "informative groups are discarded"))
+
+
+@dataclass
+class HeldOutGuardParams:
+    """A held-out benchmark outside the training tasks, evaluated greedily during GRPO."""
+
+    benchmark: str = param("champ", help=(
+        "data/benchmarks/<benchmark>.jsonl: the held-out skill whose loss would show forgetting"))
+    problems: int = param(0, min=0, help="problems evaluated (a seeded sample; 0: off)")
+    every: int = param(10, min=1, help="evaluate every this many optimizer steps (and at start and end)")
+    max_new_tokens: int | None = param(None, min=4, help="greedy tokens per answer (None: max_completion_length)")
 
 
 @dataclass
@@ -567,7 +604,14 @@ class GRPOParams:
         "leave completions cut at max_completion_length out of the loss (DAPO)"))
     rewards: dict[str, RewardSpec] = param(default_factory=_default_rewards, help=(
         "reward functions by name (correctness, format, length) with weight and options"))
+    format_reward_off_at: float | None = param(0.9, min=0.0, max=1.0, help=(
+        "the format reward's weight becomes 0 (still computed and logged) when the start "
+        "model's format rate on the curriculum's samples is at least this (None: keep it)"))
     curriculum: CurriculumParams = param(default_factory=CurriculumParams, help="problem selection")
+    dynamic_sampling: DynamicSamplingParams = param(default_factory=DynamicSamplingParams,
+                                                    help="replace zero-variance groups (DAPO)")
+    held_out: HeldOutGuardParams = param(default_factory=HeldOutGuardParams, help=(
+        "held-out guard: a benchmark outside the training tasks evaluated during training"))
     generation: GenerationParams = param(default_factory=GenerationParams, help="sampling backend")
     precision: Literal["auto", "bf16", "bf16_mixed", "fp32"] = param("auto", help=(
         "'auto': bf16 on a GPU, bf16_mixed (fp32 weights, bf16 autocast) on a CPU with native "
@@ -590,6 +634,12 @@ class GRPOParams:
             return f"rewards: unknown reward {unknown[0]!r}; known: correctness, format, length"
         if not self.rewards:
             return "rewards: at least one reward is needed"
+        needs_correctness = [name for name, on in (
+            ("dynamic_sampling.metric=correctness",
+             self.dynamic_sampling.enabled and self.dynamic_sampling.metric == "correctness"),
+            ("curriculum.refresh", self.curriculum.refresh)) if on]
+        if needs_correctness and "correctness" not in self.rewards:
+            return f"{needs_correctness[0]} needs the correctness reward in rewards"
         return None
 
 
@@ -612,9 +662,12 @@ class GRPOVerifierParams(GRPOParams):
                                          help="problem selection (verification examples)")
     rewards: dict[str, RewardSpec] = param(default_factory=dict, help=(
         "extra rewards on top of verdict accuracy (usually none)"))
+    dynamic_sampling: DynamicSamplingParams = param(
+        default_factory=lambda: DynamicSamplingParams(metric="reward"),
+        help="replace zero-variance groups (DAPO); metric 'reward' (the verdict reward)")
 
     def check(self) -> str | None:
-        """As GRPO, but the verdict reward alone is enough."""
+        """As GRPO, but the verdict reward alone is enough, and nothing reads correctness."""
         completions = self.prompts_per_step * self.num_generations
         if completions % min(self.per_device_batch_size, completions):
             return (f"prompts_per_step x num_generations ({completions}) must be a multiple of "
@@ -622,6 +675,12 @@ class GRPOVerifierParams(GRPOParams):
         missing = {"correct", "incorrect", "unclear", "missing"} - set(self.verdict_rewards)
         if missing:
             return f"verdict_rewards: missing {sorted(missing)}"
+        if self.dynamic_sampling.enabled and self.dynamic_sampling.metric == "correctness":
+            return "dynamic_sampling.metric: the verifier has no correctness reward; use 'reward'"
+        if self.curriculum.refresh:
+            return "curriculum.refresh: the verifier's examples have no pass rate to refresh"
+        if self.held_out.problems:
+            return "held_out: the verifier's held-out check is verdict accuracy (eval_problems)"
         return None
 
 

@@ -76,6 +76,7 @@ def correctness_reward(
         return out
 
     reward.__name__ = "correctness"
+    reward.correct_value = correct  # what a right answer scores (the curriculum reads verdicts)
     return reward
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from slm_math.evaluation.metrics import accuracy_block
 from slm_math.jsonl import read_jsonl
+from slm_math.report.grpo import grpo_section
 from slm_math.report.table import Results, ablation_table, steps_table
 
 
@@ -74,9 +75,11 @@ def provenance(commit: str) -> str:
 
 def render_summary(results: Results, *, cells: Sequence[str], baseline: str,
                    fewshot_baseline: str | None, steps: Sequence[Sequence[str]] = (),
-                   profile: str | None = None, commit: str = "unknown") -> str:
+                   profile: str | None = None, commit: str = "unknown",
+                   grpo: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     """metrics/summary.md: the ablation table (rows in `cells` order) with its legend, each step
-    of `steps` against the one before, and the commit it came from."""
+    of `steps` against the one before, the GRPO section (`grpo`: model -> its GRPO stage
+    metrics) when there is one, and the commit it came from."""
     order = list(cells)
     step_rows = steps_table(results, steps)
     lines = [
@@ -105,6 +108,7 @@ def render_summary(results: Results, *, cells: Sequence[str], baseline: str,
         "`data/eval/<model>-<agent>/<benchmark>.jsonl`. Compare two experiments with "
         "`dvc metrics diff` and `slm-math compare A B` (paired tests).",
         "",
+        *grpo_section(grpo or {}),
         provenance(commit),
         "",
     ]

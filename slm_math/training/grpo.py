@@ -13,7 +13,10 @@ an interrupted run with the same fingerprint, and writes the final model atomica
   our static-cache decoder replayed as a CUDA graph
   (``slm_math/generation/static_decoding.py``, which the hf generation backend uses too), or
   on a CPU an in-process vLLM engine that follows the LoRA adapter (``grpo_vllm.py``).
-- Zero-variance groups: TRL logs their share of each step as ``frac_reward_zero_std``.
+- Zero-variance groups: TRL logs their share of each step as ``frac_reward_zero_std``;
+  dynamic sampling replaces them before the update, the live curriculum refreshes pass rates
+  from the sampled groups, and a held-out guard is evaluated during training
+  (``grpo_dynamic.py``, ``grpo_pool.py``).
 It runs unchanged as one process or under ``accelerate launch`` (DDP, FSDP, DeepSpeed).
 """
 
@@ -123,8 +126,12 @@ def grpo_batch_plan(cfg: GRPOParams) -> BatchPlan:
 
 def grpo_config(cfg: GRPOParams, plan: BatchPlan, *, checkpoint_dir: str | Path, seed: int,
                 precision: str, backend: str, reward_weights: list[float],
-                report_to: list[str], run_name: str):
-    """TRL's ``GRPOConfig`` for one params section."""
+                report_to: list[str], run_name: str, live_pool: bool = False):
+    """TRL's ``GRPOConfig`` for one params section.
+
+    ``live_pool``: the sampler draws from the live curriculum, whose state a resumed run
+    restores from the checkpoint, so the data loader must not replay the batches done.
+    """
     from trl import GRPOConfig
 
     gen = cfg.generation
@@ -153,7 +160,7 @@ def grpo_config(cfg: GRPOParams, plan: BatchPlan, *, checkpoint_dir: str | Path,
         gradient_checkpointing=cfg.gradient_checkpointing,
         logging_steps=cfg.logging_steps, logging_first_step=True,
         save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=2,
-        report_to=report_to, **vllm,
+        report_to=report_to, ignore_data_skip=live_pool, **vllm,
     )
 
 
@@ -162,23 +169,30 @@ def _trainer_class():
     from trl.models import unwrap_model_for_generation
 
     from slm_math.generation.static_decoding import StaticDecoder
+    from slm_math.training.grpo_dynamic import DynamicGRPOMixin
 
-    class SlmGRPOTrainer(GRPOTrainer):
-        """GRPOTrainer whose plain sampling path can use the static-cache CUDA-graph decoder."""
+    class SlmGRPOTrainer(DynamicGRPOMixin, GRPOTrainer):
+        """GRPOTrainer whose plain sampling path can use the static-cache CUDA-graph decoder,
+        with dynamic sampling, the live curriculum and the held-out guard when given."""
 
         static_decoding = False
         last_decoder: StaticDecoder | None = None
         lora_engine = None  # grpo_vllm.LoraEngine: sample with vLLM and the current adapter
+        _engine_calls = (-1, 0)  # (global step, engine calls in it)
 
         def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations,
                                   has_tool_images=False):
             if self.lora_engine is not None and not (images is not None and any(images)):
                 engine = self.lora_engine
-                engine.sync(self.accelerator.unwrap_model(self.model), self.state.global_step)
+                step = self.state.global_step
+                engine.sync(self.accelerator.unwrap_model(self.model), step)
+                # dynamic sampling may generate several times a step: each call its own seeds
+                call = self._engine_calls[1] + 1 if self._engine_calls[0] == step else 0
+                self._engine_calls = (step, call)
                 ids = engine.sample_ids(prompt_ids, temperature=self.temperature,
                                         top_p=self.top_p, max_tokens=self.max_completion_length,
                                         stop_token_ids=self.eos_token_ids,
-                                        seed=self.args.seed + 100_003 * self.state.global_step)
+                                        seed=self.args.seed + 100_003 * step + 10_007 * call)
                 return ids, None
             if not self.static_decoding or images is not None and any(images) or multimodal_fields:
                 return super()._generate_single_turn(prompt_ids, images, multimodal_fields,
@@ -200,13 +214,20 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
                        reward_funcs: list[Callable], reward_weights: list[float],
                        checkpoint_dir: str | Path, seed: int, backend: str = "auto",
                        report_to: list[str] | None = None, callbacks: list | None = None,
-                       run_name: str = "grpo", lora_engine: Any = None):
+                       run_name: str = "grpo", lora_engine: Any = None, pool: Any = None,
+                       held_out_guard: Any = None):
     """A GRPO trainer over ``train_rows`` (prompt rows with the reward columns).
 
     ``lora_engine`` (a :class:`~slm_math.training.grpo_vllm.LoraEngine` on the start model)
     makes the trainer sample through vLLM with its current adapter (backend ``vllm_lora``).
+    ``pool`` (a :class:`~slm_math.training.grpo_pool.ProblemPool` over ``train_rows``) is the
+    live curriculum; dynamic sampling (``cfg.dynamic_sampling``) draws its fresh prompts from
+    it, or from a pool that never refreshes when none is given. ``held_out_guard`` (a
+    :class:`~slm_math.training.grpo_sampling.HeldOutGuard`) is evaluated during training.
     """
     from datasets import Dataset
+
+    from slm_math.training.grpo_pool import ProblemPool
 
     if lora_engine is not None:
         backend = "vllm_lora"
@@ -219,9 +240,13 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
         backend = "trl"  # the static decoder samples at a temperature only
     plan = grpo_batch_plan(cfg)
     precision = resolve_precision(cfg.precision)
+    if pool is not None and len(pool) != len(train_rows):
+        raise ValueError(f"the pool holds {len(pool)} problems, the dataset {len(train_rows)} rows")
+    if pool is None and cfg.dynamic_sampling.enabled:
+        pool = ProblemPool([str(i) for i in range(len(train_rows))], seed=seed, refresh=False)
     args = grpo_config(cfg, plan, checkpoint_dir=checkpoint_dir, seed=seed, precision=precision,
                        backend=backend, reward_weights=reward_weights, report_to=report_to or [],
-                       run_name=run_name)
+                       run_name=run_name, live_pool=pool is not None and pool.refresh)
     peft_config = None
     if cfg.mode == "lora":
         peft_config = lora_config(cfg.lora.r, cfg.lora.alpha, cfg.lora.dropout, cfg.lora.target_modules)
@@ -231,6 +256,9 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
                                callbacks=callbacks or [])
     trainer.static_decoding = backend == "cuda_graph"
     trainer.lora_engine = lora_engine
+    trainer.pool = pool
+    trainer.dynamic = cfg.dynamic_sampling if cfg.dynamic_sampling.enabled else None
+    trainer.held_out_guard = held_out_guard
     return trainer, plan, precision, backend
 
 
@@ -246,9 +274,21 @@ def step_curves(log_history: list[dict]) -> dict[str, list]:
     for name, key in keys.items():
         if any(key in e for e in rows):
             curves[name] = [round(float(e[key]), 6) if key in e else None for e in rows]
-    for key in sorted({k for e in rows for k in e if k.startswith("rewards/") and k.endswith("/mean")}):
-        curves[key] = [round(float(e[key]), 6) if key in e else None for e in rows]
+    extra = {k for e in rows for k in e
+             if (k.startswith("rewards/") and k.endswith("/mean")) or k.startswith(CURVE_PREFIXES)}
+    for key in sorted(extra):
+        curves[key] = [_rounded(e.get(key)) for e in rows]
     return curves
+
+
+# the dynamic sampling, live curriculum and held-out guard logs (grpo_dynamic.py)
+CURVE_PREFIXES = ("dynamic/", "curriculum/", "held_out/")
+
+
+def _rounded(value) -> float | None:
+    if value is None or value != value:  # absent, or NaN (no JSON for it)
+        return None
+    return round(float(value), 6)
 
 
 def _step_of(checkpoint: Path | None) -> int:

@@ -1,13 +1,15 @@
-"""Sampling and grading outside the trainer: held-out accuracy and curriculum pass rates.
+"""Sampling and grading outside the trainer: held-out accuracy, the held-out guard during
+training, and curriculum pass rates (with the start model's format rate).
 
-Both use the generation piece's ``hf`` backend on the model in hand (the start model before
+All use the generation piece's ``hf`` backend on the model in hand (the start model before
 training, the trained one after), or the run's vLLM LoRA engine where it has one and grade with the project's grader under each problem's
 answer rule, so the numbers mean what evaluation means.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import time
+from typing import Any, Callable, Sequence
 
 from slm_math.generation import SamplingParams
 from slm_math.grading import grade_many
@@ -64,9 +66,11 @@ def grade_rows(problems: Sequence[dict], texts: Sequence[Sequence[str]]) -> list
 
 def held_out_accuracy(model: Any, tokenizer: Any, problems: Sequence[dict], *,
                       max_new_tokens: int, seed: int, engine: Any = None) -> dict:
-    """Greedy accuracy on ``problems``: ``{"n", "correct", "accuracy", "boxed"}``."""
+    """Greedy accuracy on ``problems``: ``{"n", "correct", "accuracy", "boxed_rate",
+    "correct_ids", "seconds"}`` (seconds: what the check cost)."""
     if not problems:
         return {"n": 0, "correct": 0, "accuracy": None}
+    start = time.perf_counter()
     texts = sample(model, tokenizer, [solve_messages(p) for p in problems], n=1, temperature=0.0,
                    max_new_tokens=max_new_tokens, seed=seed, engine=engine)
     verdicts = grade_rows(problems, texts)
@@ -74,14 +78,46 @@ def held_out_accuracy(model: Any, tokenizer: Any, problems: Sequence[dict], *,
     boxed = sum("\\boxed" in t[0] for t in texts)
     return {"n": len(problems), "correct": int(correct),
             "accuracy": round(correct / len(problems), 4),
-            "boxed_rate": round(boxed / len(problems), 4)}
+            "boxed_rate": round(boxed / len(problems), 4),
+            "correct_ids": [p["id"] for p, v in zip(problems, verdicts) if v[0]],
+            "seconds": round(time.perf_counter() - start, 2)}
+
+
+class HeldOutGuard:
+    """Greedy accuracy on a held-out benchmark every ``every`` optimizer steps of training.
+
+    ``evaluate(model)`` returns :func:`held_out_accuracy`'s dict. Steps before the last are
+    evaluated here (the stage measures the start and the end itself); each step once, so a
+    log call at the end of training does not repeat it.
+    """
+
+    def __init__(self, evaluate: Callable[[Any], dict], every: int):
+        self.evaluate, self.every = evaluate, every
+        self.done: dict[int, dict] = {}
+
+    def due(self, step: int, max_steps: int) -> bool:
+        """Whether ``step`` is an evaluation step not yet evaluated."""
+        return 0 < step < max_steps and step % self.every == 0 and step not in self.done
+
+    def __call__(self, model: Any, step: int) -> dict[str, float]:
+        """Evaluate ``model`` now; the log entries (``held_out/accuracy``, ``held_out/correct``)."""
+        result = self.evaluate(model)
+        self.done[step] = result
+        return {"held_out/accuracy": float(result["accuracy"]),
+                "held_out/correct": float(result["correct"])}
 
 
 def measure_pass_rates(model: Any, tokenizer: Any, problems: Sequence[dict], *, k: int,
                        temperature: float, max_new_tokens: int, seed: int,
-                       engine: Any = None) -> list[dict]:
-    """The start model's pass rate over ``k`` samples for each problem."""
+                       engine: Any = None,
+                       format_check: Callable[[list[str]], list[bool]] | None = None) -> list[dict]:
+    """The start model's pass rate over ``k`` samples for each problem; with ``format_check``
+    each record also counts the samples it accepts (``formatted``)."""
     texts = sample(model, tokenizer, [solve_messages(p) for p in problems], n=k,
                    temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
                    engine=engine)
-    return pass_rate_records(problems, grade_rows(problems, texts))
+    records = pass_rate_records(problems, grade_rows(problems, texts))
+    if format_check is not None:
+        for record, row in zip(records, texts, strict=True):
+            record["formatted"] = int(sum(format_check(list(row))))
+    return records

@@ -1,10 +1,15 @@
 """The grpo and grpo_verifier stages: start model → curriculum → GRPO → model, metrics, registry.
 
 grpo (solver role): training problems → curriculum (pass rates written to
-data/grpo/pass_rates.jsonl) → held-out greedy accuracy of the start model → GRPO with the
-correctness and format rewards → held-out accuracy of the trained model → models/grpo/,
-metrics/grpo.json (per-step reward mean/std, zero-variance share, KL, completion length),
-DVCLive curves, an MLflow run and a registered version (alias ``current``).
+data/grpo/pass_rates.jsonl; the start model's format rate on the same samples decides
+whether the format reward still counts) → held-out greedy accuracy of the start model, on
+the training benchmarks' test problems and on the held-out guard's benchmark → GRPO with
+the correctness and format rewards (dynamic sampling, the live curriculum and the guard
+evaluated every N steps when configured) → the same held-out checks on the trained model →
+models/grpo/, metrics/grpo.json (per-step reward mean/std, zero-variance share before and
+after filtering, generation cost, pool and pass-rate histogram, held-out curve, KL,
+completion length), DVCLive curves, an MLflow run and a registered version (alias
+``current``).
 
 grpo_verifier (verifier role): the start model's own solutions to training problems, graded
 for ground truth, become verification prompts (plain text, the reply opened with
@@ -38,8 +43,10 @@ from slm_math.training.grpo import (GRPOResult, build_grpo_trainer, load_start_m
 from slm_math.training.grpo_data import (CurriculumError, apply_profile, candidates,
                                          drop_long_prompts, load_problem_list, problem_files,
                                          prompt_row, select_problems)
-from slm_math.training.grpo_sampling import (grade_rows, held_out_accuracy, measure_pass_rates,
-                                             sample)
+from slm_math.training.grpo_dynamic import dynamic_summary
+from slm_math.training.grpo_pool import ProblemPool
+from slm_math.training.grpo_sampling import (HeldOutGuard, grade_rows, held_out_accuracy,
+                                             measure_pass_rates, sample)
 from slm_math.training.grpo_vllm import LoraEngine
 from slm_math.training.grpo_data import solve_messages
 from slm_math.training.model_loading import resolve_precision
@@ -88,18 +95,47 @@ def _held_out_problems(paths: GRPOPaths, cfg: GRPOParams, names: list[str] | Non
     return candidates(pool, cfg.eval_problems, seed)
 
 
+def _guard_problems(paths: GRPOPaths, cfg: GRPOParams, seed: int) -> list[dict]:
+    """The held-out guard's problems: a seeded sample of its benchmark's test problems."""
+    guard = cfg.held_out
+    if guard.problems == 0:
+        return []
+    file = paths.benchmarks / f"{guard.benchmark}.jsonl"
+    if not file.is_file():
+        raise DataFileError(f"{file}: no such benchmark file (grpo.held_out.benchmark is "
+                            f"{guard.benchmark!r}); add it to data.benchmarks and run the download "
+                            "stage, or set grpo.held_out.problems: 0")
+    return candidates(load_problem_list(paths.benchmarks, [guard.benchmark]), guard.problems, seed)
+
+
 def _solver_rows(cfg: GRPOParams, params: Params, paths: GRPOPaths, model, tokenizer,
-                 scratch: Path, problems: list[dict], engine=None) -> tuple[list[dict], dict]:
+                 scratch: Path, problems: list[dict], engine=None
+                 ) -> tuple[list[dict], dict, dict[str, float], dict | None]:
+    """(training rows, curriculum counts, measured pass rates by problem id, format counts).
+
+    With ``curriculum.refresh`` the rows are every measured candidate, the selection first:
+    the live pool starts the others cooling (never solved) or retired (always solved).
+    """
+    format_check = None
+    if "format" in cfg.rewards:
+        check = build_rewards({"format": cfg.rewards["format"].options})[0]
+        format_check = lambda texts: [score > 0 for score in check(texts)]  # noqa: E731
+
     def measure(pool):
         return measure_pass_rates(model, tokenizer, pool, k=cfg.curriculum.k,
                                   temperature=cfg.temperature,
                                   max_new_tokens=cfg.max_completion_length, seed=params.seed,
-                                  engine=engine)
+                                  engine=engine, format_check=format_check)
 
     def run_curriculum():
         selection = select_problems(problems, cfg.curriculum, params.seed, measure=measure)
-        return {"ids": [p["id"] for p in selection.problems], "pass_rates": selection.pass_rates,
-                "counts": selection.counts}
+        rates = selection.pass_rates
+        formatted = None
+        if rates and all("formatted" in r for r in rates):
+            formatted = {"samples": sum(r["k"] for r in rates),
+                         "formatted": sum(r["formatted"] for r in rates)}
+        return {"ids": [p["id"] for p in selection.problems], "pass_rates": rates,
+                "counts": selection.counts, "format": formatted}
 
     chosen = _cached(scratch / "curriculum.json", run_curriculum)
     if is_main_process():
@@ -111,7 +147,36 @@ def _solver_rows(cfg: GRPOParams, params: Params, paths: GRPOPaths, model, token
         raise CurriculumError(
             f"grpo.curriculum kept no problems ({json.dumps(counts)}); widen "
             "min_pass_rate/max_pass_rate, raise candidates, or start from a stronger model")
-    return rows, counts
+    rates = {r["problem_id"]: r["pass_rate"] for r in chosen["pass_rates"]}
+    if cfg.curriculum.refresh:
+        kept = set(chosen["ids"])
+        rows += [prompt_row(by_id[r["problem_id"]]) for r in chosen["pass_rates"]
+                 if r["problem_id"] not in kept]
+    return rows, counts, rates, chosen.get("format")
+
+
+def format_rule(cfg: GRPOParams, measured: dict | None) -> dict[str, Any]:
+    """Whether the format reward still counts, by the measured rule (docs/grpo.md).
+
+    The start model's format rate is the share of the curriculum's samples (k per candidate,
+    at the training temperature) that the format reward accepts. At or above
+    ``format_reward_off_at`` nearly every completion earns it, so it adds a near-constant to
+    each group: its weight becomes 0 (it is still computed, and logged as a monitor).
+    """
+    spec = cfg.rewards.get("format")
+    if spec is None:
+        return {"decision": "absent"}
+    threshold = cfg.format_reward_off_at
+    rule: dict[str, Any] = {"threshold": threshold, "configured_weight": spec.weight}
+    if measured is None or not measured["samples"]:
+        return {**rule, "rate": None, "weight": spec.weight,
+                "decision": "kept: not measured (no pass-rate curriculum samples)"}
+    rate = round(measured["formatted"] / measured["samples"], 4)
+    rule.update(rate=rate, samples=measured["samples"])
+    if threshold is not None and rate >= threshold:
+        return {**rule, "weight": 0.0, "decision": f"off: start format rate {rate} >= {threshold}"}
+    return {**rule, "weight": spec.weight,
+            "decision": "kept" + ("" if threshold is None else f": start format rate {rate} < {threshold}")}
 
 
 def _verifier_rows(cfg: GRPOVerifierParams, params: Params, model, tokenizer, scratch: Path,
@@ -197,9 +262,11 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             weights = [1.0]
             evaluate = lambda m: _verifier_accuracy(m, tokenizer, held_rows,  # noqa: E731
                                                     cfg.max_completion_length, params.seed)
+            rates, format_measured, guard_problems = {}, None, []
         else:
-            rows, counts = _solver_rows(cfg, params, paths, model, tokenizer, scratch, problems,
-                                        engine)
+            guard_problems = _guard_problems(paths, cfg, params.seed)  # a missing file: stop now
+            rows, counts, rates, format_measured = _solver_rows(
+                cfg, params, paths, model, tokenizer, scratch, problems, engine)
             held = _held_out_problems(paths, cfg, benchmarks, params.seed)
             evaluate = lambda m: held_out_accuracy(m, tokenizer, held,  # noqa: E731
                                                    max_new_tokens=cfg.max_completion_length,
@@ -207,15 +274,39 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             rewards, weights = [], []
         if profile_counts is not None:
             counts["profile"] = profile_counts
+        rule = format_rule(cfg, format_measured)
         if cfg.rewards:
             rewards += build_rewards({name: spec.options for name, spec in cfg.rewards.items()})
-            weights += [spec.weight for spec in cfg.rewards.values()]
+            weights += [rule["weight"] if name == "format" else spec.weight
+                        for name, spec in cfg.rewards.items()]
         rows, too_long = drop_long_prompts(rows, tokenizer, cfg.max_prompt_length)
         counts["dropped_too_long"] = too_long
         if not rows:
             raise CurriculumError(f"{stage}: every prompt is longer than max_prompt_length "
                                   f"({cfg.max_prompt_length} tokens)")
+        pool = None
+        if cfg.curriculum.refresh:
+            cur = cfg.curriculum
+            pool = ProblemPool([r["problem_id"] for r in rows], seed=params.seed,
+                               retire_after=cur.retire_after, cooldown_steps=cur.cooldown_steps,
+                               initial_rates=rates, min_rate=cur.min_pass_rate,
+                               max_rate=cur.max_pass_rate)
+            counts["pool_start"] = pool.summary()
+        elif len(rows) < cfg.prompts_per_step:  # TRL's sampler would make no batch: 0 steps
+            raise CurriculumError(
+                f"{stage}: {len(rows)} training prompts, fewer than prompts_per_step "
+                f"({cfg.prompts_per_step}), so TRL would train no step ({json.dumps(counts)}); "
+                "raise curriculum.candidates, widen the pass-rate window, lower "
+                "prompts_per_step, or set curriculum.refresh: true (the live pool repeats "
+                "problems)")
         start_eval = _cached(scratch / "start_eval.json", lambda: evaluate(model))
+        guard = None
+        if guard_problems:
+            tokens = cfg.held_out.max_new_tokens or cfg.max_completion_length
+            guard = HeldOutGuard(lambda m: held_out_accuracy(
+                m, tokenizer, guard_problems, max_new_tokens=tokens, seed=params.seed,
+                engine=engine), cfg.held_out.every)
+            guard_start = _cached(scratch / "start_guard.json", lambda: guard.evaluate(model))
 
         callbacks = list(extra_callbacks or [])
         live = dvclive_callback(paths.dvclive / stage, resume=resuming) if is_main_process() else None
@@ -225,21 +316,33 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             model=model, tokenizer=tokenizer, train_rows=rows, cfg=cfg, reward_funcs=rewards,
             reward_weights=weights, checkpoint_dir=scratch, seed=params.seed,
             backend=cfg.generation.backend, report_to=["mlflow"] if run is not None else [],
-            callbacks=callbacks, run_name=stage, lora_engine=engine)
+            callbacks=callbacks, run_name=stage, lora_engine=engine, pool=pool,
+            held_out_guard=guard)
         result = train_grpo(trainer=trainer, tokenizer=tokenizer, cfg=cfg,
                             output_dir=paths.output(stage), checkpoint_dir=scratch,
                             fingerprint=fingerprint, plan=plan, precision=precision,
                             backend=backend, keep_checkpoints=keep_checkpoints)
         end_eval = evaluate(trainer.model)
+        curves = result.metrics["curves"]
+        if pool is not None:
+            counts["pool_end"] = pool.summary()
         metrics: dict[str, Any] = {
             **{k: v for k, v in result.metrics.items() if k != "curves"},
             "init": cfg.init, "mode": cfg.mode, "beta": cfg.beta, "loss_type": cfg.loss_type,
-            "train_prompts": len(rows), "curriculum": counts,
+            "train_prompts": len(rows), "curriculum": counts, "format_reward": rule,
+            "dynamic_sampling": dynamic_summary(cfg.dynamic_sampling, curves,
+                                                result.metrics["completions_per_step"]),
             "held_out_before": start_eval, "held_out_after": end_eval,
             "held_out_accuracy_before": start_eval.get("accuracy"),
             "held_out_accuracy_after": end_eval.get("accuracy"),
-            "curves": result.metrics["curves"], **hashes, "git_commit": tags["git_commit"],
         }
+        if guard is not None:
+            guard_end = guard.evaluate(trainer.model)
+            metrics["held_out_guard"] = guard_report(cfg, guard_start, guard_end, curves,
+                                                     int(result.metrics["steps"]))
+            metrics["held_out_guard_accuracy_before"] = guard_start["accuracy"]
+            metrics["held_out_guard_accuracy_after"] = guard_end["accuracy"]
+        metrics.update({"curves": curves, **hashes, "git_commit": tags["git_commit"]})
         if run is None:
             return result, metrics
         import mlflow
@@ -253,11 +356,28 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
         metrics.update({"registered_model": version.name, "registered_version": version.version,
                         "mlflow_run_id": version.run_id})
     write_json(paths.metrics / f"{stage}.json", metrics)
+    guard_line = ""
+    if "held_out_guard" in metrics:
+        guard_line = (f", {cfg.held_out.benchmark} {metrics['held_out_guard_accuracy_before']} -> "
+                      f"{metrics['held_out_guard_accuracy_after']}")
     print(f"[{stage}] reward {metrics.get('reward_first')} -> {metrics.get('reward_last')}, "
           f"zero-variance groups {metrics.get('frac_reward_zero_std_mean')}, held-out accuracy "
-          f"{metrics['held_out_accuracy_before']} -> {metrics['held_out_accuracy_after']}; "
-          f"registered {version.name} v{version.version} @{version.alias}")
+          f"{metrics['held_out_accuracy_before']} -> {metrics['held_out_accuracy_after']}"
+          f"{guard_line}; registered {version.name} v{version.version} @{version.alias}")
     return result, metrics
+
+
+def guard_report(cfg: GRPOParams, start: dict, end: dict, curves: dict, steps: int) -> dict:
+    """metrics/grpo.json's held-out guard: the curve (start, every N steps, end) and which
+    problems the start solved that the end lost, and the reverse."""
+    logged = [(s, a) for s, a in zip(curves.get("step", []), curves.get("held_out/accuracy", []))
+              if a is not None]
+    points = [(0, start["accuracy"]), *logged, (steps, end["accuracy"])]
+    start_ids, end_ids = set(start.get("correct_ids", [])), set(end.get("correct_ids", []))
+    return {"benchmark": cfg.held_out.benchmark, "n": start["n"], "every": cfg.held_out.every,
+            "start": start, "end": end, "seconds_per_check": end.get("seconds"),
+            "curve": {"step": [s for s, _ in points], "accuracy": [a for _, a in points]},
+            "lost": sorted(start_ids - end_ids), "gained": sorted(end_ids - start_ids)}
 
 
 def read_pass_rates(path: Path) -> list[dict]:

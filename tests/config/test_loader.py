@@ -97,3 +97,19 @@ def test_flatten_gives_dvc_key_paths():
     flat = flatten(load_params(ROOT / "params.yaml"))
     assert flat["data.train_size"] == load_params(ROOT / "params.yaml").data.train_size
     assert "model.base" in flat
+
+
+def test_dynamic_sampling_and_refresh_need_the_correctness_reward(tmp_path):
+    import yaml
+
+    data = yaml.safe_load((ROOT / "params.yaml").read_text())
+    del data["grpo"]["rewards"]["correctness"]
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ParamsError, match="dynamic_sampling.metric=correctness needs the correctness"):
+        load_params(path)
+    with pytest.raises(ParamsError, match="curriculum.refresh needs the correctness"):
+        load_params(path, {"grpo": {"dynamic_sampling": {"metric": "reward"}}})
+    with pytest.raises(ParamsError, match="verifier has no correctness reward"):
+        load_params(ROOT / "params.yaml", {"grpo_verifier": {"dynamic_sampling": {
+            "enabled": True, "metric": "correctness"}}})

@@ -70,3 +70,30 @@ def test_bad_curriculum_window_is_a_params_error():
     with pytest.raises(ParamsError, match="min_pass_rate must be below max_pass_rate"):
         load_params(overrides={"grpo": {"curriculum": {"min_pass_rate": 0.5,
                                                        "max_pass_rate": 0.5}}})
+
+
+def test_format_rate_is_counted_on_the_curriculum_samples(tiny_model_dir):
+    from slm_math.grading.rewards import format_reward
+
+    model, tokenizer = load_causal_lm(tiny_model_dir, "fp32"), load_tokenizer(tiny_model_dir)
+    check = format_reward(require_think=False)
+    rates = measure_pass_rates(model, tokenizer, _problems(2), k=2, temperature=1.0,
+                               max_new_tokens=4, seed=0,
+                               format_check=lambda texts: [s > 0 for s in check(texts)])
+    assert [r["formatted"] for r in rates] == [0, 0]  # a random model never boxes
+
+
+@pytest.mark.parametrize("measured,weight,decision", [
+    ({"samples": 100, "formatted": 95}, 0.0, "off: start format rate 0.95 >= 0.9"),
+    ({"samples": 100, "formatted": 60}, 1.0, "kept: start format rate 0.6 < 0.9"),
+    (None, 1.0, "kept: not measured (no pass-rate curriculum samples)"),
+])
+def test_format_reward_rule(measured, weight, decision):
+    from slm_math.config.params import GRPOParams
+    from slm_math.training.grpo_stage import format_rule
+
+    rule = format_rule(GRPOParams(), measured)
+    assert rule["weight"] == weight and rule["decision"] == decision
+    assert format_rule(GRPOParams(format_reward_off_at=None), {"samples": 10, "formatted": 10})["weight"] == 1.0
+    assert format_rule(GRPOParams(rewards={"correctness": GRPOParams().rewards["correctness"]}),
+                       measured) == {"decision": "absent"}

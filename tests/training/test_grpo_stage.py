@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 
-from slm_math.config.params import CurriculumParams, GRPOVerifierParams, Params, RewardSpec, TrackingParams
+from slm_math.config.params import (CurriculumParams, DynamicSamplingParams, GRPOVerifierParams,
+                                    HeldOutGuardParams, Params, RewardSpec, TrackingParams)
 from slm_math.jsonl import read_jsonl, write_jsonl
 from slm_math.teacher.reference import reference_trace
 from slm_math.trace_formats.verdict import build_verdict_traces
@@ -25,6 +26,10 @@ def _workspace(tmp_path, tiny_model_dir):
                  "answer": str(3 * i), "rule": "numeric", "solution": f"{i} * 3 = {3 * i}"}
                 for i in range(2, 10)]
         write_jsonl(tmp_path / "data" / folder / "products.jsonl", rows)
+    write_jsonl(tmp_path / "data" / "benchmarks" / "champ.jsonl", [
+        {"id": f"champ/test/{i}", "source": "champ", "split": "test", "rule": "numeric",
+         "problem": f"How many subsets does a set of {i} elements have?", "answer": str(2 ** i)}
+        for i in range(1, 5)])
     return GRPOPaths(problems=tmp_path / "data" / "train", benchmarks=tmp_path / "data" / "benchmarks",
                      models=tmp_path / "models", metrics=tmp_path / "metrics",
                      dvclive=tmp_path / "dvclive", grpo_data=tmp_path / "data" / "grpo")
@@ -36,7 +41,11 @@ def test_grpo_stage_writes_metrics_curves_and_registers(tiny_model_dir, tmp_path
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     paths = _workspace(tmp_path, tiny_model_dir)
     cfg = quick_grpo(max_steps=2, rewards={"correctness": RewardSpec(1.0, {"incorrect": -1.0}),
-                                           "format": RewardSpec(0.5, {"require_think": False})})
+                                           "format": RewardSpec(0.5, {"require_think": False})},
+                     curriculum=CurriculumParams(mode="none", candidates=None, refresh=True,
+                                                 cooldown_steps=5),
+                     dynamic_sampling=DynamicSamplingParams(enabled=True, max_extra_batches=1),
+                     held_out=HeldOutGuardParams(benchmark="champ", problems=3, every=1))
     params = Params(seed=1, grpo=cfg, tracking=TrackingParams(experiment="grpo-test"))
     run_grpo_stage(params, paths)
 
@@ -50,6 +59,25 @@ def test_grpo_stage_writes_metrics_curves_and_registers(tiny_model_dir, tmp_path
     assert read_jsonl(tmp_path / "data" / "grpo" / "pass_rates.jsonl") == []  # mode none
     plot = tmp_path / "dvclive" / "grpo" / "plots" / "metrics" / "frac_reward_zero_std.tsv"
     assert plot.is_file() and len(plot.read_text().splitlines()) == 3
+    # dynamic sampling tried one extra round a step, found nothing informative, masked it all
+    assert curves["dynamic/extra_batches"] == [1.0, 1.0]
+    assert curves["dynamic/zero_std_trained"] == [1.0, 1.0]
+    dynamic = metrics["dynamic_sampling"]
+    assert dynamic["extra_completions"] == 2 * 2 * 4 and dynamic["extra_generation_share"] == 1.0
+    # the live pool: every group was all wrong, so each problem it drew cools down
+    pool = metrics["curriculum"]["pool_end"]
+    assert pool["groups_seen"] == 2 * (2 + 2) and pool["cooling"] == pool["measured"] > 0
+    assert pool["histogram"]["0"] == pool["measured"]
+    live = tmp_path / "dvclive" / "grpo" / "plots" / "metrics" / "curriculum"
+    assert (live / "pass_rate" / "0.tsv").is_file() and (live / "cooling.tsv").is_file()
+    # the held-out guard: start, every step (the last one is the end check), end
+    guard = metrics["held_out_guard"]
+    assert guard["benchmark"] == "champ" and guard["n"] == 3
+    assert guard["curve"]["step"] == [0, 1, 2] and guard["curve"]["accuracy"] == [0.0] * 3
+    assert metrics["held_out_guard_accuracy_after"] == 0.0 and guard["lost"] == []
+    assert (live.parent / "held_out" / "accuracy.tsv").is_file()
+    assert (live.parent / "dynamic" / "extra_completions.tsv").is_file()
+    assert metrics["format_reward"]["decision"].startswith("kept: not measured")
     version = MlflowClient().get_model_version_by_alias("slm-math-grpo", "current")
     assert version.tags["params_hash"] == metrics["params_hash"] and version.tags["init"] == "base"
     assert (tmp_path / "models" / "grpo" / "model.safetensors").is_file()
@@ -62,6 +90,14 @@ def test_pass_rate_curriculum_that_keeps_nothing_stops_with_a_clear_error(tiny_m
         run_grpo_stage(Params(grpo=cfg), paths)
     rates = read_jsonl(tmp_path / "data" / "grpo" / "pass_rates.jsonl")
     assert len(rates) == 3 and all(r["pass_rate"] == 0.0 and r["k"] == 2 for r in rates)
+
+
+def test_fewer_prompts_than_a_step_needs_is_an_error_not_a_silent_empty_run(tiny_model_dir,
+                                                                            tmp_path):
+    paths = _workspace(tmp_path, tiny_model_dir)
+    cfg = quick_grpo(curriculum=CurriculumParams(mode="none", candidates=1))  # 2 prompts a step
+    with pytest.raises(CurriculumError, match="1 training prompts, fewer than prompts_per_step"):
+        run_grpo_stage(Params(grpo=cfg), paths)
 
 
 def test_grpo_verifier_stage_trains_on_verdicts(tiny_model_dir, tmp_path, monkeypatch):
@@ -133,3 +169,13 @@ def test_grpo_verifier_from_a_verdict_warmed_start_gets_rewards(tiny_model_dir, 
     warmed = metrics["sft_full"]
     assert warmed["curves"]["rewards/verdict/mean"][0] > 0, warmed["curves"]
     assert warmed["held_out_before"]["verdict_rate"] == 1.0          # every reply begins with a verdict
+
+
+def test_a_missing_held_out_benchmark_is_an_error_naming_file_and_param(tiny_model_dir, tmp_path):
+    from slm_math.jsonl import DataFileError
+
+    paths = _workspace(tmp_path, tiny_model_dir)
+    cfg = quick_grpo(held_out=HeldOutGuardParams(benchmark="aime24", problems=2))
+    with pytest.raises(DataFileError, match=r"aime24\.jsonl: no such benchmark file "
+                                            r"\(grpo\.held_out\.benchmark is 'aime24'\)"):
+        run_grpo_stage(Params(grpo=cfg), paths)

@@ -1,0 +1,341 @@
+"""Static vs dynamic GRPO: does a curriculum that follows the model keep GRPO learning?
+
+Runs the project's grpo stage (``slm_math.training.grpo_stage.run_grpo_stage``, the body of
+``python -m stages.grpo``) twice from the same start model, seed and params:
+
+- ``static``: the pass-rate curriculum measured once on the start model, no dynamic sampling
+  (``curriculum.refresh: false``, ``dynamic_sampling.enabled: false``);
+- ``dynamic``: the same start measurement, then pass rates refreshed from the sampled groups
+  and zero-variance groups replaced before each update (both ``true``).
+
+Everything else comes from the workspace's params.yaml plus ``--set`` overrides, so the
+GPU profile is a params change. Then the start model and both trained models are evaluated
+greedily (the ``standard`` agent, zero-shot) on the test problems of the GRPO benchmarks
+(``--eval-limit`` a benchmark) and on the held-out guard's benchmark, and compared with
+McNemar's exact test (each arm against the start; dynamic against static).
+
+Writes ``--out`` (default experiments/results/grpo_dynamic.json): machine facts, the
+params of each arm, and per arm the share of zero-variance groups over the run (among the
+groups drawn, and among those the loss trained on), the extra generation dynamic sampling
+cost, the pool at the end, the reward and held-out guard curves, wall time, accuracy and
+the paired tests. The targets of the question: zero-variance share under 30% for the
+dynamic arm, and a larger gain over the start than the static arm's.
+
+Work lives in ``--work`` (the arms' models, checkpoints, MLflow store and eval journals): a
+rerun skips an arm whose metrics exist, resumes an interrupted arm at its last checkpoint
+(``grpo.save_steps``), and an evaluation at its last journaled problem, so a run cut by a
+time limit continues where it stopped (run the same command again; ``wall_time_s`` and
+``seconds_per_step`` then cover the last segment only). GPU profile, from the repo root of a
+workspace that holds the pipeline's data/ (with at least 250 test problems a task for the
+1,000 paired problems: ``data.test_size``) and models/sft_full; the settings of the H200 run
+in docs/grpo.md (16 prompts x 8, LoRA r16 lr 2e-4, beta 0, dapo, T 1, 128 tokens, the
+pass-rate curriculum over every train problem)::
+
+    python experiments/grpo_dynamic.py --steps 200 --work /tmp/grpo_dynamic --eval-limit 250 \\
+        --set grpo.init=sft_full grpo.mode=lora grpo.learning_rate=2.0e-4 grpo.beta=0 \\
+        grpo.loss_type=dapo grpo.temperature=1.0 grpo.prompts_per_step=16 \\
+        grpo.num_generations=8 grpo.per_device_batch_size=64 grpo.max_completion_length=128 \\
+        grpo.curriculum.mode=pass_rate grpo.curriculum.candidates=null grpo.curriculum.k=8 \\
+        grpo.curriculum.profile=null grpo.save_steps=25 grpo.eval_problems=0 \\
+        grpo.dynamic_sampling.max_extra_batches=4 grpo.dynamic_sampling.oversample=2 \\
+        grpo.curriculum.cooldown_steps=25 grpo.held_out.problems=88 grpo.held_out.every=20 \\
+        grpo.held_out.max_new_tokens=256
+
+    python experiments/grpo_dynamic.py --tiny      # CPU smoke run: 3 steps of 2 x 4, 64 tokens
+
+``--tiny`` shrinks everything to a few minutes of CPU (the settings in ``TINY_SET``) on the
+workspace when it holds the offline pipeline's data and start model (after ``dvc repro
+sft_full``: the SFT model answers most basic_arithmetic and about half of the products
+problems, so groups vary);
+otherwise it builds one in ``--work``: the packaged SmolLM2-135M-Instruct as the start model
+(``init: base``, which rarely answers in the expected form: mostly dead groups, so it
+exercises the cap), synthetic 1-digit products problems and a few CHAMP problems.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path.cwd() if (Path.cwd() / "slm_math").is_dir() else Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
+
+from slm_math.config import merge_overrides as merge  # noqa: E402
+
+ARMS = {
+    "static": {"curriculum": {"refresh": False}, "dynamic_sampling": {"enabled": False}},
+    "dynamic": {"curriculum": {"refresh": True}, "dynamic_sampling": {"enabled": True}},
+}
+TINY_SET = [
+    "grpo.mode=lora", "grpo.benchmarks=[basic_arithmetic,products]", "grpo.learning_rate=1.0e-4",
+    "grpo.num_generations=4", "grpo.prompts_per_step=2", "grpo.per_device_batch_size=8",
+    "grpo.max_completion_length=64", "grpo.max_prompt_length=256", "grpo.beta=0",
+    "grpo.curriculum.mode=pass_rate", "grpo.curriculum.k=4", "grpo.curriculum.candidates=32",
+    "grpo.curriculum.profile=null", "grpo.curriculum.cooldown_steps=2", "grpo.eval_problems=4",
+    "grpo.save_steps=100", "grpo.held_out.problems=3", "grpo.held_out.every=2",
+    "grpo.held_out.max_new_tokens=64", "grpo.dynamic_sampling.max_extra_batches=2",
+    "grpo.generation.backend=trl",
+]
+
+
+def parse_set(items: list[str]) -> dict:
+    """``a.b.c=value`` items (values as YAML) -> a nested overrides dict."""
+    out: dict = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {item!r}: expected KEY=VALUE (e.g. grpo.beta=0)")
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(raw)
+    return out
+
+
+# ---------------------------------------------------------------- the tiny workspace
+def build_tiny_workspace(ws: Path) -> None:
+    """models/base (the packaged SmolLM2-135M), products problems, a few CHAMP problems."""
+    from slm_math.base_model import materialize_base_model
+    from slm_math.data.champ_source import load_champ
+    from slm_math.jsonl import write_jsonl
+
+    if not (ws / "models" / "base" / "config.json").is_file():
+        materialize_base_model("smollm2-135m-gguf", ws / "models" / "base")
+    for split, folder, pairs in (("train", "train", [(a, b) for a in range(2, 10) for b in (3, 4, 7)]),
+                                 ("test", "benchmarks", [(a, b) for a in range(2, 10) for b in (6, 8)])):
+        write_jsonl(ws / "data" / folder / "products.jsonl", [
+            {"id": f"products/{split}/{i}", "source": "products", "split": split,
+             "problem": f"Solve the following multiplication: {a} * {b}. Give only the result.",
+             "answer": str(a * b), "rule": "numeric", "solution": f"{a} * {b} = {a * b}"}
+            for i, (a, b) in enumerate(pairs)])
+    write_jsonl(ws / "data" / "benchmarks" / "champ.jsonl", load_champ()[:12])
+    (ws / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+
+
+# ---------------------------------------------------------------- the arms
+def arm_paths(ws: Path, work: Path, arm: str):
+    """The stage's paths for one arm: the workspace's data, the arm's own models folder
+    (links to the workspace's start models), metrics, curves and pass rates."""
+    from slm_math.training.grpo_stage import GRPOPaths
+
+    models = work / arm / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    for src in (ws / "models").iterdir():
+        link = models / src.name
+        if src.name not in ("grpo", ".checkpoints") and not link.exists():
+            link.symlink_to(src.resolve(), target_is_directory=True)
+    return GRPOPaths(problems=ws / "data" / "train", benchmarks=ws / "data" / "benchmarks",
+                     models=models, metrics=work / arm / "metrics", dvclive=work / arm / "dvclive",
+                     grpo_data=work / arm / "data" / "grpo")
+
+
+def run_arm(arm: str, overrides: dict, ws: Path, work: Path) -> dict:
+    """The grpo stage for one arm (skipped when its metrics exist); its metrics."""
+    from slm_math.config import load_params
+    from slm_math.training.grpo_stage import run_grpo_stage
+
+    params = load_params(ws / "params.yaml", merge(overrides, {"grpo": ARMS[arm]}))
+    paths = arm_paths(ws, work, arm)
+    done = paths.metrics / "grpo.json"
+    if done.is_file():
+        metrics = json.loads(done.read_text())
+        print(f"[{arm}] done before: {metrics['steps']} steps", file=sys.stderr)
+        return metrics
+    print(f"[{arm}] training {params.grpo.max_steps} steps", file=sys.stderr)
+    _, metrics = run_grpo_stage(params, paths)
+    return metrics
+
+
+# ---------------------------------------------------------------- evaluation
+def evaluate(model_path: Path, label: str, tests: dict, work: Path, args) -> dict[str, list[bool]]:
+    """Greedy standard-agent verdicts per benchmark (journaled in --work, so resumable)."""
+    from slm_math.agents import build_agent
+    from slm_math.evaluation.models import load_model_generator
+    from slm_math.evaluation.run import evaluate_cell
+    from slm_math.generation import SamplingParams
+    from slm_math.generation.vllm_env import auto_engine
+
+    backend = auto_engine(args.eval_backend, fallback="hf", what="--eval-backend")
+    agent = build_agent("standard", sampling=SamplingParams(
+        temperature=0.0, max_new_tokens=args.eval_max_new_tokens, seed=args.seed), fewshot={})
+    options = {"batch_size": args.eval_batch_size} if backend == "hf" else {}
+    journal = work / "eval" / f"{label}.jsonl"
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    rows = evaluate_cell(agent, lambda: load_model_generator(model_path, backend, **options), tests,
+                         model=label, agent_name="standard", journal=journal,
+                         chunk_size=args.eval_chunk, progress=False)
+    return {name: [bool(r["correct"]) for r in benchmark] for name, benchmark in rows.items()}
+
+
+def paired(a: list[bool], b: list[bool]) -> dict:
+    """McNemar's exact test of b against a."""
+    from slm_math.evaluation.stats import mcnemar_exact
+
+    test = mcnemar_exact(a, b)
+    return {"n": test.n, "a_only": test.a_only, "b_only": test.b_only,
+            "delta": round(test.delta, 4), "p": float(f"{test.p_value:.3g}")}
+
+
+def accuracy(verdicts: list[bool]) -> float | None:
+    return round(sum(verdicts) / len(verdicts), 4) if verdicts else None
+
+
+def arm_summary(metrics: dict) -> dict:
+    """What the question asks of one arm's run, from its metrics/grpo.json."""
+    curves = metrics["curves"]
+    dynamic = metrics.get("dynamic_sampling", {})
+    guard = metrics.get("held_out_guard") or {}
+    return {
+        "steps": metrics["steps"], "wall_time_s": metrics["wall_time_s"],
+        "seconds_per_step": metrics["seconds_per_step"],
+        "completions_per_step": metrics["completions_per_step"],
+        "zero_std_drawn_mean": dynamic.get("frac_reward_zero_std_mean"),
+        "zero_std_trained_mean": dynamic.get("zero_std_trained_mean",
+                                             dynamic.get("frac_reward_zero_std_mean")),
+        "extra_completions": dynamic.get("extra_completions", 0),
+        "extra_generation_share": dynamic.get("extra_generation_share", 0.0),
+        "train_prompts": metrics.get("train_prompts"),
+        "curriculum_start": {k: v for k, v in metrics["curriculum"].items() if k != "pool_end"},
+        "pool_end": metrics["curriculum"].get("pool_end"),
+        "format_reward": metrics.get("format_reward"),
+        "reward_curve": {"step": curves["step"], "reward": curves.get("reward")},
+        "zero_std_curve": {"drawn": curves.get("frac_reward_zero_std"),
+                           "trained": curves.get("dynamic/zero_std_trained",
+                                                 curves.get("frac_reward_zero_std"))},
+        "held_out_guard": {k: guard.get(k) for k in ("benchmark", "n", "curve", "lost", "gained")},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workspace", type=Path, default=Path("."),
+                        help="folder with params.yaml, data/train, data/benchmarks, models/")
+    parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir name)")
+    parser.add_argument("--steps", type=int, default=None, help="grpo.max_steps of both arms")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="params overrides applied to both arms, e.g. grpo.beta=0")
+    parser.add_argument("--arms", default="static,dynamic")
+    parser.add_argument("--eval-limit", type=int, default=None, help="test problems a GRPO benchmark")
+    parser.add_argument("--guard-limit", type=int, default=None,
+                        help="problems of the held-out guard's benchmark (default: all)")
+    parser.add_argument("--eval-backend", default="auto", help="auto (vllm where installed) | hf | vllm")
+    parser.add_argument("--eval-max-new-tokens", type=int, default=256)
+    parser.add_argument("--eval-batch-size", type=int, default=256)
+    parser.add_argument("--eval-chunk", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=None, help="default: params.yaml's seed")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--tiny", action="store_true", help="CPU smoke run (see the docstring)")
+    args = parser.parse_args()
+
+    from common import machine, print_table
+
+    from slm_math.config import load_params
+    from slm_math.evaluation.run import load_benchmarks
+
+    work = (args.work or Path(f"/tmp/grpo_dynamic{'_tiny' if args.tiny else ''}")).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    ws = args.workspace.resolve()
+    sets = list(args.set)
+    if args.tiny:
+        init = load_params(ws / "params.yaml").grpo.init if (ws / "params.yaml").is_file() else None
+        if not ((ws / "data" / "train").is_dir() and init and (ws / "models" / init).is_dir()):
+            ws = work / "workspace"
+            build_tiny_workspace(ws)
+            sets = ["grpo.init=base", "grpo.benchmarks=[products]"] + sets
+        sets = TINY_SET + sets
+        args.steps = args.steps or 3
+        args.eval_limit = args.eval_limit or 16
+        args.guard_limit = args.guard_limit or 8
+        args.eval_max_new_tokens = min(args.eval_max_new_tokens, 64)
+        args.eval_backend = "hf" if args.eval_backend == "auto" else args.eval_backend
+    overrides = parse_set(sets)
+    if args.steps:
+        overrides = merge(overrides, {"grpo": {"max_steps": args.steps}})
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    asked = overrides  # for the results file: no local paths in it
+    overrides = merge(overrides, {"tracking": {"uri": f"sqlite:///{work / 'mlflow.db'}",
+                                               "experiment": "grpo-dynamic",
+                                               "log_model_files": False}})
+    base = load_params(ws / "params.yaml", overrides)
+    profile = base.grpo.curriculum.profile
+    if profile and not Path(profile).is_absolute():  # the stage reads it from the repo root
+        overrides = merge(overrides, {"grpo": {"curriculum": {"profile": str(ws / profile)}}})
+    args.seed = base.seed if args.seed is None else args.seed
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    results: dict = {"arms": {}, "overrides": asked, "arm_overrides": {a: ARMS[a] for a in arms},
+                     "tiny": args.tiny}
+    start_clock = time.perf_counter()
+    metrics = {arm: run_arm(arm, overrides, ws, work) for arm in arms}
+
+    cfg = base.grpo
+    tasks = cfg.benchmarks or sorted(p.stem for p in (ws / "data" / "train").glob("*.jsonl"))
+    tests = load_benchmarks(tasks, ws / "data" / "benchmarks", args.eval_limit)
+    guard_name = cfg.held_out.benchmark
+    if (ws / "data" / "benchmarks" / f"{guard_name}.jsonl").is_file() and guard_name not in tests:
+        tests.update(load_benchmarks([guard_name], ws / "data" / "benchmarks", args.guard_limit))
+    start_dir = ws / "models" / cfg.init
+    verdicts = {"start": evaluate(start_dir, f"start-{cfg.init}", tests, work, args)}
+    for arm in arms:
+        verdicts[arm] = evaluate(work / arm / "models" / "grpo", arm, tests, work, args)
+
+    def pooled(label: str) -> list[bool]:
+        return [v for name in tasks for v in verdicts[label][name]]
+
+    n_pooled = len(pooled("start"))
+    results["eval"] = {"tasks": tasks, "held_out": guard_name if guard_name in tests else None,
+                       "n_tasks": n_pooled, "problems": {k: len(v) for k, v in tests.items()},
+                       "max_new_tokens": args.eval_max_new_tokens,
+                       "start": {"pooled": accuracy(pooled("start")),
+                                 **{k: accuracy(v) for k, v in verdicts["start"].items()}}}
+    if n_pooled < 1000 and not args.tiny:
+        print(f"warning: {n_pooled} paired task problems (< 1,000 asked for); raise --eval-limit "
+              "or data.test_size", file=sys.stderr)
+    for arm in arms:
+        row = arm_summary(metrics[arm])
+        row["accuracy"] = {"pooled": accuracy(pooled(arm)),
+                           **{k: accuracy(v) for k, v in verdicts[arm].items()}}
+        row["vs_start"] = paired(pooled("start"), pooled(arm))
+        if guard_name in tests:
+            row["held_out_vs_start"] = paired(verdicts["start"][guard_name], verdicts[arm][guard_name])
+        results["arms"][arm] = row
+    if {"static", "dynamic"} <= set(arms):
+        dyn, sta = results["arms"]["dynamic"], results["arms"]["static"]
+        results["dynamic_vs_static"] = paired(pooled("static"), pooled("dynamic"))
+        results["targets"] = {
+            "dynamic_zero_std_drawn_under_30pct": (dyn["zero_std_drawn_mean"] or 0) < 0.30,
+            "dynamic_gain_larger_than_static": dyn["vs_start"]["delta"] > sta["vs_start"]["delta"],
+        }
+    results["wall_time_s"] = round(time.perf_counter() - start_clock, 1)
+    results["machine"] = machine(("torch", "transformers", "trl", "vllm"))
+
+    table = [{"arm": arm, "steps": r["steps"], "zero_std_drawn": r["zero_std_drawn_mean"],
+              "zero_std_trained": r["zero_std_trained_mean"],
+              "extra_gen_share": r["extra_generation_share"], "s_per_step": r["seconds_per_step"],
+              "accuracy": r["accuracy"]["pooled"], "delta_vs_start": r["vs_start"]["delta"],
+              "p": r["vs_start"]["p"],
+              "guard": " -> ".join(f"{a:.3f}" for a in (r["held_out_guard"]["curve"] or {}).get("accuracy", []))}
+             for arm, r in results["arms"].items()]
+    print(f"start ({cfg.init}): pooled accuracy {results['eval']['start']['pooled']} on {n_pooled} problems")
+    print_table(table, list(table[0]))
+    out = args.out or (work / "grpo_dynamic-tiny.json" if args.tiny
+                       else ROOT / "experiments" / "results" / "grpo_dynamic.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    tmp.replace(out)
+    print(f"wrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

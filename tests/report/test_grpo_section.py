@@ -1,0 +1,50 @@
+"""The report's GRPO section: held-out guard start and end for every GRPO model of the matrix."""
+
+from __future__ import annotations
+
+import json
+
+from slm_math.report.grpo import grpo_table, read_grpo_metrics
+from slm_math.report.summary import render_summary
+
+GUARDED = {
+    "steps": 200, "reward_first": 0.41, "reward_last": 0.62, "frac_reward_zero_std_mean": 0.35,
+    "held_out_accuracy_before": 0.48, "held_out_accuracy_after": 0.53,
+    "held_out_before": {"n": 400, "accuracy": 0.48},
+    "dynamic_sampling": {"enabled": True, "frac_reward_zero_std_mean": 0.35,
+                         "zero_std_trained_mean": 0.02, "extra_generation_share": 0.41},
+    "held_out_guard": {"benchmark": "champ", "n": 88, "start": {"accuracy": 0.0795},
+                       "end": {"accuracy": 0.0227}, "lost": ["c1", "c2", "c3", "c4", "c5", "c6"],
+                       "gained": ["c9"]},
+}
+STATIC = {"steps": 4, "reward_first": 0.6, "reward_last": 0.5, "frac_reward_zero_std_mean": 0.5625,
+          "held_out_accuracy_before": 0.625, "held_out_accuracy_after": 0.625,
+          "held_out_before": {"n": 8}}
+
+
+def test_metrics_of_grpo_models_only_are_read(tmp_path):
+    (tmp_path / "grpo.json").write_text(json.dumps(GUARDED))
+    (tmp_path / "sft_full.json").write_text(json.dumps({"steps": 16, "final_loss": 0.4}))
+    found = read_grpo_metrics(tmp_path, ["base", "sft_full", "grpo", "grpo"])
+    assert list(found) == ["grpo"]
+
+
+def test_table_shows_the_guard_falling_beside_the_gain():
+    table = grpo_table({"grpo": GUARDED, "grpo_static": STATIC}).splitlines()
+    assert len(table) == 4
+    guarded = table[2]
+    assert "| grpo | 200 | 0.410 → 0.620 | 35.0% / 2.0% | 41.0% |" in guarded
+    assert "48.0% → 53.0% (n=400)" in guarded
+    assert "champ 8.0% → 2.3% (n=88; lost 6, gained 1)" in guarded
+    static = table[3]
+    assert "56.2% / 56.2% | off |" in static and "not measured" in static
+
+
+def test_summary_gets_the_section_only_with_grpo_models():
+    results = {"base-standard": {"t": [{"problem_id": "a", "correct": True}]}}
+    plain = render_summary(results, cells=["base-standard"], baseline="base-standard",
+                           fewshot_baseline=None)
+    assert "GRPO" not in plain
+    with_grpo = render_summary(results, cells=["base-standard"], baseline="base-standard",
+                               fewshot_baseline=None, grpo={"grpo": GUARDED})
+    assert "## GRPO: learned and forgotten" in with_grpo and "lost 6" in with_grpo
