@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -27,6 +25,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.common import machine, write_results  # noqa: E402
 from slm_math.config.loader import build  # noqa: E402
 from slm_math.config.params import CotgenParams, LocalServerParams  # noqa: E402
 from slm_math.data.schema import read_problems  # noqa: E402
@@ -72,15 +71,6 @@ def through_cotgen(base_url: str, model: str, problems: list[dict], concurrency:
             "tokens_per_s": round(report.tokens_out / wall, 3)}
 
 
-def versions() -> dict:
-    import openai
-    import torch
-    import transformers
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "openai": openai.__version__,
-            "aiohttp": aiohttp.__version__}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="models/base")
@@ -123,12 +113,12 @@ def main() -> None:
               f"{c['requests_per_s']:>12.3f} {c['tokens_per_s']:>8.1f} | {r['overhead_pct']:>6.1f}%")
     out = {"benchmark": "cotgen", "model": args.model, "max_tokens": args.max_tokens,
            "server": server_command(args.model, server_params)[0], "rows": rows,
-           "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                       "load_avg_at_start": load_at_start, "load_avg_at_end": os.getloadavg()},
-           "versions": versions()}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {args.out}")
+           "machine": {**machine(("torch", "transformers", "openai", "aiohttp", "vllm")),
+                       "load_avg_at_start": list(load_at_start),
+                       "load_avg_at_end": list(os.getloadavg())},
+           "command": " ".join(sys.argv)}
+    out_path = Path(args.out)
+    write_results(out_path.stem, out, out_path.parent)
 
 
 if __name__ == "__main__":

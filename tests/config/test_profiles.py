@@ -46,7 +46,15 @@ def test_gpu_profile_sizes():
     assert params["eval"]["limit"] * len(tasks) >= 1000   # >= 1,000 paired problems with CHAMP
     assert params["grpo"]["max_steps"] >= 100
     assert params["grpo"]["prompts_per_step"] * params["grpo"]["num_generations"] >= 128
-    assert params["sft_full"]["max_examples"] is None and params["sft_full"]["epochs"] >= 3
+    for stage in ("sft_lora", "sft_full"):
+        sft = params[stage]
+        shares = sft["formats"]
+        standard = sft["max_examples"] * shares["standard"] / sum(shares.values())
+        assert round(standard) >= 1024 and sft["epochs"] >= 3   # every standard trace an epoch
+    # the GPU profile measures its band (the default's pool is random) and follows the model
+    assert params["grpo"]["curriculum"]["mode"] == "pass_rate" and default["grpo"]["curriculum"]["mode"] == "none"
+    assert params["grpo"]["curriculum"]["refresh"] and params["grpo"]["dynamic_sampling"]["enabled"]
+    assert params["grpo"]["held_out"]["problems"] >= 88
     sampled = params["agents"]["sampled"]
     assert (sampled["n"], sampled["temperature"], sampled["top_p"]) == (8, 0.6, 0.95)
     # what the profile leaves alone is the default's
