@@ -47,8 +47,14 @@ def grpo_table(metrics: Mapping[str, Mapping[str, Any]]) -> str:
              "|---|---|---|---|---|---|---|"]
     for model, m in metrics.items():
         dynamic = m.get("dynamic_sampling") or {}
-        drawn = dynamic.get("frac_reward_zero_std_mean", m.get("frac_reward_zero_std_mean"))
-        trained = dynamic.get("zero_std_trained_mean") if dynamic.get("enabled") else drawn
+        if dynamic.get("enabled"):
+            # both shares on dynamic sampling's own metric (TRL's frac_reward_zero_std is on
+            # the weighted total, where a group can vary on the format reward alone)
+            drawn, trained = dynamic.get("zero_std_before_mean"), dynamic.get("zero_std_trained_mean")
+            shares = f"{_num(drawn, True)} / {_num(trained, True)} ({dynamic.get('metric', '–')})"
+        else:
+            drawn = m.get("frac_reward_zero_std_mean", dynamic.get("frac_reward_zero_std_mean"))
+            shares = f"{_num(drawn, True)} / {_num(drawn, True)} (reward)"
         extra = _num(dynamic.get("extra_generation_share"), percent=True) \
             if dynamic.get("enabled") else "off"
         held = m.get("held_out_before") or {}
@@ -61,7 +67,7 @@ def grpo_table(metrics: Mapping[str, Mapping[str, Any]]) -> str:
         else:
             guard_cell = "not measured"
         lines.append(f"| {model} | {m.get('steps', '–')} | {_arrow(m.get('reward_first'), m.get('reward_last'))} "
-                     f"| {_num(drawn, True)} / {_num(trained, True)} | {extra} | {held_cell} | {guard_cell} |")
+                     f"| {shares} | {extra} | {held_cell} | {guard_cell} |")
     return "\n".join(lines)
 
 
@@ -75,7 +81,8 @@ def grpo_section(metrics: Mapping[str, Mapping[str, Any]]) -> list[str]:
         "Per GRPO model (its stage's `metrics/<model>.json`): the mean training reward at the "
         "first and last step; the share of groups whose K rewards were all equal (no "
         "gradient) among those the sampler drew, and among those the loss trained on after "
-        "dynamic sampling; the completions dynamic sampling generated on top, as a share of "
+        "dynamic sampling, on the metric named (dynamic sampling's; `reward`, the weighted "
+        "total, without it); the completions dynamic sampling generated on top, as a share of "
         "the run's; greedy held-out accuracy at the start and the end on the training "
         "benchmarks' test problems and on the held-out guard, a benchmark outside the "
         "training tasks (a gain bought with forgetting shows as a falling guard; lost: "

@@ -11,8 +11,9 @@ GUARDED = {
     "steps": 200, "reward_first": 0.41, "reward_last": 0.62, "frac_reward_zero_std_mean": 0.35,
     "held_out_accuracy_before": 0.48, "held_out_accuracy_after": 0.53,
     "held_out_before": {"n": 400, "accuracy": 0.48},
-    "dynamic_sampling": {"enabled": True, "frac_reward_zero_std_mean": 0.35,
-                         "zero_std_trained_mean": 0.02, "extra_generation_share": 0.41},
+    "dynamic_sampling": {"enabled": True, "metric": "correctness", "frac_reward_zero_std_mean": 0.30,
+                         "zero_std_before_mean": 0.35, "zero_std_trained_mean": 0.02,
+                         "extra_generation_share": 0.41},
     "held_out_guard": {"benchmark": "champ", "n": 88, "start": {"accuracy": 0.0795},
                        "end": {"accuracy": 0.0227}, "lost": ["c1", "c2", "c3", "c4", "c5", "c6"],
                        "gained": ["c9"]},
@@ -33,11 +34,12 @@ def test_table_shows_the_guard_falling_beside_the_gain():
     table = grpo_table({"grpo": GUARDED, "grpo_static": STATIC}).splitlines()
     assert len(table) == 4
     guarded = table[2]
-    assert "| grpo | 200 | 0.410 → 0.620 | 35.0% / 2.0% | 41.0% |" in guarded
+    # both shares on dynamic sampling's metric, not TRL's share on the weighted total (30%)
+    assert "| grpo | 200 | 0.410 → 0.620 | 35.0% / 2.0% (correctness) | 41.0% |" in guarded
     assert "48.0% → 53.0% (n=400)" in guarded
     assert "champ 8.0% → 2.3% (n=88; lost 6, gained 1)" in guarded
     static = table[3]
-    assert "56.2% / 56.2% | off |" in static and "not measured" in static
+    assert "56.2% / 56.2% (reward) | off |" in static and "not measured" in static
 
 
 def test_summary_gets_the_section_only_with_grpo_models():
