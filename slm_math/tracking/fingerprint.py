@@ -36,9 +36,11 @@ def data_hash(*paths: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-RUN_OUTPUTS = ("dvc.lock", "metrics", "dvclive", "results")
-"""Tracked paths that a run of the pipeline rewrites itself: a change there leaves the code
-and params that made it clean (else every stage after the first would read '-dirty')."""
+RUN_OUTPUTS = ("dvc.lock", "metrics", "dvclive", "results", "benchmarks/results",
+               "experiments/results")
+"""Tracked paths that a run of the pipeline, a benchmark or an experiment rewrites itself: a
+change there leaves the code and params that made it clean (else every stage after the first,
+or every benchmark after the first of a series, would read '-dirty')."""
 
 
 def git_commit(cwd: str | Path = ".") -> str:

@@ -40,18 +40,21 @@ def test_git_commit_marks_a_dirty_tree(tmp_path):
 
 
 def test_git_commit_ignores_what_a_run_rewrites(tmp_path):
-    """metrics/, dvclive/, dvc.lock and results/ change during a run: still clean; a change
-    to code or params.yaml is not."""
+    """metrics/, dvclive/, dvc.lock and results/ change during a run, benchmarks/results/ and
+    experiments/results/ during a series of benchmarks: still clean; a change to code
+    (a benchmark script too) or params.yaml is not."""
     run = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
     run("init", "-q")
     for name in ("dvc.lock", "metrics/a.json", "dvclive/m.tsv", "results/cpu/run.json",
-                 "params.yaml", "stages/s.py"):
+                 "benchmarks/results/b.json", "experiments/results/e.json",
+                 "params.yaml", "stages/s.py", "benchmarks/b.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("1")
     run("add", "-A")
     run("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "c")
     clean = git_commit(tmp_path)
-    for name in ("dvc.lock", "metrics/a.json", "dvclive/m.tsv", "results/cpu/run.json"):
+    for name in ("dvc.lock", "metrics/a.json", "dvclive/m.tsv", "results/cpu/run.json",
+                 "benchmarks/results/b.json", "experiments/results/e.json"):
         (tmp_path / name).write_text("2")
     assert git_commit(tmp_path) == clean
     assert git_commit(tmp_path / "metrics") == clean
@@ -60,3 +63,6 @@ def test_git_commit_ignores_what_a_run_rewrites(tmp_path):
     (tmp_path / "params.yaml").write_text("1")
     (tmp_path / "stages/s.py").write_text("2")
     assert git_commit(tmp_path / "metrics") == clean + "-dirty"
+    (tmp_path / "stages/s.py").write_text("1")
+    (tmp_path / "benchmarks/b.py").write_text("2")
+    assert git_commit(tmp_path) == clean + "-dirty"
