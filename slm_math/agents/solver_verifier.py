@@ -9,11 +9,14 @@ Each iteration, batched over the problems still open (one `generate` call per st
    round trips an iteration): the attempt is one tool-integrated solution
    (`trace_formats.tool`), code, output and answer, as the verifier then reads it.
 2. Verify (not after the last iteration: its verdict could change nothing). The verifier
-   sees the problem and the attempt (the `verdict` user turn, verify.jinja) and ends with
-   `VERDICT: CORRECT`, `VERDICT: INCORRECT` or `VERDICT: UNCLEAR`
-   (`slm_math.grading.verdict.parse_verdict`: the last verdict line counts,
-   case-insensitive; none at all reads as UNCLEAR, and the step says `verdict_parsed:
-   false`, counted in the eval metrics' `verdict_parsed_rate`).
+   sees the problem and the attempt (the `verdict` user turn, verify.jinja). With
+   `open_verdict` (default) its reply is opened with `VERDICT:`, as grpo_verifier trains
+   it and best_of_n's scorer reads it (`prompts.open_verdict`), so the verdict is the word
+   the reply begins with (`parse_opened_verdict`) and any text after it is the feedback;
+   else, or when the reply does not begin with one, the last `VERDICT: CORRECT`,
+   `VERDICT: INCORRECT` or `VERDICT: UNCLEAR` line of the reply counts (`parse_verdict`,
+   case-insensitive). None at all reads as UNCLEAR, and the step says `verdict_parsed:
+   false`, counted in the eval metrics' `verdict_parsed_rate`.
 3. Stop on CORRECT. Otherwise the verifier's text (its verdict line removed) is the
    feedback for the next attempt (`revise.jinja`).
 
@@ -44,14 +47,15 @@ from slm_math.agents.standard import build_messages
 from slm_math.agents.python_tools import code_prompt
 from slm_math.generation import Generator, Message, load_generator
 from slm_math.grading import extract_answer
-from slm_math.grading.verdict import parse_verdict
-from slm_math.prompts import render, user_turn
+from slm_math.grading.verdict import parse_opened_verdict, parse_verdict
+from slm_math.prompts import VERDICT_PREFIX, render, user_turn
 from slm_math.trace_formats.tool import code_of
 
 MEMORIES = ("chat", "stateless", "summary")
 DEFAULTS: dict[str, Any] = {
     "max_iterations": 5, "memory": "chat", "tools": True, "max_code_rounds": 1,
     "verifier_model": None, "verifier_max_new_tokens": None, "max_feedback_chars": 1500,
+    "open_verdict": True,
     **CODE_DEFAULTS,
 }
 _VERDICT_LINE = re.compile(r"^.*VERDICT\s*[:：].*$", re.IGNORECASE | re.MULTILINE)
@@ -60,6 +64,20 @@ _VERDICT_LINE = re.compile(r"^.*VERDICT\s*[:：].*$", re.IGNORECASE | re.MULTILI
 def verdict_of(text: str) -> str:
     """CORRECT, INCORRECT or UNCLEAR: the last verdict line; UNCLEAR when there is none."""
     return parse_verdict(text) or "UNCLEAR"
+
+
+_OPENED_WORD = re.compile(r"\s*\**\s*(CORRECT|INCORRECT|UNCLEAR)\b[\s*.:,;!-]*", re.IGNORECASE)
+
+
+def read_verdict(text: str, opened: bool) -> tuple[str | None, str]:
+    """(verdict or None, the text left for feedback) of a verifier reply; `opened`: the reply
+    continues a prompt that ends in `VERDICT:`, so a verdict is the word it begins with (the
+    rest is feedback); else, or without one there, its last verdict line counts."""
+    if opened:
+        found = parse_opened_verdict(text)
+        if found is not None:
+            return found, text[_OPENED_WORD.match(text).end():]
+    return parse_verdict(text), text
 
 
 def feedback_of(text: str, max_chars: int) -> str:
@@ -128,7 +146,8 @@ class SolverVerifierAgent(Agent):
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
         """max_iterations, memory (chat | stateless | summary), tools, max_code_rounds,
-        verifier_model, verifier_max_new_tokens, max_feedback_chars, the sandbox limits."""
+        verifier_model, verifier_max_new_tokens, max_feedback_chars, open_verdict, the
+        sandbox limits."""
         return tuple(DEFAULTS)
 
     def verifier(self, solver: Generator) -> Generator:
@@ -255,17 +274,21 @@ class SolverVerifierAgent(Agent):
         verifier = self.verifier(generator)
         max_new = self.opts["verifier_max_new_tokens"] or self.sampling.max_new_tokens
         sampling = replace(self.sampling, max_new_tokens=int(max_new), n=1)
+        opened = bool(self.opts["open_verdict"])
         prompts = [([{"role": "user", "content": user_turn(
-            "verdict", s.problem["problem"], s.attempts[-1])}], []) for s in states]
+            "verdict", s.problem["problem"], s.attempts[-1])}], [],
+            VERDICT_PREFIX if opened else None) for s in states]
         keep, replies = self._generate(verifier, states, prompts, sampling, "verify", iteration)
         revising = []
         for s, reply in zip(keep, replies):
-            verdict = verdict_of(reply.text)
-            s.trace[-1].update(verdict=verdict, verdict_parsed=parse_verdict(reply.text) is not None)
+            found, rest = read_verdict(reply.text, opened)
+            verdict = found or "UNCLEAR"
+            s.trace[-1].update(verdict=verdict, verdict_parsed=found is not None,
+                               **({"opened_with": VERDICT_PREFIX} if opened else {}))
             if verdict == "CORRECT":
                 s.stop("verified", iteration=iteration)
                 continue
-            s.feedback = feedback_of(reply.text, int(self.opts["max_feedback_chars"]))
+            s.feedback = feedback_of(rest, int(self.opts["max_feedback_chars"]))
             s.rounds[-1].append({"role": "user", "content": render(
                 "revise", previous=None, feedback=s.feedback, notes=None)})
             revising.append(s)

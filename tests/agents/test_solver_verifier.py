@@ -11,7 +11,7 @@ from slm_math.evaluation.metrics import cell_metrics
 from slm_math.evaluation.run import evaluate_cell
 from slm_math.generation import SamplingParams
 from tests.agents.conftest import TOY
-from tests.agents.scripted import ScriptedGenerator, last_user
+from tests.agents.scripted import ScriptedGenerator, assistant_prefix, last_user
 
 SAMPLING = SamplingParams(max_new_tokens=64)
 
@@ -62,6 +62,51 @@ def test_unclear_or_missing_verdict_means_another_round(tokenizer):
     assert r.iterations == 2
     assert [s["verdict"] for s in r.trace if s.get("step") == "verify"] == ["UNCLEAR", "CORRECT"]
     assert [s["verdict_parsed"] for s in r.trace if s.get("step") == "verify"] == [False, True]
+
+
+def test_the_verifier_reply_is_opened_with_verdict_as_the_verifier_was_trained(tokenizer):
+    """open_verdict (default): the verify prompt ends in `VERDICT:` (grpo_verifier's and
+    best_of_n's form); the word the reply begins with is the verdict, the rest feedback."""
+    verify_prompts, seen = [], []
+
+    def reply(text, params, j):
+        if is_verify(text):
+            verify_prompts.append(text)
+            return " INCORRECT. The sum is off by one." if len(verify_prompts) == 1 else " correct"
+        seen.append(text)
+        return f"\\boxed{{{len(seen) + 4}}}"
+
+    [r] = agent(max_iterations=3).solve(ScriptedGenerator(reply, tokenizer), TOY[:1])
+    assert [assistant_prefix(t) for t in verify_prompts] == ["VERDICT:", "VERDICT:"]
+    steps = [s for s in r.trace if s.get("step") == "verify"]
+    assert [(s["verdict"], s["verdict_parsed"], s["opened_with"]) for s in steps] == [
+        ("INCORRECT", True, "VERDICT:"), ("CORRECT", True, "VERDICT:")]
+    assert r.iterations == 2 and r.trace[-1]["reason"] == "verified"
+    feedback = last_user(seen[1])
+    assert "The sum is off by one." in feedback and "INCORRECT" not in feedback
+
+
+def test_an_opened_reply_without_a_verdict_word_falls_back_to_its_verdict_line(tokenizer):
+    replies = iter(["Checked it.\nVERDICT: CORRECT"])
+    gen = ScriptedGenerator(lambda t, p, j: next(replies) if is_verify(t) else "\\boxed{6}", tokenizer)
+    [r] = agent(max_iterations=3).solve(gen, TOY[:1])
+    [step] = [s for s in r.trace if s.get("step") == "verify"]
+    assert (step["verdict"], step["verdict_parsed"]) == ("CORRECT", True)
+
+
+def test_open_verdict_off_leaves_the_reply_to_the_verifier(tokenizer):
+    prefixes = []
+
+    def reply(text, params, j):
+        if is_verify(text):
+            prefixes.append(assistant_prefix(text))
+            return " CORRECT"                    # not a verdict line: free text reads none
+        return "\\boxed{6}"
+
+    [r] = agent(max_iterations=2, open_verdict=False).solve(ScriptedGenerator(reply, tokenizer), TOY[:1])
+    assert prefixes == [""]
+    [step] = [s for s in r.trace if s.get("step") == "verify"]
+    assert (step["verdict"], step["verdict_parsed"]) == ("UNCLEAR", False) and "opened_with" not in step
 
 
 def test_batched_each_step_is_one_call_over_open_problems(tokenizer):
