@@ -12,7 +12,7 @@ Each iteration, batched over the problems still open (one `generate` call per st
    sees the problem and the attempt (the `verdict` user turn, verify.jinja). With
    `open_verdict` (default) its reply is opened with `VERDICT:`, as grpo_verifier trains
    it and best_of_n's scorer reads it (`prompts.open_verdict`), so the verdict is the word
-   the reply begins with (`parse_opened_verdict`) and any text after it is the feedback;
+   the reply begins with (`split_opened_verdict`) and any text after it is the feedback;
    else, or when the reply does not begin with one, the last `VERDICT: CORRECT`,
    `VERDICT: INCORRECT` or `VERDICT: UNCLEAR` line of the reply counts (`parse_verdict`,
    case-insensitive). None at all reads as UNCLEAR, and the step says `verdict_parsed:
@@ -47,7 +47,7 @@ from slm_math.agents.standard import build_messages
 from slm_math.agents.python_tools import code_prompt
 from slm_math.generation import Generator, Message, load_generator
 from slm_math.grading import extract_answer
-from slm_math.grading.verdict import parse_opened_verdict, parse_verdict
+from slm_math.grading.verdict import parse_verdict, split_opened_verdict
 from slm_math.prompts import VERDICT_PREFIX, render, user_turn
 from slm_math.trace_formats.tool import code_of
 
@@ -66,17 +66,14 @@ def verdict_of(text: str) -> str:
     return parse_verdict(text) or "UNCLEAR"
 
 
-_OPENED_WORD = re.compile(r"\s*\**\s*(CORRECT|INCORRECT|UNCLEAR)\b[\s*.:,;!-]*", re.IGNORECASE)
-
-
 def read_verdict(text: str, opened: bool) -> tuple[str | None, str]:
     """(verdict or None, the text left for feedback) of a verifier reply; `opened`: the reply
     continues a prompt that ends in `VERDICT:`, so a verdict is the word it begins with (the
     rest is feedback); else, or without one there, its last verdict line counts."""
     if opened:
-        found = parse_opened_verdict(text)
+        found, rest = split_opened_verdict(text)
         if found is not None:
-            return found, text[_OPENED_WORD.match(text).end():]
+            return found, rest
     return parse_verdict(text), text
 
 

@@ -13,6 +13,7 @@ import re
 
 VERDICTS = ("CORRECT", "INCORRECT", "UNCLEAR")
 _OPENED = re.compile(r"\s*\**\s*(CORRECT|INCORRECT|UNCLEAR)\b", re.IGNORECASE)
+_AFTER_VERDICT = " \t\n\r\f\v*.:,;!-"  # what may follow the verdict word before the feedback
 _VERDICT = re.compile(r"VERDICT\s*[:：]\s*\**\s*(CORRECT|INCORRECT|UNCLEAR)\b", re.IGNORECASE)
 
 
@@ -22,8 +23,17 @@ def parse_verdict(text: str) -> str | None:
     return found[-1].upper() if found else None
 
 
+def split_opened_verdict(text: str) -> tuple[str | None, str]:
+    """(the verdict a continuation of ``...VERDICT:`` begins with, or None; the text after
+    it, its trailing punctuation dropped: the verifier's feedback). ``" INCORRECT. The sum
+    is 12."`` gives ``("INCORRECT", "The sum is 12.")``; no verdict word: ``(None, text)``."""
+    found = _OPENED.match(text[:256]) if isinstance(text, str) else None
+    if found is None:
+        return None, text
+    return found.group(1).upper(), text[found.end():].lstrip(_AFTER_VERDICT)
+
+
 def parse_opened_verdict(text: str) -> str | None:
     """The verdict a continuation of ``...VERDICT:`` begins with (``" CORRECT. The sum..."``
     gives ``"CORRECT"``), else None."""
-    found = _OPENED.match(text[:256]) if isinstance(text, str) else None
-    return found.group(1).upper() if found else None
+    return split_opened_verdict(text)[0]

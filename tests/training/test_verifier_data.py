@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slm_math.grading.verdict import parse_opened_verdict, parse_verdict
+from slm_math.grading.verdict import parse_opened_verdict, parse_verdict, split_opened_verdict
 from slm_math.prompts import verifier_prompt
 from slm_math.training.grpo_data import prompt_tokens
 from slm_math.training.verifier_data import (build_verification_rows, verdict_accuracy,
@@ -26,6 +26,12 @@ def test_parse_opened_verdict_reads_the_first_word():
     assert parse_opened_verdict(" CORRECTLY done") is None
     assert parse_opened_verdict(" The answer is CORRECT") is None
     assert parse_opened_verdict(" " * 10_000 + "CORRECT") is None  # bounded: the start only
+
+
+def test_split_opened_verdict_leaves_the_feedback():
+    assert split_opened_verdict(" INCORRECT. The sum is 12, not 13.") == ("INCORRECT", "The sum is 12, not 13.")
+    assert split_opened_verdict(" **correct**") == ("CORRECT", "")
+    assert split_opened_verdict(" The answer is wrong.") == (None, " The answer is wrong.")
 
 
 def test_verdict_reward_reads_the_verdict_the_completion_begins_with():
