@@ -52,11 +52,11 @@ def grpo_table(metrics: Mapping[str, Mapping[str, Any]]) -> str:
             # the weighted total, where a group can vary on the format reward alone)
             drawn, trained = dynamic.get("zero_std_before_mean"), dynamic.get("zero_std_trained_mean")
             shares = f"{_num(drawn, True)} / {_num(trained, True)} ({dynamic.get('metric', '–')})"
+            extra = _num(dynamic.get("extra_generation_share"), percent=True)
         else:
             drawn = m.get("frac_reward_zero_std_mean", dynamic.get("frac_reward_zero_std_mean"))
             shares = f"{_num(drawn, True)} / {_num(drawn, True)} (reward)"
-        extra = _num(dynamic.get("extra_generation_share"), percent=True) \
-            if dynamic.get("enabled") else "off"
+            extra = "off"
         held = m.get("held_out_before") or {}
         held_cell = f"{_arrow(m.get('held_out_accuracy_before'), m.get('held_out_accuracy_after'), True)}" \
             f" (n={held.get('n', '–')})"
