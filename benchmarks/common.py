@@ -84,11 +84,12 @@ def without_local_paths(value, prefixes: list[tuple[str, str]] | None = None):
 
 
 def write_results(name: str, payload: dict, folder: Path = RESULTS) -> Path:
-    """Write <folder>/<name>.json (benchmarks/results by default), without local paths, and
-    say where."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write <folder>/<name>.json (benchmarks/results by default) atomically, without local
+    paths, and say where."""
+    from slm_math.jsonl import write_atomic
+
     path = folder / f"{name}.json"
-    path.write_text(json.dumps(without_local_paths(payload), indent=2, sort_keys=True) + "\n")
+    write_atomic(path, json.dumps(without_local_paths(payload), indent=2, sort_keys=True) + "\n")
     print(f"\nwrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}",
           file=sys.stderr)
     return path

@@ -58,6 +58,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -235,12 +236,13 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="CPU smoke run (see the docstring)")
     args = parser.parse_args()
 
-    from common import machine, print_table
+    from common import machine, print_table, write_results
 
     from slm_math.config import load_params
     from slm_math.evaluation.run import load_benchmarks
 
-    work = (args.work or Path(f"/tmp/grpo_dynamic{'_tiny' if args.tiny else ''}")).resolve()
+    default_work = Path(tempfile.gettempdir()) / f"grpo_dynamic{'_tiny' if args.tiny else ''}"
+    work = (args.work or default_work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     ws = args.workspace.resolve()
     sets = list(args.set)
@@ -330,11 +332,7 @@ def main() -> None:
     print_table(table, list(table[0]))
     out = args.out or (work / "grpo_dynamic-tiny.json" if args.tiny
                        else ROOT / "experiments" / "results" / "grpo_dynamic.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    tmp.replace(out)
-    print(f"wrote {out}", file=sys.stderr)
+    write_results(out.stem, results, out.parent)
 
 
 if __name__ == "__main__":
