@@ -34,13 +34,36 @@ NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 """/proc/cpuinfo flags of x86 CPUs that compute bf16 matmuls natively."""
 
 
+ISA_CAPS = {"ATEN_CPU_CAPABILITY": ("default", "avx2"),
+            "ONEDNN_MAX_CPU_ISA": ("sse41", "avx", "avx2", "avx2_vnni", "avx2_vnni_2")}
+"""Values of torch's and oneDNN's ISA caps that forbid AVX-512 (and so native bf16)."""
+
+
+def isa_capped(environ: Mapping[str, str] | None = None) -> str | None:
+    """The variable (as `NAME=value`) that caps this process below AVX-512, or None.
+
+    torch (ATEN_CPU_CAPABILITY) and oneDNN (ONEDNN_MAX_CPU_ISA) honour these caps; so does
+    every `auto` dtype and precision of the project, so a capped run is one fp32 run, as on
+    a CPU without AVX-512 (an AVX-512 machine can thus rehearse the AVX2 class's fp32 path).
+    """
+    environ = os.environ if environ is None else environ
+    for name, capped in ISA_CAPS.items():
+        value = environ.get(name, "").strip().lower()
+        if value in capped:
+            return f"{name}={environ[name]}"
+    return None
+
+
 def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
     """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); read from /proc/cpuinfo.
 
     Without it vLLM's CPU kernels emulate bf16: measured on a 2-core AVX2 EPYC, greedy
     generation of SmolLM2-135M ran 17 tokens/s in bf16 against 58 in fp32. Where the flags
-    cannot be read (not Linux) the answer is False, the safe side (fp32 is never slow).
+    cannot be read (not Linux) the answer is False, the safe side (fp32 is never slow); so
+    it is where an ISA cap (`isa_capped`) forbids AVX-512.
     """
+    if isa_capped():
+        return False
     if cpuinfo is None:
         try:
             with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:

