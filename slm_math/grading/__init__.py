@@ -47,10 +47,12 @@ grader reads it); a bare `75` for the gold 0.75 is wrong.
 Rules (each benchmark declares one):
 - `numeric`: the answer must be a number literal: integer, decimal, `1.5e3`, or a fraction of
   integers (`3/4`, `\\frac{3}{4}`). Its exact rational value must equal the gold's: exactly for an
-  integer gold (`1000002` is not `1000001`), else within a relative tolerance `rel_tol` (1e-6:
-  float noise like `26.000000000000004`, `0.3333333` for `1/3`). A computation is wrong even when it
-  evaluates to the gold (`\\boxed{2602 - -(9777 * -3677)}`, `\\sqrt{100}` for 10), and so are an
-  integer-valued fraction (`36/12` for 3) and a relation (`x \\le 5`). Fallback on by default.
+  integer gold (`1000002` is not `1000001`), else up to float noise (`26.000000000000004`) or
+  within a relative tolerance `rel_tol` (1e-6) that also rounds to the gold's last decimal:
+  `0.3333333` for `1/3` and `1/3` for `0.3333333`, but not `16386.17` for `16386.16`. A
+  computation is wrong even when it evaluates to the gold (`\\boxed{2602 - -(9777 * -3677)}`,
+  `\\sqrt{100}` for 10), and so are an integer-valued fraction (`36/12` for 3) and a relation
+  (`x \\le 5`). Fallback on by default.
 - `fraction_lowest_terms`: exactly the gold fraction, in lowest terms (`37840/68542` for `440/797`
   is wrong; so are `0.5` for `1/2` and `3/1` for `3`). Fallback on by default.
 - `factor_list`: the gold's multiset of factors in any order, separated by `x`, `×`, `*`,

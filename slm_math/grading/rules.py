@@ -59,18 +59,41 @@ def infer_rule(gold: str) -> str:
     return LATEX
 
 
+FLOAT_NOISE_REL = 1e-12
+"""Relative difference that is float noise (`26.000000000000004`), not another number."""
+
+
+def finite_decimals(value: Fraction) -> int | None:
+    """How many decimals write `value` exactly (`16386.16` → 2, `3/8` → 3, `7` → 0), or None
+    when its decimal repeats (`1/3`: its reduced denominator has a prime factor but 2 and 5)."""
+    d, twos, fives = value.denominator, 0, 0
+    while d % 2 == 0:
+        d, twos = d // 2, twos + 1
+    while d % 5 == 0:
+        d, fives = d // 5, fives + 1
+    return max(twos, fives) if d == 1 else None
+
+
 def numbers_close(prediction: Fraction, gold: Fraction, rel_tol: float) -> bool:
-    """Exact rational comparison; within `rel_tol` of the gold's magnitude only when the gold is
-    not an integer (float noise like `26.000000000000004`, repeating decimals like `1/3`).
+    """Exact rational comparison, up to float noise (`FLOAT_NOISE_REL`); otherwise within
+    `rel_tol` of the gold's magnitude, and, for a gold with finitely many decimals, within
+    half a unit of its last one (the prediction rounds to the gold as written).
 
     An integer gold needs exactly its value: a relative tolerance would take `1000002` for
-    `1000001`.
+    `1000001`. `16386.17` is not `16386.16` (6e-7 of the gold apart, but a cent); `1/3` is
+    `0.3333333` (it rounds to it), and `0.3333333` is `1/3` (a repeating gold: `rel_tol`).
     """
     if prediction == gold:
         return True
     if gold.denominator == 1:
         return False
-    return abs(prediction - gold) <= Fraction(rel_tol) * abs(gold)
+    diff = abs(prediction - gold)
+    if diff <= Fraction(FLOAT_NOISE_REL) * abs(gold):
+        return True
+    if diff > Fraction(rel_tol) * abs(gold):
+        return False
+    decimals = finite_decimals(gold)
+    return decimals is None or diff <= Fraction(1, 2 * 10 ** decimals)
 
 
 def readings(value: Fraction, answer: str) -> list[Fraction]:
