@@ -361,10 +361,20 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
         guard_line = (f", {cfg.held_out.benchmark} {metrics['held_out_guard_accuracy_before']} -> "
                       f"{metrics['held_out_guard_accuracy_after']}")
     print(f"[{stage}] reward {metrics.get('reward_first')} -> {metrics.get('reward_last')}, "
-          f"zero-variance groups {metrics.get('frac_reward_zero_std_mean')}, held-out accuracy "
+          f"{zero_variance_line(metrics)}, held-out accuracy "
           f"{metrics['held_out_accuracy_before']} -> {metrics['held_out_accuracy_after']}"
           f"{guard_line}; registered {version.name} v{version.version} @{version.alias}")
     return result, metrics
+
+
+def zero_variance_line(metrics: dict) -> str:
+    """The console's zero-variance share, on the metric the report uses: dynamic sampling's
+    (drawn and trained) when it ran, else TRL's share on the weighted reward; each named."""
+    dynamic = metrics.get("dynamic_sampling") or {}
+    if dynamic.get("enabled") and dynamic.get("zero_std_before_mean") is not None:
+        return (f"zero-variance groups on {dynamic['metric']} {dynamic['zero_std_before_mean']} drawn, "
+                f"{dynamic['zero_std_trained_mean']} trained")
+    return f"zero-variance groups on the weighted reward {metrics.get('frac_reward_zero_std_mean')}"
 
 
 def guard_report(cfg: GRPOParams, start: dict, end: dict, curves: dict, steps: int) -> dict:

@@ -188,3 +188,14 @@ def test_zero_variance_and_merge_helpers():
     assert "num_items_in_batch" not in merged
     with pytest.raises(ValueError, match="pixel_values"):
         merge_groups([{**a, "pixel_values": torch.zeros(2)}], [(0, 0)], 2, pad_token_id=0)
+
+
+def test_the_console_line_names_the_zero_variance_metric_it_prints():
+    from slm_math.training.grpo_stage import zero_variance_line
+
+    dynamic = {"enabled": True, "metric": "correctness", "zero_std_before_mean": 0.75,
+               "zero_std_trained_mean": 0.25, "frac_reward_zero_std_mean": 0.1}
+    line = zero_variance_line({"frac_reward_zero_std_mean": 0.1, "dynamic_sampling": dynamic})
+    assert line == "zero-variance groups on correctness 0.75 drawn, 0.25 trained"
+    off = {"frac_reward_zero_std_mean": 0.1, "dynamic_sampling": {**dynamic, "enabled": False}}
+    assert zero_variance_line(off) == "zero-variance groups on the weighted reward 0.1"
