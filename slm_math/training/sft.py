@@ -55,6 +55,9 @@ def sft_config(cfg: SFTParams, plan: BatchPlan, *, checkpoint_dir: str | Path, s
         logging_steps=cfg.logging_steps, logging_first_step=True,
         save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=2,
         eval_strategy="no", report_to=report_to,
+        # similar lengths in a batch: on 2 CPU cores (fp32) 23% less training time at the
+        # same held-out loss; packed blocks have no padding to save
+        train_sampling_strategy="group_by_length" if cfg.group_by_length and not cfg.packing else "random",
         # packed batches are padding-free (no attention mask), so every token counts; in
         # unpacked ones the mask says which are padding (counting != pad would also drop
         # the real end-of-turn tokens of models whose pad is their eos)

@@ -27,3 +27,18 @@ def test_bad_values_fail_with_one_line(override, message):
     with pytest.raises(ParamsError) as err:
         load_params(REPO / "params.yaml", overrides=override)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("group, packing, strategy", [
+    (True, False, "group_by_length"), (False, False, "random"), (True, True, "random"),
+])
+def test_similar_lengths_are_batched_together_unless_packed(group, packing, strategy, tmp_path):
+    from slm_math.training.batching import BatchPlan
+    from slm_math.training.sft import sft_config
+
+    params = load_params(REPO / "params.yaml",
+                         overrides={"sft_lora": {"group_by_length": group, "packing": packing}})
+    assert load_params(REPO / "params.yaml").sft_lora.group_by_length is True
+    config = sft_config(params.sft_lora, BatchPlan(per_device=8, grad_accum=2, world_size=1),
+                        checkpoint_dir=tmp_path, seed=1, precision="fp32", report_to=[], run_name="t")
+    assert config.train_sampling_strategy == strategy
