@@ -68,19 +68,37 @@ def held_out_accuracy(model: Any, tokenizer: Any, problems: Sequence[dict], *,
                       max_new_tokens: int, seed: int, engine: Any = None) -> dict:
     """Greedy accuracy on ``problems``: ``{"n", "correct", "accuracy", "boxed_rate",
     "correct_ids", "seconds"}`` (seconds: what the check cost)."""
-    if not problems:
-        return {"n": 0, "correct": 0, "accuracy": None}
+    return held_out_accuracies(model, tokenizer, [problems], max_new_tokens=max_new_tokens,
+                               seed=seed, engine=engine)[0]
+
+
+def held_out_accuracies(model: Any, tokenizer: Any, problem_sets: Sequence[Sequence[dict]], *,
+                        max_new_tokens: int, seed: int, engine: Any = None) -> list[dict]:
+    """:func:`held_out_accuracy` of each problem set, from one generation call over all of
+    them: decoding is step-bound on a CPU, so two checks together cost about one. Each dict's
+    ``seconds`` is that shared call's."""
+    flat = [p for problems in problem_sets for p in problems]
+    if not flat:
+        return [{"n": 0, "correct": 0, "accuracy": None} for _ in problem_sets]
     start = time.perf_counter()
-    texts = sample(model, tokenizer, [solve_messages(p) for p in problems], n=1, temperature=0.0,
+    texts = sample(model, tokenizer, [solve_messages(p) for p in flat], n=1, temperature=0.0,
                    max_new_tokens=max_new_tokens, seed=seed, engine=engine)
-    verdicts = grade_rows(problems, texts)
-    correct = sum(v[0] for v in verdicts)
-    boxed = sum("\\boxed" in t[0] for t in texts)
-    return {"n": len(problems), "correct": int(correct),
-            "accuracy": round(correct / len(problems), 4),
-            "boxed_rate": round(boxed / len(problems), 4),
-            "correct_ids": [p["id"] for p, v in zip(problems, verdicts) if v[0]],
-            "seconds": round(time.perf_counter() - start, 2)}
+    verdicts = grade_rows(flat, texts)
+    seconds = round(time.perf_counter() - start, 2)
+    out, at = [], 0
+    for problems in problem_sets:
+        part = range(at, at + len(problems))
+        at += len(problems)
+        if not problems:
+            out.append({"n": 0, "correct": 0, "accuracy": None})
+            continue
+        correct = sum(verdicts[i][0] for i in part)
+        out.append({"n": len(problems), "correct": int(correct),
+                    "accuracy": round(correct / len(problems), 4),
+                    "boxed_rate": round(sum("\\boxed" in texts[i][0] for i in part) / len(problems), 4),
+                    "correct_ids": [flat[i]["id"] for i in part if verdicts[i][0]],
+                    "seconds": seconds})
+    return out
 
 
 class HeldOutGuard:

@@ -45,7 +45,8 @@ from slm_math.training.grpo_data import (CurriculumError, apply_profile, candida
                                          prompt_row, select_problems)
 from slm_math.training.grpo_dynamic import dynamic_summary
 from slm_math.training.grpo_pool import ProblemPool
-from slm_math.training.grpo_sampling import (HeldOutGuard, grade_rows, held_out_accuracy,
+from slm_math.training.grpo_sampling import (HeldOutGuard, grade_rows, held_out_accuracies,
+                                             held_out_accuracy,
                                              measure_pass_rates, sample)
 from slm_math.training.grpo_vllm import LoraEngine
 from slm_math.training.grpo_data import solve_messages
@@ -256,6 +257,8 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
     with _lora_engine(backend, start_dir, cfg, scratch) as engine, \
             stage_run(params.tracking, stage, params={stage: cfg, "seed": params.seed},
                       tags=tags) as run:
+        guard_tokens = cfg.held_out.max_new_tokens or cfg.max_completion_length
+        evaluate_both = None  # the held-out check and the guard's, in one generation call
         if verifier:
             rows, held_rows, counts = _verifier_rows(cfg, params, model, tokenizer, scratch, problems)
             rewards = [verdict_reward(**cfg.verdict_rewards)]
@@ -271,6 +274,10 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             evaluate = lambda m: held_out_accuracy(m, tokenizer, held,  # noqa: E731
                                                    max_new_tokens=cfg.max_completion_length,
                                                    seed=params.seed, engine=engine)
+            if guard_problems and guard_tokens == cfg.max_completion_length:
+                evaluate_both = lambda m: tuple(held_out_accuracies(  # noqa: E731
+                    m, tokenizer, [held, guard_problems], max_new_tokens=guard_tokens,
+                    seed=params.seed, engine=engine))
             rewards, weights = [], []
         if profile_counts is not None:
             counts["profile"] = profile_counts
@@ -299,14 +306,28 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                 "raise curriculum.candidates, widen the pass-rate window, lower "
                 "prompts_per_step, or set curriculum.refresh: true (the live pool repeats "
                 "problems)")
-        start_eval = _cached(scratch / "start_eval.json", lambda: evaluate(model))
         guard = None
         if guard_problems:
-            tokens = cfg.held_out.max_new_tokens or cfg.max_completion_length
             guard = HeldOutGuard(lambda m: held_out_accuracy(
-                m, tokenizer, guard_problems, max_new_tokens=tokens, seed=params.seed,
+                m, tokenizer, guard_problems, max_new_tokens=guard_tokens, seed=params.seed,
                 engine=engine), cfg.held_out.every)
-            guard_start = _cached(scratch / "start_guard.json", lambda: guard.evaluate(model))
+
+        def start_and_end(m) -> tuple[dict, dict | None]:
+            if evaluate_both is not None:
+                return evaluate_both(m)
+            return evaluate(m), guard.evaluate(m) if guard is not None else None
+
+        start: dict[str, tuple] = {}
+
+        def at_start(i: int) -> dict:
+            """The start model's check i (0: held-out, 1: guard); the first call runs both."""
+            if not start:
+                start["pair"] = start_and_end(model)
+            return start["pair"][i]
+
+        start_eval = _cached(scratch / "start_eval.json", lambda: at_start(0))
+        if guard is not None:
+            guard_start = _cached(scratch / "start_guard.json", lambda: at_start(1))
 
         callbacks = list(extra_callbacks or [])
         live = dvclive_callback(paths.dvclive / stage, resume=resuming) if is_main_process() else None
@@ -322,7 +343,7 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                             output_dir=paths.output(stage), checkpoint_dir=scratch,
                             fingerprint=fingerprint, plan=plan, precision=precision,
                             backend=backend, keep_checkpoints=keep_checkpoints)
-        end_eval = evaluate(trainer.model)
+        end_eval, guard_end = start_and_end(trainer.model)
         curves = result.metrics["curves"]
         if pool is not None:
             counts["pool_end"] = pool.summary()
@@ -337,7 +358,6 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             "held_out_accuracy_after": end_eval.get("accuracy"),
         }
         if guard is not None:
-            guard_end = guard.evaluate(trainer.model)
             metrics["held_out_guard"] = guard_report(cfg, guard_start, guard_end, curves,
                                                      int(result.metrics["steps"]))
             metrics["held_out_guard_accuracy_before"] = guard_start["accuracy"]

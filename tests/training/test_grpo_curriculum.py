@@ -97,3 +97,34 @@ def test_format_reward_rule(measured, weight, decision):
     assert format_rule(GRPOParams(format_reward_off_at=None), {"samples": 10, "formatted": 10})["weight"] == 1.0
     assert format_rule(GRPOParams(rewards={"correctness": GRPOParams().rewards["correctness"]}),
                        measured) == {"decision": "absent"}
+
+
+def test_two_held_out_checks_share_one_generation_call(tiny_model_dir, monkeypatch):
+    from slm_math.training import grpo_sampling
+
+    model, tokenizer = load_causal_lm(tiny_model_dir, "fp32"), load_tokenizer(tiny_model_dir)
+    calls, real = [], grpo_sampling.sample
+    monkeypatch.setattr(grpo_sampling, "sample",
+                        lambda *a, **k: calls.append(len(a[2])) or real(*a, **k))
+    held, guard = _problems(3), _problems(5)[3:]
+    a, empty, b = grpo_sampling.held_out_accuracies(model, tokenizer, [held, [], guard],
+                                                    max_new_tokens=4, seed=0)
+    assert calls == [5]
+    assert (a["n"], b["n"], empty["accuracy"]) == (3, 2, None)
+    assert a["seconds"] == b["seconds"] and a["correct"] == b["correct"] == 0
+
+
+def test_shared_checks_grade_each_set_on_its_own_problems(monkeypatch):
+    from slm_math.training import grpo_sampling
+
+    def boxed_even(model, tokenizer, prompts, **kwargs):  # right on p0, p2, p4: a known answer key
+        return [[f"\\boxed{{{2 * i if i % 2 == 0 else -1}}}"] for i in order]
+
+    order = [0, 1, 2, 3, 4]
+    monkeypatch.setattr(grpo_sampling, "sample", boxed_even)
+    problems = _problems(5)
+    a, b = grpo_sampling.held_out_accuracies(None, None, [problems[:2], problems[2:]],
+                                             max_new_tokens=4, seed=0)
+    assert a["correct_ids"] == ["p0"] and a["accuracy"] == 0.5
+    assert b["correct_ids"] == ["p2", "p4"] and b["accuracy"] == round(2 / 3, 4)
+    assert b["boxed_rate"] == 1.0

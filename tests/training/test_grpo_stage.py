@@ -75,6 +75,9 @@ def test_grpo_stage_writes_metrics_curves_and_registers(tiny_model_dir, tmp_path
     assert guard["benchmark"] == "champ" and guard["n"] == 3
     assert guard["curve"]["step"] == [0, 1, 2] and guard["curve"]["accuracy"] == [0.0] * 3
     assert metrics["held_out_guard_accuracy_after"] == 0.0 and guard["lost"] == []
+    # the start and end checks share one generation call with the held-out check
+    assert guard["start"]["seconds"] == metrics["held_out_before"]["seconds"]
+    assert guard["end"]["seconds"] == metrics["held_out_after"]["seconds"]
     assert (live.parent / "held_out" / "accuracy.tsv").is_file()
     assert (live.parent / "dynamic" / "extra_completions.tsv").is_file()
     assert metrics["format_reward"]["decision"].startswith("kept: not measured")
