@@ -63,12 +63,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     Console(stderr=True).print(table)
     if args.times:
         from slm_math.jsonl import write_atomic
+        from slm_math.tracking.machine import machine_facts
 
         times = [{"stage": stage, "seconds": seconds} for stage, seconds in stage_times(lines)]
         write_atomic(args.times, json.dumps({"command": command, "returncode": proc.returncode,
                                              "total_s": round(total, 1), "stages": times,
                                              "load_average_start": load_before,
-                                             "load_average_end": list(os.getloadavg())},
+                                             "load_average_end": list(os.getloadavg()),
+                                             "machine": machine_facts()},
                                             indent=2) + "\n")
     return proc.returncode
 

@@ -1,9 +1,10 @@
 """docs/results.md and the README's results table, generated from the committed result files.
 
-`slm-math results` reads `results/<profile>/` (what `slm-math snapshot` wrote after `slm-math
-run --times`: run.json with the machine, commit and stage times, metrics/, trace-free eval
-rows), `benchmarks/results/*.json` (speed, each with its machine) and
-`experiments/results/*.json` (research runs and their computed notes), and writes one page,
+`slm-math results` reads `results/<profile>/` and `results/<profile>.<variant>/` (a run of
+the profile on another machine class; what `slm-math snapshot` wrote after `slm-math run
+--times`: run.json with the machine, commit and stage times, metrics/, trace-free eval rows),
+`benchmarks/results/*.json` (speed, each with its machine) and `experiments/results/*.json`
+(research runs and their computed notes), and writes one page,
 a section per profile, then the benchmarks and the experiments. The README's table of
 accuracy per profile sits between `README_BEGIN` and `README_END` and comes from the same
 data. Nothing here holds a measured number: a rerun and `slm-math results` update both.
@@ -286,10 +287,18 @@ def render_page(root: str | Path = ".") -> str:
 
 
 def collect_profiles(root: Path) -> dict[str, dict | None]:
-    """Every profile of conf/profile/, the default first, with its results folder's data."""
+    """Every profile of conf/profile/, the default first, with its results folder's data;
+    after each, its runs on other machines (`results/<profile>.<variant>/`, e.g. `cpu.avx2cap`:
+    the default capped to AVX2), where they have a run."""
     names = available_profiles(root)
     names.sort(key=lambda n: (n != "cpu", n))
-    return {name: read_run(root / "results" / name) for name in names}
+    out: dict[str, dict | None] = {}
+    for name in names:
+        out[name] = read_run(root / "results" / name)
+        for variant in sorted((root / "results").glob(f"{name}.*")):
+            if variant.is_dir() and (data := read_run(variant)) is not None:
+                out[variant.name] = data
+    return out
 
 
 def render_readme(root: str | Path = ".") -> str:

@@ -99,7 +99,9 @@ def snapshot(root: str | Path, dest: str | Path, *, times: dict | None = None,
             write_jsonl(out, compact)
             rows += len(compact)
         run = {"profile": params.get("profile_name"), "commit": commit or git_commit(root),
-               "machine": machine_facts(), "eval_rows": rows, "stale_stages": stale_stages}
+               # the machine the run recorded (its ISA cap included), else this one
+               "machine": (times or {}).get("machine") or machine_facts(), "eval_rows": rows,
+               "stale_stages": stale_stages}
         if times is not None:
             run["stages"] = times["stages"]
             run["stages_s"] = round(sum(s["seconds"] for s in times["stages"]), 1)

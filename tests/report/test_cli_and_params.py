@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from slm_math.cli import build_parser, stage_times
@@ -58,3 +64,21 @@ def test_bad_eval_params_fail_with_one_line(override, message):
     with pytest.raises(ParamsError) as err:
         load_params("params.yaml", overrides=override)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_run_times_come_from_a_real_dvc_repro_with_the_machine_it_ran_on(tmp_path, monkeypatch):
+    from slm_math import cli
+
+    # `slm-math run` calls `dvc` from PATH: the one installed beside this interpreter
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["dvc", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  hello:\n    cmd: echo '[hello] done in 0.25 s' > out.txt && cat out.txt\n"
+        "    outs: [out.txt]\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert cli.main(["run", "--times", "times.json"]) == 0
+    times = json.loads((tmp_path / "times.json").read_text())
+    assert times["returncode"] == 0 and times["stages"] == [{"stage": "hello", "seconds": 0.25}]
+    assert times["machine"]["isa_cap"] == "ONEDNN_MAX_CPU_ISA=AVX2" and times["machine"]["cpu_count"] >= 1

@@ -125,3 +125,21 @@ def test_machine_line_says_when_a_run_was_capped_to_avx2():
     assert "capped" not in machine_line(facts)
     line = machine_line({**facts, "isa_cap": "ATEN_CPU_CAPABILITY=avx2"})
     assert "capped to AVX2 (ATEN_CPU_CAPABILITY=avx2)" in line and "fp32" in line
+
+
+def test_a_run_of_a_profile_on_another_machine_class_gets_its_own_section(tmp_path):
+    make_project(tmp_path)
+    variant = tmp_path / "results" / "cpu.avx2cap"
+    shutil.copytree(tmp_path / "results" / "cpu", variant)
+    run = json.loads((variant / "run.json").read_text())
+    run["total_s"] = 99.0
+    run.setdefault("machine", {})["isa_cap"] = "ATEN_CPU_CAPABILITY=avx2"
+    (variant / "run.json").write_text(json.dumps(run))
+    (tmp_path / "results" / "cpu.empty").mkdir()  # no run.json: not a run, not listed
+    page = render_page(tmp_path)
+    assert page.index("## Profile `cpu`") < page.index("## Profile `cpu.avx2cap`") < page.index("## Profile `gpu`")
+    section = page.split("## Profile `cpu.avx2cap`", 1)[1].split("## Profile `gpu`", 1)[0]
+    assert "`dvc repro` 99.00 s" in section and "capped to AVX2 (ATEN_CPU_CAPABILITY=avx2)" in section
+    assert "cpu.empty" not in page
+    readme = render_readme(tmp_path)
+    assert "| model-agent | `cpu` | `cpu.avx2cap` |" in readme and "- `cpu.avx2cap`: commit" in readme

@@ -48,6 +48,12 @@ def test_snapshot_keeps_metrics_curves_rows_without_text_and_the_machine(tmp_pat
                  "--commit", "abc123"]) == 0
     run = json.loads((dest / "run.json").read_text())
     assert run["machine"]["processor"] and "cpu_flags" in run["machine"]
+    # the machine the run recorded (`slm-math run --times`) wins over the snapshotting one
+    recorded = {"processor": "Run CPU", "cpu_flags": ["avx2"], "isa_cap": "ONEDNN_MAX_CPU_ISA=AVX2"}
+    times.write_text(json.dumps({"stages": [{"stage": "download", "seconds": 3.5}], "machine": recorded}))
+    assert main(["snapshot", str(dest), "--repo", str(work), "--times", str(times),
+                 "--commit", "abc123"]) == 0
+    assert json.loads((dest / "run.json").read_text())["machine"] == recorded
     assert not (dest / "stale").exists()
     assert (dest / "metrics" / "summary.md").read_text() == "| table |\n"
     assert (dest / "dvclive" / "grpo" / "metrics.json").exists() and (dest / "dvc.lock").exists()
