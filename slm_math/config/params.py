@@ -382,8 +382,9 @@ class SFTParams:
     max_grad_norm: float = param(1.0, min=0.0, help="gradient clipping (0: off)")
     packing: bool = param(False, help="pack several examples into each max_length block (TRL BFD)")
     group_by_length: bool = param(True, help=(
-        "batch examples of similar length (transformers' LengthGroupedSampler) so batches carry "
-        "less padding; ignored when packing"))
+        "split each optimizer step's randomly drawn examples into micro-batches of similar "
+        "length (transformers' BatchRebalanceSampler), so they carry less padding; a no-op "
+        "without gradient accumulation; ignored when packing"))
     precision: Literal["auto", "bf16", "bf16_mixed", "fp32"] = param("auto", help=(
         "'auto': bf16 on a GPU that supports it, bf16_mixed (fp32 weights, bf16 autocast) on a "
         "CPU with native bf16, else fp32"))

@@ -30,7 +30,7 @@ def test_bad_values_fail_with_one_line(override, message):
 
 
 @pytest.mark.parametrize("group, packing, strategy", [
-    (True, False, "group_by_length"), (False, False, "random"), (True, True, "random"),
+    (True, False, "batch_rebalance"), (False, False, "random"), (True, True, "random"),
 ])
 def test_similar_lengths_are_batched_together_unless_packed(group, packing, strategy, tmp_path):
     from slm_math.training.batching import BatchPlan

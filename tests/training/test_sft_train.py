@@ -100,3 +100,26 @@ def test_bf16_mixed_on_cpu_trains_fp32_weights_under_bf16_autocast(tiny_model_di
     assert result.metrics["precision"] == "bf16_mixed" and losses[-1] < losses[0] - 0.3
     weights = load_file(str(tmp_path / "out" / "model.safetensors"))
     assert {t.dtype for t in weights.values()} == {torch.float32}  # master weights stay fp32
+
+
+def test_each_step_splits_its_examples_into_micro_batches_of_similar_length(tiny_model_dir, examples,
+                                                                            tmp_path):
+    from transformers.trainer_pt_utils import BatchRebalanceSampler
+
+    from slm_math.training.sft import build_sft_trainer
+
+    train, held = examples
+    cfg = quick_params("full", per_device_batch_size=2)  # 2 micro-batches a step of 4
+    trainer, plan, _ = build_sft_trainer(base_model=tiny_model_dir, train_examples=train,
+                                         eval_examples=held, cfg=cfg, mode="full",
+                                         checkpoint_dir=tmp_path / "ckpt", seed=7)
+    assert plan.grad_accum == 2
+    loader = trainer.get_train_dataloader()
+    sampler = trainer._get_train_sampler()
+    assert isinstance(sampler, BatchRebalanceSampler) and sampler.seed == 7  # the run's seed, not 42
+    lengths = [batch["attention_mask"].sum(dim=1).tolist() for batch in loader]
+    assert sum(len(b) for b in lengths) == len(train) and len(lengths) == 2 * len(train) // 4
+    for first, second in zip(lengths[::2], lengths[1::2]):
+        assert len(first) + len(second) == 4  # a step holds effective_batch_size examples
+        # the step's examples sorted by length, cut in two: no micro-batch spans the other's range
+        assert min(first) >= max(second) or min(second) >= max(first)
