@@ -35,14 +35,17 @@ NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 ISA_CAPS = {"ATEN_CPU_CAPABILITY": ("default", "avx2"),
-            "ONEDNN_MAX_CPU_ISA": ("sse41", "avx", "avx2", "avx2_vnni", "avx2_vnni_2")}
-"""Values of torch's and oneDNN's ISA caps that forbid AVX-512 (and so native bf16)."""
+            "ONEDNN_MAX_CPU_ISA": ("sse41", "avx", "avx2", "avx2_vnni", "avx2_vnni_2"),
+            "MKL_ENABLE_INSTRUCTIONS": ("sse4_2", "avx", "avx2")}
+"""Values of torch's, oneDNN's and MKL's (torch's fp32 matmul) ISA caps that forbid AVX-512
+(and so native bf16)."""
 
 
 def isa_capped(environ: Mapping[str, str] | None = None) -> str | None:
     """The variable (as `NAME=value`) that caps this process below AVX-512, or None.
 
-    torch (ATEN_CPU_CAPABILITY) and oneDNN (ONEDNN_MAX_CPU_ISA) honour these caps; so does
+    torch (ATEN_CPU_CAPABILITY), oneDNN (ONEDNN_MAX_CPU_ISA) and MKL (MKL_ENABLE_INSTRUCTIONS)
+    honour these caps; so does
     every `auto` dtype and precision of the project, so a capped run is one fp32 run, as on
     a CPU without AVX-512 (an AVX-512 machine can thus rehearse the AVX2 class's fp32 path).
     """

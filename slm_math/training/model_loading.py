@@ -23,6 +23,10 @@ def resolve_precision(precision: str) -> Precision:
 
     if torch.cuda.is_available():
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    from slm_math.generation.vllm_env import isa_capped
+
+    if isa_capped():  # an ISA cap below AVX-512: fp32, as vLLM's dtype (vllm_env.cpu_dtype)
+        return "fp32"
     if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return "bf16_mixed"
     return "fp32"
