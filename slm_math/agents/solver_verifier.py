@@ -61,11 +61,6 @@ DEFAULTS: dict[str, Any] = {
 _VERDICT_LINE = re.compile(r"^.*VERDICT\s*[:：].*$", re.IGNORECASE | re.MULTILINE)
 
 
-def verdict_of(text: str) -> str:
-    """CORRECT, INCORRECT or UNCLEAR: the last verdict line; UNCLEAR when there is none."""
-    return parse_verdict(text) or "UNCLEAR"
-
-
 def read_verdict(text: str, opened: bool) -> tuple[str | None, str]:
     """(verdict or None, the text left for feedback) of a verifier reply; `opened`: the reply
     continues a prompt that ends in `VERDICT:`, so a verdict is the word it begins with (the

@@ -45,9 +45,9 @@ def isa_capped(environ: Mapping[str, str] | None = None) -> str | None:
     """The variable (as `NAME=value`) that caps this process below AVX-512, or None.
 
     torch (ATEN_CPU_CAPABILITY), oneDNN (ONEDNN_MAX_CPU_ISA) and MKL (MKL_ENABLE_INSTRUCTIONS)
-    honour these caps; so does
-    every `auto` dtype and precision of the project, so a capped run is one fp32 run, as on
-    a CPU without AVX-512 (an AVX-512 machine can thus rehearse the AVX2 class's fp32 path).
+    honour these caps; so does every `auto` dtype and precision of the project, so a capped
+    run is one fp32 run, as on a CPU without AVX-512 (an AVX-512 machine can thus rehearse
+    the AVX2 class's fp32 path).
     """
     environ = os.environ if environ is None else environ
     for name, capped in ISA_CAPS.items():

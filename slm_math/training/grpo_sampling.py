@@ -78,13 +78,13 @@ def held_out_accuracies(model: Any, tokenizer: Any, problem_sets: Sequence[Seque
     them: decoding is step-bound on a CPU, so two checks together cost about one. Each dict's
     ``seconds`` is that shared call's."""
     flat = [p for problems in problem_sets for p in problems]
-    if not flat:
-        return [{"n": 0, "correct": 0, "accuracy": None} for _ in problem_sets]
-    start = time.perf_counter()
-    texts = sample(model, tokenizer, [solve_messages(p) for p in flat], n=1, temperature=0.0,
-                   max_new_tokens=max_new_tokens, seed=seed, engine=engine)
-    verdicts = grade_rows(flat, texts)
-    seconds = round(time.perf_counter() - start, 2)
+    texts, verdicts, seconds = [], [], 0.0
+    if flat:
+        start = time.perf_counter()
+        texts = sample(model, tokenizer, [solve_messages(p) for p in flat], n=1, temperature=0.0,
+                       max_new_tokens=max_new_tokens, seed=seed, engine=engine)
+        verdicts = grade_rows(flat, texts)
+        seconds = round(time.perf_counter() - start, 2)
     out, at = [], 0
     for problems in problem_sets:
         part = range(at, at + len(problems))

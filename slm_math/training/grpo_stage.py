@@ -23,6 +23,7 @@ kept beside the checkpoints, so an interrupted stage resumes where it stopped.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -258,7 +259,6 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             stage_run(params.tracking, stage, params={stage: cfg, "seed": params.seed},
                       tags=tags) as run:
         guard_tokens = cfg.held_out.max_new_tokens or cfg.max_completion_length
-        evaluate_both = None  # the held-out check and the guard's, in one generation call
         if verifier:
             rows, held_rows, counts = _verifier_rows(cfg, params, model, tokenizer, scratch, problems)
             rewards = [verdict_reward(**cfg.verdict_rewards)]
@@ -274,10 +274,6 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             evaluate = lambda m: held_out_accuracy(m, tokenizer, held,  # noqa: E731
                                                    max_new_tokens=cfg.max_completion_length,
                                                    seed=params.seed, engine=engine)
-            if guard_problems and guard_tokens == cfg.max_completion_length:
-                evaluate_both = lambda m: tuple(held_out_accuracies(  # noqa: E731
-                    m, tokenizer, [held, guard_problems], max_new_tokens=guard_tokens,
-                    seed=params.seed, engine=engine))
             rewards, weights = [], []
         if profile_counts is not None:
             counts["profile"] = profile_counts
@@ -313,21 +309,21 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                 engine=engine), cfg.held_out.every)
 
         def start_and_end(m) -> tuple[dict, dict | None]:
-            if evaluate_both is not None:
-                return evaluate_both(m)
-            return evaluate(m), guard.evaluate(m) if guard is not None else None
+            """The held-out check and the guard's (None without a guard); one generation
+            call for both where their token budgets match (a guard implies a solver stage)."""
+            if guard is None:
+                return evaluate(m), None
+            if guard_tokens == cfg.max_completion_length:
+                both = held_out_accuracies(m, tokenizer, [held, guard_problems],
+                                           max_new_tokens=guard_tokens, seed=params.seed,
+                                           engine=engine)
+                return both[0], both[1]
+            return evaluate(m), guard.evaluate(m)
 
-        start: dict[str, tuple] = {}
-
-        def at_start(i: int) -> dict:
-            """The start model's check i (0: held-out, 1: guard); the first call runs both."""
-            if not start:
-                start["pair"] = start_and_end(model)
-            return start["pair"][i]
-
-        start_eval = _cached(scratch / "start_eval.json", lambda: at_start(0))
+        at_start = functools.cache(lambda: start_and_end(model))  # the first read runs both
+        start_eval = _cached(scratch / "start_eval.json", lambda: at_start()[0])
         if guard is not None:
-            guard_start = _cached(scratch / "start_guard.json", lambda: at_start(1))
+            guard_start = _cached(scratch / "start_guard.json", lambda: at_start()[1])
 
         callbacks = list(extra_callbacks or [])
         live = dvclive_callback(paths.dvclive / stage, resume=resuming) if is_main_process() else None
