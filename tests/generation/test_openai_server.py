@@ -47,7 +47,9 @@ def test_concurrency_is_bounded(server, tiny_model_dir):
         get_json(stats_url + "?reset=true")
         served = get_json(stats_url)["served"]
         gen = load_generator("openai", tiny_model_dir, base_url=server.base_url, max_concurrency=limit)
-        assert len(gen.generate(prompts, SamplingParams(max_new_tokens=4))) == 8
+        # 32 tokens a request: long enough that the 8 requests overlap on a loaded 2-core
+        # machine (at 4 the first could finish before the second arrived: max_in_flight 1)
+        assert len(gen.generate(prompts, SamplingParams(max_new_tokens=32))) == 8
         stats = get_json(stats_url)
         assert stats["served"] - served == 8
         counts[limit] = stats["max_in_flight"]
