@@ -1,6 +1,6 @@
 """`slm-math`: the commands that are not pipeline stages.
 
-    slm-math run [dvc repro args...]   dvc repro, streamed, then each stage's wall time
+    slm-math run [--jobs N] [dvc repro args...]   dvc repro, streamed, then each stage's wall time
     slm-math compare A B               paired significance of two experiments' eval results
     slm-math snapshot results/<profile> [--times T]   a run's results folder (docs/profiles.md)
     slm-math params [--profile P] [K=V ...]   compose params.yaml from conf/ (DVC's Hydra)
@@ -37,42 +37,79 @@ def stage_times(lines: Sequence[str]) -> list[tuple[str, float]]:
     return out
 
 
+def split_run_args(dvc_args: Sequence[str]) -> tuple[bool, list[str], list[str]]:
+    """(keep_going, options, targets) of `dvc repro` arguments as `slm-math run --jobs` reads
+    them: `-k`/`--keep-going` is the runner's own, other options go to each stage's repro."""
+    keep_going = any(a in ("-k", "--keep-going") for a in dvc_args)
+    options = [a for a in dvc_args if a.startswith("-") and a not in ("-k", "--keep-going")]
+    targets = [a for a in dvc_args if not a.startswith("-")]
+    return keep_going, options, targets
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """`dvc repro` with its output streamed, then a table of stage wall times and the total."""
+    """`dvc repro` with its output streamed (with `--jobs N`, up to N independent stages at
+    once: slm_math.parallel_repro), then a table of stage wall times and the total."""
     from rich.console import Console
     from rich.table import Table
 
     start = time.perf_counter()
     load_before = list(os.getloadavg())
-    command = ["dvc", "repro", *args.dvc_args]
-    lines: list[str] = []
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, bufsize=1) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            sys.stdout.write(line)
-            sys.stdout.flush()
-            lines.append(line)
+    stages: list[dict] = []
+    if args.jobs > 1:
+        from slm_math.parallel_repro import pipeline_graph, print_line, run_parallel
+
+        keep_going, options, targets = split_run_args(args.dvc_args)
+        if targets:
+            print(f"error: run: --jobs runs the whole pipeline; got targets {targets} "
+                  "(leave --jobs out to reproduce chosen stages)", file=sys.stderr)
+            return 2
+        command = ["dvc", "repro", *args.dvc_args, f"(--jobs {args.jobs})"]
+        runs = run_parallel(pipeline_graph("."), args.jobs, keep_going=keep_going,
+                            dvc_args=options, echo=print_line)
+        for run in runs:
+            if run.returncode is None:
+                continue
+            inside = dict(stage_times(run.lines))
+            stages.append({"stage": run.stage, "seconds": inside.get(run.stage, 0.0),
+                           "start_s": round(run.start_s, 1), "end_s": round(run.end_s, 1)})
+        failed = [r.stage for r in runs if r.returncode not in (0, None)]
+        skipped = [r.stage for r in runs if r.returncode is None]
+        for label, names in (("failed", failed), ("not run", skipped)):
+            if names:
+                print(f"{label}: {', '.join(names)}", file=sys.stderr)
+        returncode = 1 if failed or skipped else 0
+    else:
+        command = ["dvc", "repro", *args.dvc_args]
+        lines: list[str] = []
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, bufsize=1) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+                lines.append(line)
+        returncode = proc.returncode
+        stages = [{"stage": stage, "seconds": seconds} for stage, seconds in stage_times(lines)]
     total = time.perf_counter() - start
     table = Table(title=f"`{' '.join(command)}`: stage wall times")
     table.add_column("stage")
     table.add_column("wall s", justify="right")
-    for stage, seconds in stage_times(lines):
-        table.add_row(stage, f"{seconds:.1f}")
+    for entry in stages:
+        table.add_row(entry["stage"], f"{entry['seconds']:.1f}")
     table.add_row("total (incl. DVC)", f"{total:.1f}", style="bold")
     Console(stderr=True).print(table)
     if args.times:
         from slm_math.jsonl import write_atomic
         from slm_math.tracking.machine import machine_facts
 
-        times = [{"stage": stage, "seconds": seconds} for stage, seconds in stage_times(lines)]
-        write_atomic(args.times, json.dumps({"command": command, "returncode": proc.returncode,
-                                             "total_s": round(total, 1), "stages": times,
+        write_atomic(args.times, json.dumps({"command": command, "returncode": returncode,
+                                             "jobs": args.jobs,
+                                             "total_s": round(total, 1), "stages": stages,
                                              "load_average_start": load_before,
                                              "load_average_end": list(os.getloadavg()),
                                              "machine": machine_facts()},
                                             indent=2) + "\n")
-    return proc.returncode
+    return returncode
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -205,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "stage's wall time and the total.")
     run.add_argument("--times", default=None,
                      help="also write the stage wall times to this JSON file (slm-math snapshot reads it)")
+    run.add_argument("--jobs", "-j", type=int, default=1,
+                     help="run up to this many independent stages at once (each with `dvc repro "
+                          "--single-item`; the whole pipeline only). Default 1: plain dvc repro")
     run.add_argument("dvc_args", nargs=argparse.REMAINDER, help="arguments for dvc repro")
     run.set_defaults(func=cmd_run)
     compare = sub.add_parser("compare", help="paired significance between two experiments",
