@@ -109,6 +109,8 @@ def run_line(run: dict) -> str:
     if "total_s" in run:
         parts.append(f"`dvc repro` {fmt(run['total_s'])} s ({run['total_s'] / 60:.1f} min) wall, "
                      f"{len(run.get('stages', []))} stages")
+        if run.get("jobs", 1) > 1:
+            parts.append(f"up to {run['jobs']} stages at once (`slm-math run --jobs {run['jobs']}`)")
     for key, label in (("load_average_start", "load average at start"),
                        ("load_average_end", "at end")):
         if run.get(key):
@@ -126,9 +128,14 @@ def profile_section(name: str, data: dict | None) -> list[str]:
     run = data["run"]
     out += [run_line(run), ""]
     if run.get("stages"):
-        rows = [[s["stage"], s["seconds"]] for s in run["stages"]]
-        rows.append(["**stages together**", run.get("stages_s", sum(s["seconds"] for s in run["stages"]))])
-        out += table(["stage", "wall s"], rows) + [""]
+        together = run.get("stages_s", sum(s["seconds"] for s in run["stages"]))
+        if all("start_s" in s for s in run["stages"]):  # stages ran side by side: when each ran
+            rows = [[s["stage"], s["seconds"], s["start_s"], s["end_s"]] for s in run["stages"]]
+            out += table(["stage", "wall s", "started at s", "ended at s"],
+                         rows + [["**stages together**", together, None, None]]) + [""]
+        else:
+            rows = [[s["stage"], s["seconds"]] for s in run["stages"]] + [["**stages together**", together]]
+            out += table(["stage", "wall s"], rows) + [""]
     profile = data["folder"] / "metrics" / "profile.json"
     if profile.is_file():
         out += profile_table(json.loads(profile.read_text()))

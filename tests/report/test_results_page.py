@@ -143,3 +143,16 @@ def test_a_run_of_a_profile_on_another_machine_class_gets_its_own_section(tmp_pa
     assert "cpu.empty" not in page
     readme = render_readme(tmp_path)
     assert "| model-agent | `cpu` | `cpu.avx2cap` |" in readme and "- `cpu.avx2cap`: commit" in readme
+
+
+def test_a_run_with_stages_side_by_side_says_so_and_when_each_ran(tmp_path):
+    make_project(tmp_path)
+    folder = tmp_path / "results" / "cpu"
+    run = json.loads((folder / "run.json").read_text())
+    run["jobs"] = 4
+    run["stages"] = [{**s, "start_s": 1.0 + i, "end_s": 11.5 + i} for i, s in enumerate(run["stages"])]
+    (folder / "run.json").write_text(json.dumps(run))
+    cpu = render_page(tmp_path).split("## Profile `cpu`", 1)[1].split("## Profile `gpu`", 1)[0]
+    assert "up to 4 stages at once (`slm-math run --jobs 4`)" in cpu
+    assert "| stage | wall s | started at s | ended at s |" in cpu
+    assert "| download | 10.00 | 1.00 | 11.50 |" in cpu and "| **stages together** | 12.00 | — | — |" in cpu
