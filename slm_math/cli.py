@@ -46,15 +46,41 @@ def split_run_args(dvc_args: Sequence[str]) -> tuple[bool, list[str], list[str]]
     return keep_going, options, targets
 
 
+def parallel_stage_times(runs) -> list[dict]:
+    """times.json's stage entries of finished `StageRun`s: the stage's own time (its `done in`
+    line) and when, since the run began, it started and ended."""
+    out = []
+    for run in runs:
+        inside = dict(stage_times(run.lines))
+        out.append({"stage": run.stage, "seconds": inside.get(run.stage, 0.0),
+                    "start_s": round(run.start_s, 1), "end_s": round(run.end_s, 1)})
+    return out
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """`dvc repro` with its output streamed (with `--jobs N`, up to N independent stages at
-    once: slm_math.parallel_repro), then a table of stage wall times and the total."""
+    once: slm_math.parallel_repro), then a table of stage wall times and the total. With
+    `--times`, the JSON is rewritten as each stage ends (`complete` false until the run
+    ends), so an interrupted run keeps the times of the stages it finished."""
     from rich.console import Console
     from rich.table import Table
 
+    from slm_math.jsonl import write_atomic
+    from slm_math.tracking.machine import machine_facts
+
     start = time.perf_counter()
     load_before = list(os.getloadavg())
-    stages: list[dict] = []
+    machine = machine_facts() if args.times else None
+
+    def write_times(stages: list[dict], returncode: int | None) -> None:
+        if not args.times:
+            return
+        write_atomic(args.times, json.dumps({
+            "command": command, "returncode": returncode, "complete": returncode is not None,
+            "jobs": args.jobs, "total_s": round(time.perf_counter() - start, 1),
+            "stages": stages, "load_average_start": load_before,
+            "load_average_end": list(os.getloadavg()), "machine": machine}, indent=2) + "\n")
+
     if args.jobs > 1:
         from slm_math.parallel_repro import pipeline_graph, print_line, run_parallel
 
@@ -65,13 +91,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 2
         command = ["dvc", "repro", *args.dvc_args, f"(--jobs {args.jobs})"]
         runs = run_parallel(pipeline_graph("."), args.jobs, keep_going=keep_going,
-                            dvc_args=options, echo=print_line)
-        for run in runs:
-            if run.returncode is None:
-                continue
-            inside = dict(stage_times(run.lines))
-            stages.append({"stage": run.stage, "seconds": inside.get(run.stage, 0.0),
-                           "start_s": round(run.start_s, 1), "end_s": round(run.end_s, 1)})
+                            dvc_args=options, echo=print_line,
+                            on_done=lambda done: write_times(parallel_stage_times(done), None))
+        stages = parallel_stage_times(r for r in runs if r.returncode is not None)
         failed = [r.stage for r in runs if r.returncode not in (0, None)]
         skipped = [r.stage for r in runs if r.returncode is None]
         for label, names in (("failed", failed), ("not run", skipped)):
@@ -88,6 +110,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 sys.stdout.write(line)
                 sys.stdout.flush()
                 lines.append(line)
+                if STAGE_DONE.match(line.strip()):
+                    write_times([{"stage": st, "seconds": sec} for st, sec in stage_times(lines)], None)
         returncode = proc.returncode
         stages = [{"stage": stage, "seconds": seconds} for stage, seconds in stage_times(lines)]
     total = time.perf_counter() - start
@@ -98,17 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         table.add_row(entry["stage"], f"{entry['seconds']:.1f}")
     table.add_row("total (incl. DVC)", f"{total:.1f}", style="bold")
     Console(stderr=True).print(table)
-    if args.times:
-        from slm_math.jsonl import write_atomic
-        from slm_math.tracking.machine import machine_facts
-
-        write_atomic(args.times, json.dumps({"command": command, "returncode": returncode,
-                                             "jobs": args.jobs,
-                                             "total_s": round(total, 1), "stages": stages,
-                                             "load_average_start": load_before,
-                                             "load_average_end": list(os.getloadavg()),
-                                             "machine": machine_facts()},
-                                            indent=2) + "\n")
+    write_times(stages, returncode)
     return returncode
 
 

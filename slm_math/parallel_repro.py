@@ -74,11 +74,14 @@ def downstream_counts(graph: dict[str, list[str]]) -> dict[str, int]:
 
 def run_parallel(graph: dict[str, list[str]], jobs: int, *, keep_going: bool = False,
                  dvc_args: Sequence[str] = (), dvc: Sequence[str] = ("dvc",),
-                 echo: Callable[[str, str], None] | None = None) -> list[StageRun]:
+                 echo: Callable[[str, str], None] | None = None,
+                 on_done: Callable[[list[StageRun]], None] | None = None) -> list[StageRun]:
     """Run every stage of `graph` (from `pipeline_graph`) with `dvc repro --single-item`,
     at most `jobs` at once, each after all its upstream stages succeeded. `dvc_args` go to
     each `dvc repro` (`--force`, say). `echo(stage, line)` receives each output line as it
-    comes. Returns one `StageRun` a stage, in the order they started (unstarted ones last)."""
+    comes; `on_done(finished)` is called after each stage ends with the stages finished so far,
+    in the order they started. Returns one `StageRun` a stage, in the order they started
+    (unstarted ones last)."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     unknown = {up for ups in graph.values() for up in ups} - set(graph)
@@ -109,6 +112,8 @@ def run_parallel(graph: dict[str, list[str]], jobs: int, *, keep_going: bool = F
         run.end_s = time.perf_counter() - t0
         with done:
             running.discard(stage)
+            if on_done is not None:
+                on_done([runs[s] for s in started if runs[s].returncode is not None])
             done.notify()
 
     def ready() -> list[str]:

@@ -70,8 +70,12 @@ def test_independent_stages_overlap_and_the_lock_is_dvcs_own(project):
     by_stage = {s["stage"]: s for s in times["stages"]}
     assert by_stage["b"]["seconds"] == 3.0 and by_stage["b"]["end_s"] > by_stage["b"]["start_s"]
     # nothing changed: a second run skips every stage (DVC's decision), so d is not rewritten
+    assert times["complete"] is True
     before = (project / "d.json").read_text()
-    runs = run_parallel(pipeline_graph(project), 3)
+    finished = []
+    runs = run_parallel(pipeline_graph(project), 3,
+                        on_done=lambda done: finished.append([r.stage for r in done]))
+    assert [len(f) for f in finished] == [1, 2, 3, 4, 5] and finished[-1][-1] == "d"
     assert all(r.returncode == 0 for r in runs)
     assert all(any("didn't change, skipping" in line for line in r.lines) for r in runs)
     assert (project / "d.json").read_text() == before

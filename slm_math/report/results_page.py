@@ -109,6 +109,8 @@ def run_line(run: dict) -> str:
     if "total_s" in run:
         parts.append(f"`dvc repro` {fmt(run['total_s'])} s ({run['total_s'] / 60:.1f} min) wall, "
                      f"{len(run.get('stages', []))} stages")
+        if run.get("complete") is False:
+            parts.append("interrupted: only the stages listed below finished")
         if run.get("jobs", 1) > 1:
             parts.append(f"up to {run['jobs']} stages at once (`slm-math run --jobs {run['jobs']}`)")
     for key, label in (("load_average_start", "load average at start"),

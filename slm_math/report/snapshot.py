@@ -107,7 +107,7 @@ def snapshot(root: str | Path, dest: str | Path, *, times: dict | None = None,
             run["stages_s"] = round(sum(s["seconds"] for s in times["stages"]), 1)
             # the whole dvc repro (DVC and each stage's interpreter start included)
             run["total_s"] = times.get("total_s", run["stages_s"])
-            for key in ("returncode", "jobs", "load_average_start", "load_average_end"):
+            for key in ("returncode", "complete", "jobs", "load_average_start", "load_average_end"):
                 if key in times:
                     run[key] = times[key]
         (staging / "run.json").write_text(json.dumps(run, indent=2) + "\n")

@@ -81,4 +81,5 @@ def test_run_times_come_from_a_real_dvc_repro_with_the_machine_it_ran_on(tmp_pat
     assert cli.main(["run", "--times", "times.json"]) == 0
     times = json.loads((tmp_path / "times.json").read_text())
     assert times["returncode"] == 0 and times["stages"] == [{"stage": "hello", "seconds": 0.25}]
+    assert times["complete"] is True and times["jobs"] == 1
     assert times["machine"]["isa_cap"] == "ONEDNN_MAX_CPU_ISA=AVX2" and times["machine"]["cpu_count"] >= 1
