@@ -263,7 +263,9 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
 
 
 def step_curves(log_history: list[dict]) -> dict[str, list]:
-    """Per-step curves from TRL's logs: reward mean/std, zero-variance share, KL, length."""
+    """Per-step curves from TRL's logs: reward mean/std, zero-variance share, KL, length.
+    A value TRL logs as None or NaN (entropy and grad norm when every completion was cut at
+    its length limit) becomes None."""
     keys = {"reward": "reward", "reward_std": "reward_std",
             "frac_reward_zero_std": "frac_reward_zero_std", "kl": "kl",
             "completion_length": "completions/mean_length", "loss": "loss",
@@ -273,7 +275,7 @@ def step_curves(log_history: list[dict]) -> dict[str, list]:
     curves: dict[str, list] = {"step": [int(e["step"]) for e in rows]}
     for name, key in keys.items():
         if any(key in e for e in rows):
-            curves[name] = [round(float(e[key]), 6) if key in e else None for e in rows]
+            curves[name] = [_rounded(e.get(key)) for e in rows]
     extra = {k for e in rows for k in e
              if (k.startswith("rewards/") and k.endswith("/mean")) or k.startswith(CURVE_PREFIXES)}
     for key in sorted(extra):

@@ -88,3 +88,15 @@ def test_interrupted_lora_run_resumes_and_continues_the_step_count(tiny_model_di
     assert (tmp_path / "out" / "model.safetensors").is_file()  # merged weights
     assert (tmp_path / "out" / "adapter" / "adapter_config.json").is_file()
     assert not (tmp_path / "ckpt").exists()
+
+
+def test_step_curves_keep_a_step_whose_logged_values_are_none_or_nan():
+    from slm_math.training.grpo import step_curves
+
+    # TRL logged entropy None and grad norm NaN on a GPU run where every completion was cut
+    logs = [{"step": 1, "reward": 0.0, "entropy": None, "loss": 0.0, "rewards/verdict/mean": float("nan")},
+            {"step": 2, "reward": 0.5, "entropy": 0.25, "loss": 0.125},
+            {"step": 2, "train_runtime": 22.3}]
+    curves = step_curves(logs)
+    assert curves["step"] == [1, 2] and curves["reward"] == [0.0, 0.5]
+    assert curves["entropy"] == [None, 0.25] and curves["rewards/verdict/mean"] == [None, None]
