@@ -48,12 +48,16 @@ def split_run_args(dvc_args: Sequence[str]) -> tuple[bool, list[str], list[str]]
 
 def parallel_stage_times(runs) -> list[dict]:
     """times.json's stage entries of finished `StageRun`s: the stage's own time (its `done in`
-    line) and when, since the run began, it started and ended."""
+    line) and when, since the run began, it started and ended; a failed one has its exit
+    status."""
     out = []
     for run in runs:
         inside = dict(stage_times(run.lines))
-        out.append({"stage": run.stage, "seconds": inside.get(run.stage, 0.0),
-                    "start_s": round(run.start_s, 1), "end_s": round(run.end_s, 1)})
+        entry = {"stage": run.stage, "seconds": inside.get(run.stage, 0.0),
+                 "start_s": round(run.start_s, 1), "end_s": round(run.end_s, 1)}
+        if run.returncode:
+            entry["returncode"] = run.returncode  # failed: it printed no `done in` line
+        out.append(entry)
     return out
 
 

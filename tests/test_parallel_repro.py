@@ -87,6 +87,8 @@ def test_a_failure_skips_what_is_downstream_and_keep_going_runs_the_rest(project
     assert runs["b"].returncode != 0 and runs["d"].returncode is None
     assert runs["c"].returncode == 0 and runs["e"].returncode == 0
     assert not (project / "d.json").exists()
+    entries = {e["stage"]: e for e in cli.parallel_stage_times(r for r in runs.values() if r.returncode is not None)}
+    assert entries["b"]["returncode"] != 0 and "returncode" not in entries["c"]
     # without keep_going nothing starts after the failure (one job: b runs before c and e)
     for name in ("a", "c", "e"):
         (project / f"{name}.json").unlink()

@@ -132,7 +132,8 @@ def profile_section(name: str, data: dict | None) -> list[str]:
     if run.get("stages"):
         together = run.get("stages_s", sum(s["seconds"] for s in run["stages"]))
         if all("start_s" in s for s in run["stages"]):  # stages ran side by side: when each ran
-            rows = [[s["stage"], s["seconds"], s["start_s"], s["end_s"]] for s in run["stages"]]
+            rows = [[s["stage"] + (f" (failed, exit {s['returncode']})" if s.get("returncode") else ""),
+                     s["seconds"], s["start_s"], s["end_s"]] for s in run["stages"]]
             out += table(["stage", "wall s", "started at s", "ended at s"],
                          rows + [["**stages together**", together, None, None]]) + [""]
         else:

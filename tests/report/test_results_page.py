@@ -152,9 +152,11 @@ def test_a_run_with_stages_side_by_side_says_so_and_when_each_ran(tmp_path):
     run["jobs"] = 4
     run["complete"] = False
     run["stages"] = [{**s, "start_s": 1.0 + i, "end_s": 11.5 + i} for i, s in enumerate(run["stages"])]
+    run["stages"].append({"stage": "grpo", "seconds": 0.0, "start_s": 3.0, "end_s": 9.0, "returncode": 1})
     (folder / "run.json").write_text(json.dumps(run))
     cpu = render_page(tmp_path).split("## Profile `cpu`", 1)[1].split("## Profile `gpu`", 1)[0]
     assert "up to 4 stages at once (`slm-math run --jobs 4`)" in cpu
     assert "interrupted: only the stages listed below finished" in cpu
     assert "| stage | wall s | started at s | ended at s |" in cpu
+    assert "| grpo (failed, exit 1) | 0 | 3.00 | 9.00 |" in cpu
     assert "| download | 10.00 | 1.00 | 11.50 |" in cpu and "| **stages together** | 12.00 | — | — |" in cpu
