@@ -34,6 +34,7 @@ from typing import Any, Callable
 from slm_math.config.params import GRPOParams
 from slm_math.training.batching import BatchPlan, plan_batch, world_size
 from slm_math.training.checkpoints import clear_checkpoints, prepare_checkpoint_dir
+from slm_math.training.grad_guard import NonFiniteGradGuard, skipped_steps
 from slm_math.training.model_loading import (load_causal_lm, load_tokenizer, lora_config,
                                              resolve_precision, uses_bf16_autocast)
 
@@ -253,7 +254,7 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
     trainer = _trainer_class()(model=model, reward_funcs=reward_funcs, args=args,
                                train_dataset=Dataset.from_list(train_rows),
                                processing_class=tokenizer, peft_config=peft_config,
-                               callbacks=callbacks or [])
+                               callbacks=[*(callbacks or []), NonFiniteGradGuard()])
     trainer.static_decoding = backend == "cuda_graph"
     trainer.lora_engine = lora_engine
     trainer.pool = pool
@@ -356,6 +357,7 @@ def train_grpo(*, trainer, tokenizer, cfg: GRPOParams, output_dir: str | Path,
         # a LoRA run's reference is its base with the adapter off: no second model either way
         "reference_model": trainer.ref_model is not None,
         "curves": curves,
+        "nonfinite_grad_steps": skipped_steps(trainer),  # updates skipped: NaN/inf gradients
     }
     for name in ("reward", "frac_reward_zero_std", "kl", "completion_length"):
         values = [v for v in curves.get(name, []) if v is not None]

@@ -50,6 +50,7 @@ def test_trivially_learnable_reward_rises_in_a_few_steps(tiny_model_dir, tmp_pat
     assert sum(rewards[-2:]) / 2 > rewards[0] + 0.15, rewards
     assert trainer.last_decoder is not None  # our static decoder sampled (eagerly on CPU)
     assert result.metrics["generation_backend"] == "cuda_graph"
+    assert result.metrics["nonfinite_grad_steps"] == []
     assert result.metrics["curves"]["frac_reward_zero_std"] == [0.0] * 6
     assert (tmp_path / "out" / "model.safetensors").is_file()
 
@@ -100,3 +101,25 @@ def test_step_curves_keep_a_step_whose_logged_values_are_none_or_nan():
     curves = step_curves(logs)
     assert curves["step"] == [1, 2] and curves["reward"] == [0.0, 0.5]
     assert curves["entropy"] == [None, 0.25] and curves["rewards/verdict/mean"] == [None, None]
+
+
+def test_an_update_with_a_nan_gradient_is_skipped_and_counted():
+    import torch
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from slm_math.training.grad_guard import NonFiniteGradGuard
+
+    model = torch.nn.Linear(3, 2)
+    model(torch.ones(1, 3)).sum().backward()
+    guard = NonFiniteGradGuard()
+    state = TrainerState()
+    state.global_step = 4
+    args = TrainingArguments(output_dir="unused", report_to=[])
+    guard.on_pre_optimizer_step(args, state, TrainerControl(), model=model)
+    assert model.weight.grad is not None and guard.skipped_steps == []  # finite: untouched
+    model.bias.grad[0] = float("nan")
+    guard.on_pre_optimizer_step(args, state, TrainerControl(), model=model)
+    assert model.weight.grad is None and model.bias.grad is None and guard.skipped_steps == [5]
+    before = model.weight.detach().clone()
+    torch.optim.AdamW(model.parameters(), lr=0.1).step()
+    assert torch.equal(model.weight, before)  # the optimizer applied nothing
