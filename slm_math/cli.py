@@ -46,6 +46,11 @@ def split_run_args(dvc_args: Sequence[str]) -> tuple[bool, list[str], list[str]]
     return keep_going, options, targets
 
 
+def serial_stage_times(lines: Sequence[str]) -> list[dict]:
+    """times.json's stage entries of one `dvc repro`'s output: each stage's own time."""
+    return [{"stage": stage, "seconds": seconds} for stage, seconds in stage_times(lines)]
+
+
 def parallel_stage_times(runs) -> list[dict]:
     """times.json's stage entries of finished `StageRun`s: the stage's own time (its `done in`
     line) and when, since the run began, it started and ended; a failed one has its exit
@@ -115,9 +120,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 sys.stdout.flush()
                 lines.append(line)
                 if STAGE_DONE.match(line.strip()):
-                    write_times([{"stage": st, "seconds": sec} for st, sec in stage_times(lines)], None)
+                    write_times(serial_stage_times(lines), None)
         returncode = proc.returncode
-        stages = [{"stage": stage, "seconds": seconds} for stage, seconds in stage_times(lines)]
+        stages = serial_stage_times(lines)
     total = time.perf_counter() - start
     table = Table(title=f"`{' '.join(command)}`: stage wall times")
     table.add_column("stage")

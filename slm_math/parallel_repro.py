@@ -45,15 +45,14 @@ def pipeline_graph(root: str | Path = ".") -> dict[str, list[str]]:
 
     with Repo(str(root)) as repo:
         graph = repo.index.graph  # an edge runs from a stage to a stage it depends on
-        order = [s for s in repo.index.stages]
 
-        def upstream(stage, seen=None) -> set[str]:
+        def upstream(stage) -> set[str]:
             out: set[str] = set()
             for dep in graph.successors(stage):
                 out |= {dep.addressing} if dep.cmd else upstream(dep)
             return out
 
-        return {s.addressing: sorted(upstream(s)) for s in order if s.cmd}
+        return {s.addressing: sorted(upstream(s)) for s in repo.index.stages if s.cmd}
 
 
 def downstream_counts(graph: dict[str, list[str]]) -> dict[str, int]:
@@ -93,7 +92,6 @@ def run_parallel(graph: dict[str, list[str]], jobs: int, *, keep_going: bool = F
     started: list[str] = []
     pending = set(graph)
     running: set[str] = set()
-    failed = False
     done = threading.Condition()
     t0 = time.perf_counter()
 
@@ -126,8 +124,7 @@ def run_parallel(graph: dict[str, list[str]], jobs: int, *, keep_going: bool = F
 
     with done:
         while True:
-            failed = failed or any(r.returncode not in (0, None) for r in runs.values())
-            if failed and not keep_going:
+            if not keep_going and any(r.returncode not in (0, None) for r in runs.values()):
                 pending.clear()
             pending -= {s for s in pending if blocked(s)}
             launchable = ready()[:max(0, jobs - len(running))]

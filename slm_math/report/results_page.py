@@ -131,14 +131,12 @@ def profile_section(name: str, data: dict | None) -> list[str]:
     out += [run_line(run), ""]
     if run.get("stages"):
         together = run.get("stages_s", sum(s["seconds"] for s in run["stages"]))
-        if all("start_s" in s for s in run["stages"]):  # stages ran side by side: when each ran
-            rows = [[s["stage"] + (f" (failed, exit {s['returncode']})" if s.get("returncode") else ""),
-                     s["seconds"], s["start_s"], s["end_s"]] for s in run["stages"]]
-            out += table(["stage", "wall s", "started at s", "ended at s"],
-                         rows + [["**stages together**", together, None, None]]) + [""]
-        else:
-            rows = [[s["stage"], s["seconds"]] for s in run["stages"]] + [["**stages together**", together]]
-            out += table(["stage", "wall s"], rows) + [""]
+        timed = all("start_s" in s for s in run["stages"])  # side by side: when each ran
+        header = ["stage", "wall s"] + (["started at s", "ended at s"] if timed else [])
+        rows = [[s["stage"] + (f" (failed, exit {s['returncode']})" if s.get("returncode") else ""),
+                 s["seconds"]] + ([s["start_s"], s["end_s"]] if timed else []) for s in run["stages"]]
+        rows.append(["**stages together**", together] + ([None, None] if timed else []))
+        out += table(header, rows) + [""]
     profile = data["folder"] / "metrics" / "profile.json"
     if profile.is_file():
         out += profile_table(json.loads(profile.read_text()))
