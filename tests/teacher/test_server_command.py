@@ -38,12 +38,21 @@ def test_auto_is_vllm_where_installed_and_says_so_once(vllm_present, caplog, mon
     assert said == ["cotgen.server.engine: auto -> vllm (vllm is installed)"]
 
 
-def test_auto_falls_back_to_transformers_serve(vllm_present, caplog):
+def test_auto_falls_back_to_transformers_serve(vllm_present, caplog, monkeypatch):
     vllm_present(False)
+    monkeypatch.setattr(server, "has_cuda", lambda: False)
     argv, env = server.server_command("models/base", LocalServerParams(kv_cache_gib=1))
     assert argv[1:3] == ["serve", "{model}"] and argv[0].endswith("transformers") and env == {}
     assert "--continuous-batching" in argv
     assert any("auto -> transformers (vllm is not installed" in r.getMessage() for r in caplog.records)
+
+
+def test_auto_on_a_gpu_machine_without_vllm_is_the_hf_server(vllm_present, caplog, monkeypatch):
+    vllm_present(False)
+    monkeypatch.setattr(server, "has_cuda", lambda: True)
+    argv, env = server.server_command("models/base", LocalServerParams())
+    assert argv[1:3] == ["-m", "slm_math.generation.server"] and env == {}
+    assert any("auto -> hf (vllm is not installed" in r.getMessage() for r in caplog.records)
 
 
 def test_an_explicit_engine_or_command_wins(vllm_present, monkeypatch):
@@ -55,3 +64,29 @@ def test_an_explicit_engine_or_command_wins(vllm_present, monkeypatch):
     mine = ["my-server", "--model", "{model}", "--port", "{port}"]
     argv, _ = server.server_command("m", LocalServerParams(engine="transformers", command=mine))
     assert argv == mine
+
+
+def test_hf_is_this_packages_server_under_the_folders_name(vllm_present):
+    vllm_present(True)  # an explicit engine is taken as named
+    argv, env = server.server_command("models/base", LocalServerParams(engine="hf"))
+    assert argv[:3] == [sys.executable, "-m", "slm_math.generation.server"] and env == {}
+    assert argv[argv.index("--model") + 1] == "{model}"
+    assert argv[argv.index("--served-name") + 1] == server.served_model_name("models/base")
+    assert "--device" not in argv  # the backend takes the GPU where there is one
+
+
+def test_the_hf_engine_serves_chat_requests_cotgen_sends(tiny_model_dir):
+    import json
+    import urllib.request
+
+    from slm_math.generation import SamplingParams, load_generator
+
+    with server.local_teacher_server(tiny_model_dir, LocalServerParams(engine="hf")) as srv:
+        with urllib.request.urlopen(f"{srv.base_url}/models", timeout=10) as r:
+            assert [m["id"] for m in json.load(r)["data"]] == [server.served_model_name(tiny_model_dir)]
+        client = load_generator("openai", server.served_model_name(tiny_model_dir),
+                                base_url=srv.base_url, max_concurrency=4)
+        prompts = [[{"role": "user", "content": f"What is {i} + {i}?"}] for i in range(4)]
+        results = client.generate(prompts, SamplingParams(max_new_tokens=6, temperature=0.0))
+    assert len(results) == 4
+    assert all(1 <= r[0].tokens_out <= 6 for r in results)
