@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from slm_math.config.params import GRPOParams
+from slm_math.training.attention import use_pad_safe_attention
 from slm_math.training.batching import BatchPlan, plan_batch, world_size
 from slm_math.training.checkpoints import clear_checkpoints, prepare_checkpoint_dir
 from slm_math.training.grad_guard import NonFiniteGradGuard, skipped_steps
@@ -248,6 +249,7 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
     args = grpo_config(cfg, plan, checkpoint_dir=checkpoint_dir, seed=seed, precision=precision,
                        backend=backend, reward_weights=reward_weights, report_to=report_to or [],
                        run_name=run_name, live_pool=pool is not None and pool.refresh)
+    use_pad_safe_attention(model)  # left-padded prompts: no fully masked query row
     peft_config = None
     if cfg.mode == "lora":
         peft_config = lora_config(cfg.lora.r, cfg.lora.alpha, cfg.lora.dropout, cfg.lora.target_modules)

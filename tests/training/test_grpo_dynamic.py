@@ -56,12 +56,12 @@ class LossInputs:
         return out
 
 
-def _trainer(model_dir, tmp_path, train_rows, cfg, pool=None):
+def _trainer(model_dir, tmp_path, train_rows, cfg, pool=None, backend="trl"):
     tokenizer = load_tokenizer(model_dir)
     trainer, plan, precision, backend = build_grpo_trainer(
         model=load_causal_lm(model_dir, "fp32"), tokenizer=tokenizer, train_rows=train_rows,
         cfg=cfg, reward_funcs=[kind_reward], reward_weights=[1.0],
-        checkpoint_dir=tmp_path / "ckpt", seed=0, backend="trl", pool=pool)
+        checkpoint_dir=tmp_path / "ckpt", seed=0, backend=backend, pool=pool)
     return trainer, tokenizer, plan, precision, backend
 
 
@@ -71,14 +71,18 @@ def _train(trainer, tokenizer, plan, precision, backend, cfg, tmp_path):
                       precision=precision, backend=backend)
 
 
-def test_groups_of_equal_rewards_are_dropped_and_refilled(tiny_model_dir, tmp_path):
+# the GPU profile's combination too: LoRA, sampled by the static decoder (eager on CPU)
+@pytest.mark.parametrize("backend,mode", [("trl", "full"), ("cuda_graph", "lora")])
+def test_groups_of_equal_rewards_are_dropped_and_refilled(tiny_model_dir, tmp_path, backend, mode):
     kinds = ["solved", "mixed", "unsolved", "mixed", "solved", "mixed", "unsolved", "mixed"]
-    cfg = quick_grpo(max_steps=3, per_device_batch_size=4, save_steps=100,
+    cfg = quick_grpo(max_steps=3, per_device_batch_size=4, save_steps=100, mode=mode,
                      dynamic_sampling=DynamicSamplingParams(enabled=True, metric="correctness",
                                                             max_extra_batches=8, oversample=2.0))
-    trainer, tokenizer, *rest = _trainer(tiny_model_dir, tmp_path, rows(kinds), cfg)
+    trainer, tokenizer, *rest = _trainer(tiny_model_dir, tmp_path, rows(kinds), cfg, backend=backend)
     seen = LossInputs(trainer)
     result = _train(trainer, tokenizer, *rest, cfg, tmp_path)
+    assert result.metrics["generation_backend"] == backend
+    assert (trainer.last_decoder is not None) == (backend == "cuda_graph")
 
     trained = seen.prompts(tokenizer)
     assert len(trained) == 3 * 2 * K  # 3 steps x 2 prompts x K: the batch stays full
