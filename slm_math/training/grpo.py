@@ -182,8 +182,20 @@ def _trainer_class():
         lora_engine = None  # grpo_vllm.LoraEngine: sample with vLLM and the current adapter
         _engine_calls = (-1, 0)  # (global step, engine calls in it)
 
+        generation_seconds = 0.0  # wall time in sampling (every round, dynamic refills too)
+        generated_tokens = 0  # completion tokens sampled
+
         def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations,
                                   has_tool_images=False):
+            start = time.perf_counter()
+            ids, extra = self._sample_turn(prompt_ids, images, multimodal_fields, num_generations,
+                                           has_tool_images)
+            self.generation_seconds += time.perf_counter() - start
+            self.generated_tokens += sum(len(row) for row in ids)
+            return ids, extra
+
+        def _sample_turn(self, prompt_ids, images, multimodal_fields, num_generations,
+                         has_tool_images=False):
             if self.lora_engine is not None and not (images is not None and any(images)):
                 engine = self.lora_engine
                 step = self.state.global_step
@@ -290,6 +302,27 @@ def step_curves(log_history: list[dict]) -> dict[str, list]:
 CURVE_PREFIXES = ("dynamic/", "curriculum/", "held_out/")
 
 
+def throughput(trainer, log_history: list[dict], resumed_from: int, wall: float) -> dict:
+    """This process's sampling and training speed over the run (since a resume: its segment).
+
+    generation_tokens_per_s: completion tokens sampled per second spent sampling (every
+    round, dynamic sampling's refills included). training_tokens_per_s: prompt and completion
+    tokens through the policy (TRL's ``num_tokens``) per second of the rest of the wall time
+    (scoring, held-out checks and the updates).
+    """
+    gen_s = getattr(trainer, "generation_seconds", 0.0)
+    gen_tokens = getattr(trainer, "generated_tokens", 0)
+    seen = [(int(e["step"]), float(e["num_tokens"])) for e in log_history if "num_tokens" in e]
+    before = max((n for step, n in seen if step <= resumed_from), default=0.0)
+    last = seen[-1][1] if seen else 0.0
+    tokens = last - before if last >= before else last  # a counter that restarted on resume
+    rest = wall - gen_s
+    return {"generation_seconds": round(gen_s, 2), "generated_tokens": int(gen_tokens),
+            "generation_tokens_per_s": round(gen_tokens / gen_s, 1) if gen_s > 0 else None,
+            "training_tokens": int(tokens),
+            "training_tokens_per_s": round(tokens / rest, 1) if rest > 0 and tokens else None}
+
+
 def _rounded(value) -> float | None:
     if value is None or value != value:  # absent, or NaN (no JSON for it)
         return None
@@ -367,6 +400,7 @@ def train_grpo(*, trainer, tokenizer, cfg: GRPOParams, output_dir: str | Path,
             metrics[f"{name}_first"] = values[0]
             metrics[f"{name}_last"] = values[-1]
             metrics[f"{name}_mean"] = round(sum(values) / len(values), 6)
+    metrics.update(throughput(trainer, state.log_history, _step_of(resume_from), wall))
     trainer.accelerator.wait_for_everyone()
     engine = getattr(trainer, "lora_engine", None)
     if engine is not None:  # the final adapter, for the held-out check after training

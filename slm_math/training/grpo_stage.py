@@ -379,7 +379,9 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
     print(f"[{stage}] reward {metrics.get('reward_first')} -> {metrics.get('reward_last')}, "
           f"{zero_variance_line(metrics)}, held-out accuracy "
           f"{metrics['held_out_accuracy_before']} -> {metrics['held_out_accuracy_after']}"
-          f"{guard_line}; registered {version.name} v{version.version} @{version.alias}")
+          f"{guard_line}; sampling {metrics.get('generation_tokens_per_s')} tokens/s, training "
+          f"{metrics.get('training_tokens_per_s')} tokens/s; "
+          f"registered {version.name} v{version.version} @{version.alias}")
     return result, metrics
 
 

@@ -53,6 +53,11 @@ def test_trivially_learnable_reward_rises_in_a_few_steps(tiny_model_dir, tmp_pat
     assert result.metrics["nonfinite_grad_steps"] == []
     assert result.metrics["curves"]["frac_reward_zero_std"] == [0.0] * 6
     assert (tmp_path / "out" / "model.safetensors").is_file()
+    m = result.metrics  # throughput: 6 steps x 2 prompts x 8 completions of up to 8 tokens
+    assert 6 * 16 <= m["generated_tokens"] <= 6 * 16 * 8 and m["generation_seconds"] > 0
+    assert m["generation_tokens_per_s"] == pytest.approx(m["generated_tokens"] / m["generation_seconds"], rel=0.01)
+    assert m["training_tokens"] > m["generated_tokens"]  # prompts and completions
+    assert m["training_tokens_per_s"] > 0
 
 
 def test_beta_zero_builds_no_reference_model(tiny_model_dir, tmp_path):
