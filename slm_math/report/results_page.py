@@ -259,7 +259,7 @@ def experiment_section(root: Path, path: Path) -> list[str]:
     out = [f"### `{path.stem}`", "", f"`{path.as_posix()}`. {machine_line(data.get('machine'))}.", ""]
     if isinstance(data.get("notes"), list):
         return out + [f"- {note}" for note in data["notes"]] + [""]
-    runs = data.get("runs")
+    runs = data.get("runs", data.get("rows"))
     if isinstance(runs, list):
         rows = [{k: v for k, v in r.items() if k != "answers"} for r in runs]
         return out + records_table(rows) + [""]
