@@ -155,7 +155,10 @@ class StaticDecoder:
         was_training = self.model.training
         self.model.eval()
         try:
-            with _attention(self.model):
+            # in the weights' dtype: under a trainer's mixed-precision autocast (fp32 weights,
+            # bf16 matmuls) the prefill and the decoding steps wrote the static cache in
+            # different dtypes and the first step failed
+            with _attention(self.model), torch.autocast(self.device.type, enabled=False):
                 return self._decode(prompts, max_new_tokens, pick, stop, graph_safe)
         finally:
             self.model.train(was_training)

@@ -250,10 +250,14 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
                                      "engine (slm_math.training.grpo_vllm.LoraEngine)")
     else:
         backend = resolve_backend(backend)
-    if backend == "cuda_graph" and (cfg.top_p < 1.0):
-        backend = "trl"  # the static decoder samples at a temperature only
     plan = grpo_batch_plan(cfg)
     precision = resolve_precision(cfg.precision)
+    if backend == "cuda_graph" and (cfg.top_p < 1.0 or precision == "bf16_mixed"):
+        # the static decoder samples at a temperature only; under accelerate's autocast
+        # around fp32 weights (bf16_mixed, CPU) its cache saw two dtypes and it failed
+        log.warning("grpo: sampling with TRL's generate, not cuda_graph (%s)",
+                    "top_p < 1" if cfg.top_p < 1.0 else "precision bf16_mixed")
+        backend = "trl"
     if pool is not None and len(pool) != len(train_rows):
         raise ValueError(f"the pool holds {len(pool)} problems, the dataset {len(train_rows)} rows")
     if pool is None and cfg.dynamic_sampling.enabled:

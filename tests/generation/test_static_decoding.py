@@ -26,6 +26,16 @@ def test_greedy_matches_generate_with_left_padding(tiny_model_dir):
     assert not decoder.graph_used  # CPU: eager
 
 
+def test_a_trainers_mixed_precision_autocast_decodes_in_the_weights_dtype(tiny_model_dir):
+    # GRPO with precision bf16_mixed (fp32 weights, bf16 autocast: CPUs with native bf16)
+    model = load_causal_lm(tiny_model_dir, "fp32").eval()
+    decoder = StaticDecoder(model, eos_token_ids=[], pad_token_id=0)
+    plain = decoder.sample(PROMPTS, 8, temperature=0.0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = decoder.sample(PROMPTS, 8, temperature=0.0)
+    assert mixed == plain and all(len(row) == 8 for row in mixed)
+
+
 def test_sampling_is_seeded_and_cut_after_eos(tiny_model_dir):
     model = load_causal_lm(tiny_model_dir, "fp32")
     model.train()

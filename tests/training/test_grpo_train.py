@@ -128,3 +128,12 @@ def test_an_update_with_a_nan_gradient_is_skipped_and_counted():
     before = model.weight.detach().clone()
     torch.optim.AdamW(model.parameters(), lr=0.1).step()
     assert torch.equal(model.weight, before)  # the optimizer applied nothing
+
+
+def test_cuda_graph_under_mixed_precision_samples_with_trl(tiny_model_dir, tmp_path):
+    # fp32 weights under accelerate's bf16 autocast (bf16_mixed, CPU): the static decoder's
+    # cache saw two dtypes and the first step failed
+    cfg = quick_grpo(max_steps=1, per_device_batch_size=8, save_steps=100, precision="bf16_mixed")
+    result, trainer = _train(tiny_model_dir, tmp_path, cfg, backend="cuda_graph")
+    assert result.metrics["generation_backend"] == "trl" and trainer.last_decoder is None
+    assert result.metrics["steps"] == 1
