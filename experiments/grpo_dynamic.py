@@ -43,6 +43,13 @@ pass-rate curriculum over every train problem)::
 
     python experiments/grpo_dynamic.py --tiny      # CPU smoke run: 3 steps of 2 x 4, 64 tokens
 
+An arm named ``kind@seed`` (``dynamic@2``) runs that arm with ``grpo.seed`` set, from the
+same start: ``--arms static@1,dynamic@1,dynamic@2,dynamic@3`` answers both questions, the
+static-vs-dynamic comparison and the spread of the gain over seeds (its ``seeds`` summary:
+each seed's gain over the start, their mean and spread, and how many are significant).
+``--parallel`` trains the arms at once, each in its own process: a 135M model leaves most
+of a GPU idle, so on one H200 several arms cost little more wall time than one.
+
 ``--tiny`` shrinks everything to a few minutes of CPU (the settings in ``TINY_SET``) on the
 workspace when it holds the offline pipeline's data and start model (after ``dvc repro
 sft_full``: the SFT model answers most basic_arithmetic and about half of the products
@@ -138,12 +145,33 @@ def arm_paths(ws: Path, work: Path, arm: str):
                      grpo_data=work / arm / "data" / "grpo")
 
 
+def parse_arm(arm: str) -> tuple[str, int | None]:
+    """``"dynamic@2"`` -> ("dynamic", 2); ``"static"`` -> ("static", None)."""
+    kind, sep, seed = arm.partition("@")
+    if kind not in ARMS:
+        raise SystemExit(f"--arms {arm!r}: unknown arm {kind!r}; known: {sorted(ARMS)} (kind@seed for a seed)")
+    if sep and not seed.isdigit():
+        raise SystemExit(f"--arms {arm!r}: the seed after @ must be a whole number")
+    return kind, int(seed) if sep else None
+
+
+def arm_overrides(arm: str) -> dict:
+    """The params one arm changes: its kind's settings, and ``grpo.seed`` when it names one."""
+    kind, seed = parse_arm(arm)
+    grpo = dict(ARMS[kind])
+    if seed is not None:
+        grpo["seed"] = seed
+    return {"grpo": grpo}
+
+
 def run_arm(arm: str, overrides: dict, ws: Path, work: Path) -> dict:
     """The grpo stage for one arm (skipped when its metrics exist); its metrics."""
     from slm_math.config import load_params
     from slm_math.training.grpo_stage import run_grpo_stage
 
-    params = load_params(ws / "params.yaml", merge(overrides, {"grpo": ARMS[arm]}))
+    # each arm its own MLflow store: arms trained at once would contend for one sqlite file
+    tracking = {"tracking": {"uri": f"sqlite:///{work / arm / 'mlflow.db'}"}}
+    params = load_params(ws / "params.yaml", merge(merge(overrides, arm_overrides(arm)), tracking))
     paths = arm_paths(ws, work, arm)
     done = paths.metrics / "grpo.json"
     if done.is_file():
@@ -215,6 +243,43 @@ def arm_summary(metrics: dict) -> dict:
     }
 
 
+def run_arms(arms: list[str], overrides: dict, ws: Path, work: Path, parallel: bool) -> dict:
+    """Each arm's metrics; with ``parallel``, the arms train at once in spawned processes
+    (CUDA needs spawn), each writing its log lines prefixed with its name."""
+    if not parallel or len(arms) < 2:
+        return {arm: run_arm(arm, overrides, ws, work) for arm in arms}
+    import multiprocessing
+
+    # the cores shared out (torch's default of every core in each process oversubscribes them)
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // len(arms))))
+    with multiprocessing.get_context("spawn").Pool(len(arms)) as pool:
+        jobs = {arm: pool.apply_async(run_arm, (arm, overrides, ws, work)) for arm in arms}
+        return {arm: job.get() for arm, job in jobs.items()}
+
+
+def seed_spread(arms: dict) -> dict:
+    """Per arm kind run with two or more seeds: each seed's gain over the start, the mean and
+    standard deviation of the gains, and how many are significant gains (p < 0.05)."""
+    import statistics
+
+    by_kind: dict[str, dict] = {}
+    for arm, row in arms.items():
+        kind, seed = parse_arm(arm)
+        if seed is not None:
+            by_kind.setdefault(kind, {})[seed] = row["vs_start"]
+    out = {}
+    for kind, tests in by_kind.items():
+        if len(tests) < 2:
+            continue
+        deltas = [t["delta"] for t in tests.values()]
+        out[kind] = {"seeds": sorted(tests), "delta": {str(s): tests[s]["delta"] for s in sorted(tests)},
+                     "p": {str(s): tests[s]["p"] for s in sorted(tests)},
+                     "delta_mean": round(statistics.mean(deltas), 4),
+                     "delta_stdev": round(statistics.stdev(deltas), 4),
+                     "significant_gains": sum(t["delta"] > 0 and t["p"] < 0.05 for t in tests.values())}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspace", type=Path, default=Path("."),
@@ -223,7 +288,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="grpo.max_steps of both arms")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="params overrides applied to both arms, e.g. grpo.beta=0")
-    parser.add_argument("--arms", default="static,dynamic")
+    parser.add_argument("--arms", default="static,dynamic",
+                        help="arms to run, kind or kind@seed (e.g. static@1,dynamic@1,dynamic@2)")
+    parser.add_argument("--parallel", action="store_true", help="train the arms at once (one process each)")
     parser.add_argument("--eval-limit", type=int, default=None, help="test problems a GRPO benchmark")
     parser.add_argument("--guard-limit", type=int, default=None,
                         help="problems of the held-out guard's benchmark (default: all)")
@@ -275,10 +342,10 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
-    results: dict = {"arms": {}, "overrides": asked, "arm_overrides": {a: ARMS[a] for a in arms},
-                     "tiny": args.tiny}
+    results: dict = {"arms": {}, "overrides": asked, "arm_overrides": {a: arm_overrides(a) for a in arms},
+                     "tiny": args.tiny, "parallel": args.parallel}
     start_clock = time.perf_counter()
-    metrics = {arm: run_arm(arm, overrides, ws, work) for arm in arms}
+    metrics = run_arms(arms, overrides, ws, work, args.parallel)
 
     cfg = base.grpo
     tasks = cfg.benchmarks or sorted(p.stem for p in (ws / "data" / "train").glob("*.jsonl"))
@@ -311,13 +378,18 @@ def main() -> None:
         if guard_name in tests:
             row["held_out_vs_start"] = paired(verdicts["start"][guard_name], verdicts[arm][guard_name])
         results["arms"][arm] = row
-    if {"static", "dynamic"} <= set(arms):
-        dyn, sta = results["arms"]["dynamic"], results["arms"]["static"]
-        results["dynamic_vs_static"] = paired(pooled("static"), pooled("dynamic"))
+    suffixes = [""] + [f"@{x}" for x in sorted({parse_arm(a)[1] for a in arms} - {None})]
+    pair = next(((f"static{x}", f"dynamic{x}") for x in suffixes
+                 if {f"static{x}", f"dynamic{x}"} <= set(arms)), None)
+    if pair:  # the same seed in both arms
+        sta, dyn = results["arms"][pair[0]], results["arms"][pair[1]]
+        results["dynamic_vs_static"] = {"arms": list(pair), **paired(pooled(pair[0]), pooled(pair[1]))}
         results["targets"] = {
             "dynamic_zero_std_drawn_under_30pct": (dyn["zero_std_drawn_mean"] or 0) < 0.30,
             "dynamic_gain_larger_than_static": dyn["vs_start"]["delta"] > sta["vs_start"]["delta"],
         }
+    if spread := seed_spread(results["arms"]):
+        results["seeds"] = spread
     results["wall_time_s"] = round(time.perf_counter() - start_clock, 1)
     results["machine"] = machine(("torch", "transformers", "trl", "vllm"))
 
@@ -330,6 +402,9 @@ def main() -> None:
              for arm, r in results["arms"].items()]
     print(f"start ({cfg.init}): pooled accuracy {results['eval']['start']['pooled']} on {n_pooled} problems")
     print_table(table, list(table[0]))
+    for kind, row in results.get("seeds", {}).items():
+        print(f"{kind} over seeds {row['seeds']}: gain {row['delta_mean']:+.4f} ± {row['delta_stdev']:.4f}, "
+              f"significant in {row['significant_gains']} of {len(row['seeds'])}")
     out = args.out or (work / "grpo_dynamic-tiny.json" if args.tiny
                        else ROOT / "experiments" / "results" / "grpo_dynamic.json")
     write_results(out.stem, results, out.parent)
