@@ -39,15 +39,36 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+@contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Hold ``<db>.lock`` beside a sqlite store for the block (no lock for a server).
+
+    `slm-math run --jobs N` starts stages at once; two processes that first touch a new
+    sqlite store both create its tables and run its migrations, and one failed ("Online
+    migration expected to match one row ... 0 found"); two could also create the same
+    experiment.
+    """
+    if not uri.startswith(SQLITE_PREFIX):
+        yield
+        return
+    from filelock import FileLock  # torch's own dependency: installed wherever torch is
+
+    db = Path(uri[len(SQLITE_PREFIX):])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(db) + ".lock"):
+        yield
+
+
 def use_experiment(tracking: TrackingParams, root: str | Path = ".") -> str:
     """Point MLflow at the tracking URI and experiment (created if new); returns the URI."""
     import mlflow
 
     uri = resolve_tracking_uri(tracking.uri, root)
     mlflow.set_tracking_uri(uri)
-    if mlflow.get_experiment_by_name(tracking.experiment) is None:
-        mlflow.create_experiment(tracking.experiment, artifact_location=artifact_root(uri))
-    mlflow.set_experiment(tracking.experiment)
+    with store_lock(uri):  # the store's tables and the experiment: created once
+        if mlflow.get_experiment_by_name(tracking.experiment) is None:
+            mlflow.create_experiment(tracking.experiment, artifact_location=artifact_root(uri))
+        mlflow.set_experiment(tracking.experiment)
     return uri
 
 
