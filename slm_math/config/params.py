@@ -193,10 +193,10 @@ class LocalServerParams:
     """How cotgen starts the OpenAI-compatible server for teachers with `serve`."""
 
     engine: Literal["auto", "vllm", "hf", "transformers"] = param("auto", help=(
-        "'vllm' (vLLM's OpenAI server: 2-8x faster on CPU, docs/vllm.md), 'hf' (this "
-        "package's server over the hf backend: the GPU when there is one, CUDA graphs), "
-        "'transformers' (transformers serve --continuous-batching, on CPU), 'auto': vllm "
-        "where it is installed, else hf on a GPU machine, else transformers"))
+        "'vllm' (vLLM's OpenAI server: several times faster on CPU, docs/vllm.md), 'hf' "
+        "(this package's server over the hf backend: the GPU when there is one, CUDA graphs), "
+        "'transformers' (transformers serve --continuous-batching on CPU; it answered "
+        "greedily whatever the temperature), 'auto': vllm where it is installed, else hf"))
     command: list[str] | None = param(None, help=(
         "server argv instead of the engine's default; {model}, {host} and {port} are filled in"))
     kv_cache_gib: int = param(2, min=1, help="vllm on CPU: KV cache in GiB (VLLM_CPU_KVCACHE_SPACE)")

@@ -5,7 +5,7 @@
   grade every answer, append each trace durably; resumable through the response cache.
 - `select_verified(traces, problems, policy=...)` and `cot_metrics(...)`: the verify stage.
 - `ChatClient`: one async OpenAI-compatible teacher; `local_teacher_server`: a model folder
-  served on 127.0.0.1 (vLLM where installed, else `transformers serve`) for the length of a
+  served on 127.0.0.1 (vLLM where installed, else this package's hf server) for the length of a
   `with` block.
 - Errors that stop a run: `TeacherAuthError` (key missing or rejected),
   `TeacherConfigError` (URL/model not found); prompts: `PromptError`.

@@ -1,15 +1,16 @@
 """The local teacher: an OpenAI-compatible server for a model folder, on 127.0.0.1.
 
-Three engines (`cotgen.server.engine`; "auto" picks vLLM where it is installed, else hf on a
-GPU machine, else transformers):
+Three engines (`cotgen.server.engine`; "auto" picks vLLM where it is installed, else hf):
 - `vllm`: vLLM's OpenAI server (`generation.vllm_env.vllm_server_command`), with the CPU
-  variables of `vllm_env.cpu_env` on a CPU machine. On 2 CPU cores it answered 2.3-7.6x
-  more requests/s than transformers (docs/vllm.md), for about 22 s more start-up.
-- `hf`: this package's server (`slm_math.generation.server`) over the hf backend: on a GPU
+  variables of `vllm_env.cpu_env` on a CPU machine. On 2 CPU cores it answers several times
+  more requests/s than the others, for a longer start-up (benchmarks/teacher_server.py).
+- `hf`: this package's server (`slm_math.generation.server`) over the hf backend, on the GPU
   when one is visible, where concurrent requests share one static-cache decoding batch
-  (CUDA graphs). The engine for a GPU machine without vLLM.
+  (CUDA graphs). It honours each request's temperature and seed.
 - `transformers`: `transformers serve <folder> --continuous-batching --device cpu` (nothing
-  beyond fastapi/uvicorn to install; loads any folder `from_pretrained` can).
+  beyond fastapi/uvicorn to install; loads any folder `from_pretrained` can). As started
+  here it answered greedily whatever the request's temperature and seed (transformers
+  5.19: the same text for seeds 1 and 2 at temperature 1), so it is named, never picked.
 All serve the model under the folder's path as given (`served_model_name`), which is the
 name cotgen's client sends. `command` replaces the engine's argv.
 
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from slm_math.config.params import TRANSFORMERS_SERVE, LocalServerParams
 from slm_math.generation import LocalServer
-from slm_math.generation.vllm_env import auto_engine, cpu_env, has_cuda, vllm_server_command
+from slm_math.generation.vllm_env import auto_engine, cpu_env, vllm_server_command
 
 
 def served_model_name(model_dir: str) -> str:
@@ -41,9 +42,8 @@ def served_model_name(model_dir: str) -> str:
 
 def server_engine(params: LocalServerParams) -> str:
     """"vllm", "hf" or "transformers": params.engine, with "auto" resolved (and logged once):
-    vllm where it is installed, else hf on a GPU machine, else transformers."""
-    fallback = "hf" if has_cuda() else "transformers"
-    return auto_engine(params.engine, fallback=fallback, what="cotgen.server.engine")
+    vllm where it is installed, else hf."""
+    return auto_engine(params.engine, fallback="hf", what="cotgen.server.engine")
 
 
 def server_command(model_dir: str, params: LocalServerParams) -> tuple[list[str], dict[str, str]]:

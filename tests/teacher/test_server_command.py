@@ -38,20 +38,10 @@ def test_auto_is_vllm_where_installed_and_says_so_once(vllm_present, caplog, mon
     assert said == ["cotgen.server.engine: auto -> vllm (vllm is installed)"]
 
 
-def test_auto_falls_back_to_transformers_serve(vllm_present, caplog, monkeypatch):
+def test_auto_without_vllm_is_the_hf_server(vllm_present, caplog):
     vllm_present(False)
-    monkeypatch.setattr(server, "has_cuda", lambda: False)
     argv, env = server.server_command("models/base", LocalServerParams(kv_cache_gib=1))
-    assert argv[1:3] == ["serve", "{model}"] and argv[0].endswith("transformers") and env == {}
-    assert "--continuous-batching" in argv
-    assert any("auto -> transformers (vllm is not installed" in r.getMessage() for r in caplog.records)
-
-
-def test_auto_on_a_gpu_machine_without_vllm_is_the_hf_server(vllm_present, caplog, monkeypatch):
-    vllm_present(False)
-    monkeypatch.setattr(server, "has_cuda", lambda: True)
-    argv, env = server.server_command("models/base", LocalServerParams())
-    assert argv[1:3] == ["-m", "slm_math.generation.server"] and env == {}
+    assert argv[:3] == [sys.executable, "-m", "slm_math.generation.server"] and env == {}
     assert any("auto -> hf (vllm is not installed" in r.getMessage() for r in caplog.records)
 
 
@@ -61,6 +51,9 @@ def test_an_explicit_engine_or_command_wins(vllm_present, monkeypatch):
     monkeypatch.setattr(vllm_env, "has_cuda", lambda: False)
     argv, env = server.server_command("m", LocalServerParams(engine="vllm", kv_cache_gib=3))
     assert "vllm.entrypoints.openai.api_server" in argv and env["VLLM_CPU_KVCACHE_SPACE"] == "3"
+    argv, env = server.server_command("m", LocalServerParams(engine="transformers"))
+    assert argv[1:3] == ["serve", "{model}"] and argv[0].endswith("transformers") and env == {}
+    assert "--continuous-batching" in argv
     mine = ["my-server", "--model", "{model}", "--port", "{port}"]
     argv, _ = server.server_command("m", LocalServerParams(engine="transformers", command=mine))
     assert argv == mine
@@ -88,5 +81,11 @@ def test_the_hf_engine_serves_chat_requests_cotgen_sends(tiny_model_dir):
                                 base_url=srv.base_url, max_concurrency=4)
         prompts = [[{"role": "user", "content": f"What is {i} + {i}?"}] for i in range(4)]
         results = client.generate(prompts, SamplingParams(max_new_tokens=6, temperature=0.0))
+        # the request's temperature and seed are honoured: cotgen's sampled, seeded attempts
+        sampled = {seed: client.generate(prompts[:1], SamplingParams(
+            max_new_tokens=12, temperature=1.0, seed=seed))[0][0].text for seed in (1, 2)}
+        again = client.generate(prompts[:1], SamplingParams(max_new_tokens=12, temperature=1.0,
+                                                            seed=1))[0][0].text
     assert len(results) == 4
     assert all(1 <= r[0].tokens_out <= 6 for r in results)
+    assert sampled[1] != sampled[2] and again == sampled[1]
