@@ -265,7 +265,8 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
     args = grpo_config(cfg, plan, checkpoint_dir=checkpoint_dir, seed=seed, precision=precision,
                        backend=backend, reward_weights=reward_weights, report_to=report_to or [],
                        run_name=run_name, live_pool=pool is not None and pool.refresh)
-    use_pad_safe_attention(model)  # left-padded prompts: no fully masked query row
+    if backend != "continuous_batching":  # its engine accepts only sdpa, eager or flash
+        use_pad_safe_attention(model)  # left-padded prompts: no fully masked query row
     peft_config = None
     if cfg.mode == "lora":
         peft_config = lora_config(cfg.lora.r, cfg.lora.alpha, cfg.lora.dropout, cfg.lora.target_modules)

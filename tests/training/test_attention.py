@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from slm_math.training.attention import PAD_SAFE_SDPA, unmask_dead_rows, use_pad_safe_attention
@@ -72,12 +73,16 @@ def test_a_left_padded_batch_gives_the_same_real_logits_without_dead_rows(tiny_m
     assert all(p.grad is None or p.grad.isfinite().all() for p in model.parameters())
 
 
-def test_the_grpo_trainer_trains_with_pad_safe_attention(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("backend,attention", [
+    ("trl", PAD_SAFE_SDPA),
+    ("continuous_batching", "sdpa"),  # transformers' paged engine refuses any other name
+])
+def test_the_grpo_trainer_trains_with_pad_safe_attention(tiny_model_dir, tmp_path, backend, attention):
     tokenizer = load_tokenizer(tiny_model_dir)
     model = load_causal_lm(tiny_model_dir, "fp32")
     rows = [{"prompt": [{"role": "user", "content": "Hi " * (1 + 9 * i)}]} for i in range(4)]
     trainer, *_ = build_grpo_trainer(
         model=model, tokenizer=tokenizer, train_rows=rows, cfg=quick_grpo(),
         reward_funcs=[lambda completions, **kw: [0.0] * len(completions)], reward_weights=[1.0],
-        checkpoint_dir=tmp_path / "ckpt", seed=0, backend="trl")
-    assert trainer.model.config._attn_implementation == PAD_SAFE_SDPA
+        checkpoint_dir=tmp_path / "ckpt", seed=0, backend=backend)
+    assert trainer.model.config._attn_implementation == attention
