@@ -86,3 +86,15 @@ def test_the_grpo_trainer_trains_with_pad_safe_attention(tiny_model_dir, tmp_pat
         reward_funcs=[lambda completions, **kw: [0.0] * len(completions)], reward_weights=[1.0],
         checkpoint_dir=tmp_path / "ckpt", seed=0, backend=backend)
     assert trainer.model.config._attn_implementation == attention
+
+
+def test_a_reference_model_loads_with_the_pad_safe_name(tiny_model_dir, tmp_path):
+    # TRL builds a full run's reference model from the policy's attention name (beta > 0)
+    tokenizer = load_tokenizer(tiny_model_dir)
+    trainer, *_ = build_grpo_trainer(
+        model=load_causal_lm(tiny_model_dir, "fp32"), tokenizer=tokenizer,
+        train_rows=[{"prompt": [{"role": "user", "content": "Hi"}]}] * 4, cfg=quick_grpo(beta=0.04),
+        reward_funcs=[lambda completions, **kw: [0.0] * len(completions)], reward_weights=[1.0],
+        checkpoint_dir=tmp_path / "ckpt", seed=0, backend="trl")
+    assert trainer.ref_model is not None
+    assert trainer.ref_model.config._attn_implementation == PAD_SAFE_SDPA
