@@ -30,12 +30,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def hf_server_command(*server_args: str) -> list[str]:
+    """The argv template of this package's server (``{model}``, ``{host}``, ``{port}`` to
+    fill), followed by ``server_args`` (e.g. "--device", "cpu")."""
+    return [sys.executable, "-m", "slm_math.generation.server",
+            "--model", "{model}", "--host", "{host}", "--port", "{port}", *server_args]
+
+
 class LocalServer:
     """Run an OpenAI-compatible server for `model` while the `with` block lasts.
 
     command: the server's argv, with "{model}", "{host}" and "{port}" filled in; default
-        `python -m slm_math.generation.server --model {model} --host {host} --port {port}`
-        followed by `server_args` (e.g. ["--device", "cpu"]).
+        this package's server, `hf_server_command(*server_args)` (server_args e.g.
+        ["--device", "cpu"]).
     startup_timeout_s: how long to wait for health before giving up (the server is killed).
     health_path: polled with GET until it answers 200.
     env: variables added to this process's environment for the server.
@@ -58,10 +65,7 @@ class LocalServer:
     ):
         self.model, self.host = model, host
         self.port = port or free_port(host)
-        template = command or [
-            sys.executable, "-m", "slm_math.generation.server",
-            "--model", "{model}", "--host", "{host}", "--port", "{port}", *server_args,
-        ]
+        template = command or hf_server_command(*server_args)
         self.argv = [a.format(model=model, host=host, port=self.port) for a in template]
         self.guard = guard
         self.startup_timeout_s = startup_timeout_s

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from slm_math.config.params import TRANSFORMERS_SERVE, LocalServerParams
 from slm_math.generation import LocalServer
+from slm_math.generation.local_server import hf_server_command
 from slm_math.generation.vllm_env import auto_engine, cpu_env, vllm_server_command
 
 
@@ -56,9 +57,7 @@ def server_command(model_dir: str, params: LocalServerParams) -> tuple[list[str]
     elif engine == "vllm":
         command = vllm_server_command(served_name=served_model_name(model_dir))
     elif engine == "hf":
-        command = [sys.executable, "-m", "slm_math.generation.server", "--model", "{model}",
-                   "--served-name", served_model_name(model_dir), "--host", "{host}",
-                   "--port", "{port}"]
+        command = hf_server_command("--served-name", served_model_name(model_dir))
     else:
         command = list(TRANSFORMERS_SERVE)
     # a program next to this interpreter first (`transformers`): the environment cotgen runs in
