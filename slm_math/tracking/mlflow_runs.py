@@ -27,11 +27,15 @@ def resolve_tracking_uri(configured: str, root: str | Path = ".") -> str:
     return uri
 
 
+def sqlite_file(uri: str) -> Path | None:
+    """The database file of a sqlite tracking URI; None for any other store."""
+    return Path(uri[len(SQLITE_PREFIX):]) if uri.startswith(SQLITE_PREFIX) else None
+
+
 def artifact_root(uri: str) -> str | None:
     """Where a new experiment keeps artifacts: ``mlartifacts/`` beside a sqlite file."""
-    if uri.startswith(SQLITE_PREFIX):
-        return (Path(uri[len(SQLITE_PREFIX):]).parent / "mlartifacts").as_uri()
-    return None  # a tracking server decides
+    db = sqlite_file(uri)
+    return None if db is None else (db.parent / "mlartifacts").as_uri()  # None: the server decides
 
 
 def is_main_process() -> bool:
@@ -48,12 +52,12 @@ def store_lock(uri: str) -> Iterator[None]:
     migration expected to match one row ... 0 found"); two could also create the same
     experiment.
     """
-    if not uri.startswith(SQLITE_PREFIX):
+    db = sqlite_file(uri)
+    if db is None:
         yield
         return
     from filelock import FileLock  # torch's own dependency: installed wherever torch is
 
-    db = Path(uri[len(SQLITE_PREFIX):])
     db.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(db) + ".lock"):
         yield
