@@ -331,9 +331,8 @@ def main() -> None:
     if args.seed is not None:
         overrides["seed"] = args.seed
     asked = overrides  # for the results file: no local paths in it
-    overrides = merge(overrides, {"tracking": {"uri": f"sqlite:///{work / 'mlflow.db'}",
-                                               "experiment": "grpo-dynamic",
-                                               "log_model_files": False}})
+    # the store: one an arm, under --work (run_arm)
+    overrides = merge(overrides, {"tracking": {"experiment": "grpo-dynamic", "log_model_files": False}})
     base = load_params(ws / "params.yaml", overrides)
     profile = base.grpo.curriculum.profile
     if profile and not Path(profile).is_absolute():  # the stage reads it from the repo root

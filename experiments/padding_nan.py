@@ -20,6 +20,7 @@ included).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def trial(model, ids, mask, backend: list, autocast: bool, device: str) -> dict:
     model.zero_grad(set_to_none=True)
     ids, mask = ids.to(device), mask.to(device)
     try:
-        with sdpa_kernel(backend) if backend else torch.enable_grad():
+        with sdpa_kernel(backend) if backend else contextlib.nullcontext():
             with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=autocast):
                 logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=COMPLETION + 1).logits
             logps = torch.log_softmax(logits[:, :-1].float(), -1)
