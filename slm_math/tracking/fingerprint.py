@@ -45,14 +45,36 @@ or every benchmark after the first of a series, would read '-dirty')."""
 
 def git_commit(cwd: str | Path = ".") -> str:
     """HEAD's commit, with '-dirty' when tracked files other than `RUN_OUTPUTS` changed (the
-    code or params differ from the commit); 'unknown' outside git."""
+    code or params differ from the commit); 'unknown' outside git. A params.yaml that is
+    exactly its named profile's composition from the committed conf/ (`slm-math params
+    --profile gpu`) is not a change: that commit and the profile reproduce it."""
     exclude = [f":(exclude,top){path}" for path in RUN_OUTPUTS]
+    git = lambda *args: subprocess.run(["git", *args], cwd=cwd, capture_output=True,  # noqa: E731
+                                       text=True, check=True).stdout
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                ":(top)", *exclude],
-                               cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+        head = git("rev-parse", "HEAD").strip()
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", *exclude)
+        top = Path(git("rev-parse", "--show-toplevel").strip())
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return f"{head}-dirty" if dirty else head
+    paths = [line[3:] for line in changed.splitlines()]  # "XY path", from the top
+    if paths == ["params.yaml"] and is_profile_composition(top):
+        return head
+    return f"{head}-dirty" if paths else head
+
+
+def is_profile_composition(root: Path) -> bool:
+    """Whether `root`/params.yaml is byte for byte what `slm-math params --profile <its
+    profile_name>` composes from `root`/conf/ (False where either cannot be read)."""
+    import yaml
+
+    from slm_math.config.profiles import available_profiles, composed_text
+
+    try:
+        text = (root / "params.yaml").read_text()
+        profile = (yaml.safe_load(text) or {}).get("profile_name")
+        if profile not in available_profiles(root):
+            return False
+        return composed_text(root, profile) == text
+    except Exception:  # noqa: BLE001 - an unreadable params.yaml or conf/ is simply not clean
+        return False

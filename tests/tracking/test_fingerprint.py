@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 from slm_math.config.params import SFTFullParams
@@ -66,3 +67,29 @@ def test_git_commit_ignores_what_a_run_rewrites(tmp_path):
     (tmp_path / "stages/s.py").write_text("1")
     (tmp_path / "benchmarks/b.py").write_text("2")
     assert git_commit(tmp_path) == clean + "-dirty"
+
+
+def test_git_commit_accepts_a_named_profiles_params(tmp_path):
+    """`slm-math params --profile gpu` rewrites params.yaml from the committed conf/: the
+    commit and the profile name reproduce it, so it is clean; any edit on top is not."""
+    from slm_math.config.profiles import compose_params
+    from tests.conftest import ROOT
+
+    run = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
+    run("init", "-q")
+    shutil.copytree(ROOT / "conf", tmp_path / "conf")
+    compose_params(tmp_path)
+    run("add", "-A")
+    run("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "c")
+    clean = git_commit(tmp_path)
+    compose_params(tmp_path, "gpu")
+    assert git_commit(tmp_path) == clean
+    assert git_commit(tmp_path / "conf") == clean
+    params = tmp_path / "params.yaml"
+    params.write_text(params.read_text().replace("seed: 42", "seed: 7", 1))
+    assert git_commit(tmp_path) == clean + "-dirty"
+    compose_params(tmp_path, "gpu", overrides=["grpo.beta=0"])  # an override is a change
+    assert git_commit(tmp_path) == clean + "-dirty"
+    compose_params(tmp_path, "cpu_ablation")
+    (tmp_path / "conf" / "profile" / "cpu_ablation.yaml").write_text("# @package _global_\n")
+    assert git_commit(tmp_path) == clean + "-dirty"  # conf/ itself changed
