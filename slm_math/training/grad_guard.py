@@ -7,7 +7,11 @@ reward. `NonFiniteGradGuard` (a transformers `TrainerCallback`) looks at the gra
 before the optimizer step and, when any holds a NaN or inf, drops them all (`grad = None`:
 the optimizer leaves those weights and their state as they are), logs a warning and keeps
 the step number, which the stages report (`nonfinite_grad_steps`). AMP's loss scaler does
-the same for fp16; bf16 and fp32 training have nothing like it.
+the same for fp16; bf16 and fp32 training have nothing like it. SFT and GRPO train with it.
+
+With several processes (DDP, FSDP) the verdict is agreed across them first: under FSDP each
+holds a shard of the gradients, and one process skipping a step the others take would
+leave the shards' optimizer states out of step.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ class NonFiniteGradGuard(TrainerCallback):
         if model is None:
             return
         grads = [p.grad for p in model.parameters() if p.grad is not None]
-        if not grads or bool(torch.stack([g.isfinite().all() for g in grads]).all()):
+        if all_finite(grads):
             return
         for p in model.parameters():
             p.grad = None
@@ -38,6 +42,19 @@ class NonFiniteGradGuard(TrainerCallback):
         self.skipped_steps.append(step)
         logger.warning("step %d: a gradient holds NaN or inf; the update is skipped "
                        "(%d step(s) skipped so far)", step, len(self.skipped_steps))
+
+
+def all_finite(grads: list[torch.Tensor]) -> bool:
+    """Whether every gradient of every process is finite (this process's alone outside a
+    process group)."""
+    device = grads[0].device if grads else torch.device("cpu")
+    finite = torch.stack([g.isfinite().all() for g in grads]).all() if grads else \
+        torch.tensor(True, device=device)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        flag = finite.to(torch.int32)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MIN)
+        finite = flag.bool()
+    return bool(finite)
 
 
 def skipped_steps(trainer) -> list[int]:

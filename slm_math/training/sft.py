@@ -20,6 +20,7 @@ from typing import Any, Literal
 from slm_math.config.params import SFTLoraParams, SFTParams
 from slm_math.training.batching import BatchPlan, plan_batch
 from slm_math.training.checkpoints import clear_checkpoints, prepare_checkpoint_dir
+from slm_math.training.grad_guard import NonFiniteGradGuard, skipped_steps
 from slm_math.training.model_loading import (load_causal_lm, load_tokenizer, lora_config,
                                              resolve_precision, uses_bf16_autocast)
 
@@ -120,7 +121,7 @@ def build_sft_trainer(*, base_model: str | Path, train_examples: list[dict],
     trainer = SFTTrainer(model=model, args=args, train_dataset=_dataset(train_examples),
                          eval_dataset=_dataset(eval_examples) if eval_examples else None,
                          processing_class=tokenizer, peft_config=peft_config,
-                         callbacks=callbacks or [])
+                         callbacks=[*(callbacks or []), NonFiniteGradGuard()])
     return trainer, plan, precision
 
 
@@ -180,6 +181,7 @@ def train_sft(*, base_model: str | Path, train_examples: list[dict],
         "world_size": plan.world_size,
         "precision": precision,
         "resumed_from_step": _step_of(resume_from),
+        "nonfinite_grad_steps": skipped_steps(trainer),  # updates skipped: NaN/inf gradients
     })
 
     merged_dir = None

@@ -123,3 +123,26 @@ def test_each_step_splits_its_examples_into_micro_batches_of_similar_length(tiny
         assert len(first) + len(second) == 4  # a step holds effective_batch_size examples
         # the step's examples sorted by length, cut in two: no micro-batch spans the other's range
         assert min(first) >= max(second) or min(second) >= max(first)
+
+
+class PoisonGradient(TrainerCallback):
+    """Put a NaN in one gradient just before optimizer step ``step`` (as a bad batch would)."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+        if state.global_step + 1 == self.step:
+            next(p for p in model.parameters() if p.grad is not None).grad.view(-1)[0] = float("nan")
+
+
+def test_a_step_with_a_nan_gradient_is_skipped_and_reported(tiny_model_dir, examples, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    result = _train(tiny_model_dir, examples, tmp_path, "full", callbacks=[PoisonGradient(2)])
+    assert result.metrics["nonfinite_grad_steps"] == [2] and result.metrics["steps"] == 4
+    weights = load_file(str(tmp_path / "out" / "model.safetensors"))
+    assert all(torch.isfinite(t).all() for t in weights.values())  # the NaN never reached a weight
+    clean = _train(tiny_model_dir, examples, tmp_path / "clean", "full")
+    assert clean.metrics["nonfinite_grad_steps"] == []
