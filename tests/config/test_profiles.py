@@ -67,6 +67,41 @@ def test_override_on_top_of_profile():
     assert params["profile_name"] == "gpu"
 
 
+def documented_overrides() -> list[str]:
+    """Every `-S key=value` the README and docs/ show (a sweep's first value: `a=1,2` -> `a=1`)."""
+    import re
+
+    found = set()
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for match in re.finditer(r"-S '?([A-Za-z_][\w.\[\]]*=[^\s'`]+)", doc.read_text()):
+            key, value = match.group(1).split("=", 1)
+            found.add(f"{key}={value.split(',')[0]}")
+    return sorted(found)
+
+
+def test_every_documented_override_composes():
+    """DVC hands `-S` to Hydra when composition is on: `teachers[0].x=1` fails there, only
+    `teachers.0.x=1` reaches a list item."""
+    overrides = documented_overrides()
+    assert "profile=gpu" in overrides and "cotgen.teachers.0.concurrency=1" in overrides
+    for override in overrides:
+        key, value = override.split("=", 1)
+        if key == "profile":
+            continue
+        params = yaml.safe_load(composed_text(ROOT, None, [override]))
+        node = params
+        for part in key.split("."):
+            node = node[int(part) if part.isdigit() else part]
+        assert _number_or_text(node) == _number_or_text(value), override
+
+
+def _number_or_text(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def test_params_command_writes_and_refuses_unknown(tmp_path, capsys):
     out = tmp_path / "p.yaml"
     assert main(["params", "--profile", "gpu", "--repo", str(ROOT), "--output", str(out)]) == 0
