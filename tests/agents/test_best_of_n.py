@@ -46,6 +46,36 @@ def test_reward_model_scores_are_probabilities_and_batch_independent(reward_mode
     assert batched == pytest.approx(alone, abs=1e-5)   # padding does not change a score
 
 
+def test_continuations_share_one_pass_over_their_prompt(tiny_hf):
+    """Each distinct prompt runs once; every continuation's log-prob is the one a full
+    forward pass of prompt + continuation gives (lengths 0-3, prompts of different lengths)."""
+    import torch
+
+    scorer = VerifierScorer(tiny_hf.model, tiny_hf.tokenizer)
+    encode = lambda text: scorer.tokenizer(text, add_special_tokens=False).input_ids  # noqa: E731
+    short, long = encode("VERDICT:"), encode(scorer.prompt(*CANDIDATES[2]))
+    pairs = [(long, scorer.yes), (long, scorer.no), (short, scorer.no), (short, []),
+             (long, encode(" 56")), (short, scorer.yes)]
+    seen = []
+    hook = scorer.model.register_forward_pre_hook(
+        lambda _, args, kwargs: seen.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True)
+    try:
+        got = scorer.continuation_logprobs(pairs)
+    finally:
+        hook.remove()
+    assert seen == [(2, len(long)), (len(pairs), 2)]  # 2 prompts once; the continuations' rest
+
+    def alone(prompt, continuation):
+        with torch.inference_mode():
+            logp = torch.log_softmax(scorer.model(torch.tensor([prompt + continuation])).logits.float(), -1)[0]
+        return sum(float(logp[len(prompt) - 1 + k, t]) for k, t in enumerate(continuation))
+
+    assert got == pytest.approx([alone(p, c) for p, c in pairs], abs=1e-4)
+    assert got[3] == 0.0 and len({round(g, 4) for g in got}) == len(pairs)
+    with pytest.raises(ValueError, match="at least one token"):
+        scorer.continuation_logprobs([([], scorer.yes)])
+
+
 def test_verifier_scorer_reads_p_correct(tiny_model_dir, tiny_hf):
     scorer = load_scorer(tiny_model_dir, batch_size=3)
     assert isinstance(scorer, VerifierScorer)
