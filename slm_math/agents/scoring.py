@@ -10,8 +10,10 @@
   P(CORRECT) / (P(CORRECT) + P(INCORRECT)) of the next token(s).
 With no path the solver's own model is the verifier, with the weights already loaded: the
 hf generator's model (`VerifierScorer`), or the vllm generator's engine, whose prompt
-log-probs give the same numbers in its own dtype (`VLLMVerifierScorer`). Both build the
-prompt and the verdict tokens in `VerdictScorer`. The model reads text, it never executes it.
+log-probs give the same numbers in its own dtype (`VLLMVerifierScorer`). A causal-LM folder
+beside a vllm solver is loaded in an engine of its own (`VLLMVerifierScorer`), elsewhere with
+transformers (`VerifierScorer`). Both build the prompt and the verdict tokens in
+`VerdictScorer`. The model reads text, it never executes it.
 """
 
 from __future__ import annotations
@@ -212,7 +214,8 @@ def is_classifier(path: str | Path) -> bool:
 
 def load_scorer(path: str | Path | None, *, fallback: Generator | None = None, batch_size: int = 8,
                 device: str | None = None) -> Scorer:
-    """The scorer for checkpoint `path`; with None, the `fallback` generator's model as verifier."""
+    """The scorer for checkpoint `path`; with None, the `fallback` generator's model as
+    verifier. A causal-LM `path` beside a vllm `fallback` is loaded in a vllm engine too."""
     if path is None:
         model, tokenizer = getattr(fallback, "model", None), getattr(fallback, "tokenizer", None)
         if model is not None and tokenizer is not None:  # hf: the solver's model, in memory
@@ -224,6 +227,13 @@ def load_scorer(path: str | Path | None, *, fallback: Generator | None = None, b
                          "agents.<name>.options.reward_model")
     if not (Path(path) / "config.json").exists():
         raise FileNotFoundError(f"reward_model: {path}: no config.json (not a model folder)")
+    if not is_classifier(path) and hasattr(fallback, "continuation_logprobs"):
+        # a vllm solver: the verifier folder gets an engine of its own, as solver_verifier's
+        # verifier_model does (several times faster than transformers fp32 on CPU)
+        from slm_math.generation import backend_of, load_generator
+
+        engine = load_generator(backend_of(fallback), str(path))
+        return VLLMVerifierScorer(engine, batch_size=max(batch_size, VLLMVerifierScorer.batch_size))
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path)

@@ -45,7 +45,7 @@ from slm_math.agents.code import CODE_DEFAULTS, CODE_OPTIONS, run_replies, step_
 from slm_math.agents.context import ContextOverflow, fit_continuation, fit_rounds
 from slm_math.agents.standard import build_messages
 from slm_math.agents.python_tools import code_prompt
-from slm_math.generation import Generator, Message, load_generator
+from slm_math.generation import Generator, Message, backend_of, load_generator
 from slm_math.grading import extract_answer
 from slm_math.grading.verdict import parse_verdict, split_opened_verdict
 from slm_math.prompts import VERDICT_PREFIX, render, user_turn
@@ -78,17 +78,6 @@ def feedback_of(text: str, max_chars: int) -> str:
     if not body:
         return "The final answer may be wrong."
     return body if len(body) <= max_chars else "..." + body[-(max_chars - 3):]
-
-
-def backend_of(generator: Generator) -> str:
-    """The backend name of `generator` (the key of `BACKENDS` that made its class)."""
-    from slm_math.generation.registry import BACKENDS
-
-    module = type(generator).__module__
-    for name, target in BACKENDS.items():
-        if target.partition(":")[0] == module:
-            return name
-    raise ValueError(f"verifier_model: cannot tell the backend of {type(generator).__name__}")
 
 
 @dataclass

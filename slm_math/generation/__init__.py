@@ -11,7 +11,7 @@ Backends load lazily: importing this package imports neither torch nor vllm.
 from .base import Generator
 from .local_server import LocalServer  # noqa: E402
 from .params import Completion, Message, Prompt, SamplingParams
-from .registry import BACKENDS, load_generator
+from .registry import BACKENDS, backend_of, load_generator
 from .vllm_env import cpu_env as vllm_cpu_env, vllm_server_command
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Message",
     "Prompt",
     "SamplingParams",
+    "backend_of",
     "load_generator",
     "vllm_cpu_env",
     "vllm_server_command",

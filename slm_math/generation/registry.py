@@ -34,3 +34,13 @@ def load_generator(backend: str, model: str, **options: Any) -> Generator:
     for attr in attr_path.split("."):
         factory = getattr(factory, attr)
     return factory(model, **options)
+
+
+def backend_of(generator: Generator) -> str:
+    """The backend name of `generator` (the key of `BACKENDS` that made its class), so a
+    second model (a verifier) can be loaded the way the first was."""
+    module = type(generator).__module__
+    for name, target in BACKENDS.items():
+        if target.partition(":")[0] == module:
+            return name
+    raise ValueError(f"cannot tell the generation backend of {type(generator).__name__}")

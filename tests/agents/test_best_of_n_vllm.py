@@ -108,3 +108,21 @@ def test_best_of_n_on_vllm_loads_no_transformers_model(vllm_gen, monkeypatch):
         again = scorer.score([(problem["problem"], s["content"]) for s in scored])
         assert [s["score"] for s in scored] == pytest.approx(again, abs=0.02)  # another batch: bf16 noise
         assert scored[row["trace"][-1]["chosen_sample"]]["score"] == max(s["score"] for s in scored)
+
+
+@pytest.mark.slow
+def test_a_verifier_folder_beside_a_vllm_solver_gets_an_engine_of_its_own(
+        vllm_gen, hf_verifier, smollm2_model_dir, monkeypatch):
+    import transformers
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("best_of_n loaded the verifier folder with transformers")
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", refuse)
+    scorer = load_scorer(smollm2_model_dir, fallback=vllm_gen)
+    try:
+        assert isinstance(scorer, VLLMVerifierScorer) and scorer.generator is not vllm_gen
+        # the same folder as the transformers reference: the same scores up to bf16 vs fp32
+        assert scorer.score(CANDIDATES) == pytest.approx(hf_verifier.score(CANDIDATES), abs=0.05)
+    finally:
+        scorer.generator.close()
