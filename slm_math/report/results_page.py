@@ -205,7 +205,7 @@ def scalars(tree: dict, prefix: str = "", depth: int = 2) -> list[tuple[str, Any
             out += scalars(value, f"{name}.", depth - 1)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             out.append((name, value))
-        elif isinstance(value, str) and len(value) <= 60:
+        elif isinstance(value, str) and len(value) <= 100:
             out.append((name, value))
     return out
 
