@@ -227,7 +227,8 @@ def load_scorer(path: str | Path | None, *, fallback: Generator | None = None, b
                          "agents.<name>.options.reward_model")
     if not (Path(path) / "config.json").exists():
         raise FileNotFoundError(f"reward_model: {path}: no config.json (not a model folder)")
-    if not is_classifier(path) and hasattr(fallback, "continuation_logprobs"):
+    classifier = is_classifier(path)
+    if not classifier and hasattr(fallback, "continuation_logprobs"):
         # a vllm solver: the verifier folder gets an engine of its own, as solver_verifier's
         # verifier_model does (several times faster than transformers fp32 on CPU)
         from slm_math.generation import backend_of, load_generator
@@ -237,7 +238,7 @@ def load_scorer(path: str | Path | None, *, fallback: Generator | None = None, b
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path)
-    if is_classifier(path):
+    if classifier:
         model = AutoModelForSequenceClassification.from_pretrained(path)
         return SequenceClassifierScorer(model.to(device or "cpu"), tokenizer, batch_size=batch_size)
     model = AutoModelForCausalLM.from_pretrained(path)

@@ -54,12 +54,12 @@ def git_commit(cwd: str | Path = ".") -> str:
     try:
         head = git("rev-parse", "HEAD").strip()
         changed = git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", *exclude)
-        top = Path(git("rev-parse", "--show-toplevel").strip())
+        paths = [line[3:] for line in changed.splitlines()]  # "XY path", from the top
+        if paths == ["params.yaml"] and is_profile_composition(
+                Path(git("rev-parse", "--show-toplevel").strip())):
+            return head
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    paths = [line[3:] for line in changed.splitlines()]  # "XY path", from the top
-    if paths == ["params.yaml"] and is_profile_composition(top):
-        return head
     return f"{head}-dirty" if paths else head
 
 

@@ -47,9 +47,7 @@ class NonFiniteGradGuard(TrainerCallback):
 def all_finite(grads: list[torch.Tensor]) -> bool:
     """Whether every gradient of every process is finite (this process's alone outside a
     process group)."""
-    device = grads[0].device if grads else torch.device("cpu")
-    finite = torch.stack([g.isfinite().all() for g in grads]).all() if grads else \
-        torch.tensor(True, device=device)
+    finite = torch.stack([g.isfinite().all() for g in grads]).all() if grads else torch.tensor(True)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         flag = finite.to(torch.int32)
         torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MIN)
