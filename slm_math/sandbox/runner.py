@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,9 +42,15 @@ def _bootstrap_source() -> str:
     return (Path(__file__).with_name("bootstrap.py")).read_text(encoding="utf-8")
 
 
+#: One os.fork at a time from this process's threads: filelock (>= 3.19, on Python >= 3.12)
+#: audits os.fork and refuses one while another thread is inside its fork hooks.
+_FORK_LOCK = threading.Lock()
+
+
 def _kill_uid(uid: int) -> None:
     """SIGKILL every process of uid: kill(-1) from a child that has become that uid."""
-    pid = os.fork()
+    with _FORK_LOCK:
+        pid = os.fork()
     if pid == 0:  # only async-signal-safe syscalls here: the parent may have threads
         try:
             os.setuid(uid)
