@@ -531,6 +531,10 @@ class DynamicSamplingParams:
     oversample: float = param(1.0, min=1.0, max=16.0, help=(
         "prompts an extra round samples = missing groups x oversample (rounded up); surplus "
         "informative groups are discarded"))
+    scale_by_yield: bool = param(False, help=(
+        "also divide an extra round's prompts by the share of informative groups among those "
+        "sampled so far in the step (at least 1/8): fewer rounds, more prompts each; worth it "
+        "where a round's latency, not its size, costs (a small model on a GPU)"))
 
 
 @dataclass

@@ -13,8 +13,9 @@ generation, rewards, advantages and loss:
   batch, groups whose ``metric`` (correctness, or the weighted reward) is equal over all K
   completions are replaced by informative groups of fresh prompts drawn from the pool, in at
   most ``max_extra_batches`` more rounds of TRL's own generate-and-score, each of
-  ``ceil(missing x oversample)`` prompts (surplus informative groups are dropped, as in
-  verl's ``filter_groups``). Groups still missing when the cap is reached stay in the batch
+  ``ceil(missing x oversample)`` prompts, divided by the step's share of informative groups
+  so far when ``scale_by_yield`` (surplus informative groups are dropped, as in verl's
+  ``filter_groups``). Groups still missing when the cap is reached stay in the batch
   with their completion mask zeroed: they add neither gradient nor tokens to the loss's
   normalizer (exactly a smaller batch for the token-normalized losses dapo, bnpo and cispo;
   for grpo and dr_grpo they count as empty rows in the mean, as TRL's own zero-advantage
@@ -48,6 +49,8 @@ _PADDING = {"prompt_ids": ("left", "pad"), "prompt_mask": ("left", 0),
             "tool_mask": ("right", 1), "old_per_token_logps": ("right", 0.0),
             "ref_per_token_logps": ("right", 0.0), "sampling_per_token_logps": ("right", 0.0),
             "importance_sampling_ratio": ("right", 0.0), "advantages": None}
+#: scale_by_yield never assumes fewer informative groups than this share
+MIN_YIELD = 0.125
 # TRL metrics of one generate-and-score call that describe its rewards
 _REWARD_METRICS = ("reward", "reward_std", "frac_reward_zero_std")
 
@@ -98,6 +101,15 @@ def merge_groups(batches: list[dict], picks: list[tuple[int, int]], k: int,
         index = torch.tensor([offsets[b] + r for b, r in rows], device=parts[0].device)
         merged[key] = torch.cat(parts, dim=0).index_select(0, index)
     return merged
+
+
+def extra_round_size(missing: int, cfg: DynamicSamplingParams, informative_share: float) -> int:
+    """Prompts an extra round samples on each process: ``missing x oversample``, divided by
+    the informative share so far (floored at ``MIN_YIELD``) when ``cfg.scale_by_yield``."""
+    size = missing * cfg.oversample
+    if cfg.scale_by_yield:
+        size /= max(informative_share, MIN_YIELD)
+    return math.ceil(size - 1e-9)
 
 
 class DynamicGRPOMixin:
@@ -211,11 +223,12 @@ class DynamicGRPOMixin:
         picks = [(0, g) for g in range(groups)]
         batches = [batch]
         rounds = extra_prompts = 0
+        tried, informative = len(zero), len(zero) - sum(zero)
         while rounds < cfg.max_extra_batches:
             need = max(gather_object([len(slots)]))
             if need == 0:
                 break
-            per_process = math.ceil(need * cfg.oversample)
+            per_process = extra_round_size(need, cfg, informative / tried)
             drawn = self._fresh_prompts(per_process * processes)
             mine = drawn[process * per_process:(process + 1) * per_process]
             rows = [self.train_dataset[i] for i in mine for _ in range(k)]
@@ -224,6 +237,8 @@ class DynamicGRPOMixin:
             extra_prompts += len(drawn)
             self._refresh_pool(rows)
             extra_zero = zero_variance_groups(self._metric_values(), k)
+            tried += len(extra_zero)
+            informative += len(extra_zero) - sum(extra_zero)
             batches.append(extra)
             for g in range(per_process):
                 if slots and not extra_zero[process * per_process + g]:
@@ -267,6 +282,7 @@ def dynamic_summary(cfg: DynamicSamplingParams, curves: dict, completions_per_st
 
     out: dict[str, Any] = {"enabled": cfg.enabled, "metric": cfg.metric,
                            "max_extra_batches": cfg.max_extra_batches, "oversample": cfg.oversample,
+                           "scale_by_yield": cfg.scale_by_yield,
                            "frac_reward_zero_std_mean": mean("frac_reward_zero_std")}
     if not cfg.enabled:
         return out
