@@ -23,29 +23,15 @@ from typing import Any
 from slm_math.agents.base import AgentResult, Usage, completion_step
 from slm_math.agents.scoring import Scorer, load_scorer
 from slm_math.agents.standard import StandardAgent
-from slm_math.agents.voting import answer_key, vote
+from slm_math.agents.voting import AGGREGATIONS, choose
 from slm_math.generation import Generator
 from slm_math.grading import extract_answer
 
-AGGREGATIONS = ("best", "weighted_majority")
 VERDICT_MASS = 0.5
 """A generative verifier's verdict counts as given when P(CORRECT) + P(INCORRECT) >= this:
 at least half of its probability goes to one of the two verdicts."""
 DEFAULTS: dict[str, Any] = {"samples": 4, "temperature": 0.7, "top_p": 0.95, "reward_model": None,
                             "aggregation": "best", "scorer_batch_size": 8}
-
-
-def choose(answers: Sequence[str | None], scores: Sequence[float], *, aggregation: str,
-           rule: str = "auto") -> int:
-    """The index of the chosen sample (see the module docstring)."""
-    if aggregation == "best":
-        return max(range(len(scores)), key=lambda i: (scores[i], -i))
-    winner = vote(answers, rule=rule, weights=scores)
-    if winner is None:
-        return max(range(len(scores)), key=lambda i: (scores[i], -i))
-    key = answer_key(answers[winner], rule)
-    members = [i for i, a in enumerate(answers) if answer_key(a, rule) == key]
-    return max(members, key=lambda i: (scores[i], -i))
 
 
 class BestOfNAgent(StandardAgent):

@@ -1,4 +1,4 @@
-"""Voting over answers that mean the same value: `answer_key` and `vote`.
+"""Voting over answers that mean the same value: `answer_key`, `vote`, and best_of_n's `choose`.
 
 Two answers vote together when the grader would read them as the same value under the
 problem's rule (`slm_math.grading.normalize`): under `numeric` (and `auto`/`latex` when both
@@ -55,3 +55,21 @@ def vote(answers: Sequence[str | None], *, rule: str = "auto",
         return None
     best = max(scores.values())
     return min(first[k] for k, s in scores.items() if s == best)
+
+
+AGGREGATIONS = ("best", "weighted_majority")
+
+
+def choose(answers: Sequence[str | None], scores: Sequence[float], *, aggregation: str,
+           rule: str = "auto") -> int:
+    """The index of the sample best_of_n keeps: `best`, the highest score (a tie goes to the
+    earlier sample); `weighted_majority`, the best-scored sample of the answer whose class
+    has the largest sum of scores (`best` when no answer votes)."""
+    if aggregation == "best":
+        return max(range(len(scores)), key=lambda i: (scores[i], -i))
+    winner = vote(answers, rule=rule, weights=scores)
+    if winner is None:
+        return max(range(len(scores)), key=lambda i: (scores[i], -i))
+    key = answer_key(answers[winner], rule)
+    members = [i for i, a in enumerate(answers) if answer_key(a, rule) == key]
+    return max(members, key=lambda i: (scores[i], -i))

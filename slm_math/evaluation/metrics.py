@@ -14,6 +14,15 @@ collapse shows in the numbers, not only in a note): for code agents (rows whose 
 sandbox, and `code_ok_rate`, where it also exited cleanly within its limits; for verifying
 agents (trace steps with `verdict_parsed`: solver_verifier's verify calls, best_of_n's
 scored samples) `verdicts` and `verdict_parsed_rate`, the share that gave a verdict.
+
+What a verifier's scores buy, from the same scored samples (best_of_n rows, whose trace
+keeps every sample's `score`; `scored_samples_block`): `best@n` and `weighted_maj@n`, the
+accuracy had the agent kept the best-scored sample or the score-weighted majority answer
+(beside `pass@1`, a random sample, and `maj@n`, the unweighted vote, of the very same
+samples); `verifier_auc`, the chance that a right sample outscores a wrong one of the same
+problem (0.5: the scores rank at chance; over problems with both); and
+`verifier_balanced_accuracy`, the mean of the right samples scored >= 0.5 and the wrong ones
+scored < 0.5 (0.5 for a verifier that calls everything CORRECT).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from slm_math.agents.voting import choose
 from slm_math.evaluation.stats import majority_answer, pass_at_k, wilson_interval
 
 
@@ -59,6 +69,46 @@ def sampling_block(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
         # the majority answer is right if the samples that gave it were graded right
         majority_correct += any(s["correct"] for s in samples if s["answer"] == winner) if winner is not None else 0
     out[f"maj@{n}"] = round(majority_correct / len(sampled), 6)
+    return out
+
+
+def _scored(row: Mapping[str, Any]) -> tuple[list, list[float], list[bool]] | None:
+    """(answers, scores, correct) of a row's scored samples, in sample order, or None."""
+    steps = sorted((s for s in row.get("trace") or () if "sample_index" in s and "score" in s),
+                   key=lambda s: s["sample_index"])
+    samples = row.get("samples") or []
+    if not steps or len(steps) != len(samples):
+        return None
+    return ([s.get("answer") for s in steps], [float(s["score"]) for s in steps],
+            [bool(s["correct"]) for s in samples])
+
+
+def scored_samples_block(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """best@n, weighted_maj@n, verifier_auc, verifier_balanced_accuracy (module docstring)."""
+    scored = [(r, got) for r in rows if (got := _scored(r)) is not None]
+    if not scored:
+        return {}
+    n = min(len(answers) for _, (answers, _, _) in scored)
+    best = weighted = 0
+    right, wrong = [], []
+    wins = pairs = 0.0
+    for row, (answers, scores, correct) in scored:
+        answers, scores, correct = answers[:n], scores[:n], correct[:n]
+        rule = row.get("rule", "auto")
+        best += correct[choose(answers, scores, aggregation="best", rule=rule)]
+        weighted += correct[choose(answers, scores, aggregation="weighted_majority", rule=rule)]
+        ups = [s for s, ok in zip(scores, correct) if ok]
+        downs = [s for s, ok in zip(scores, correct) if not ok]
+        right += ups
+        wrong += downs
+        wins += sum(1.0 if u > d else 0.5 if u == d else 0.0 for u in ups for d in downs)
+        pairs += len(ups) * len(downs)
+    out = {f"best@{n}": round(best / len(scored), 6), f"weighted_maj@{n}": round(weighted / len(scored), 6)}
+    if pairs:
+        out["verifier_auc"] = round(wins / pairs, 6)
+    if right and wrong:
+        out["verifier_balanced_accuracy"] = round(
+            (sum(s >= 0.5 for s in right) / len(right) + sum(s < 0.5 for s in wrong) / len(wrong)) / 2, 6)
     return out
 
 
@@ -106,6 +156,7 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     out["tokens_mean"] = _mean(r["tokens"] for r in rows)
     out["latency_s_mean"] = _mean(r["latency_s"] for r in rows)
     out.update(sampling_block(rows))
+    out.update(scored_samples_block(rows))
     out.update(format_use_block(rows))
     if by_iteration := accuracy_by_iteration(rows):
         out["accuracy_by_iteration"] = by_iteration

@@ -93,8 +93,9 @@ def render_summary(results: Results, *, cells: Sequence[str], baseline: str,
         + ", in percentage points, with McNemar's exact two-sided p-value on the same problems. "
         "The last column: for agents that run code, the share of problems whose code ran in the "
         "sandbox (and exited cleanly); for agents that verify, the share of verifier calls that "
-        "gave a verdict (best_of_n: P(CORRECT) + P(INCORRECT) >= 0.5). A model that stops "
-        "writing code or verdicts shows there.",
+        "gave a verdict (best_of_n: P(CORRECT) + P(INCORRECT) >= 0.5) and, for best_of_n, "
+        "the verifier's AUC: how often a right sample outscores a wrong one of the same "
+        "problem (0.5: chance). A model that stops writing code or verdicts shows there.",
         "",
         ablation_table(results, baseline=baseline, fewshot_baseline=fewshot_baseline, order=order),
         "",

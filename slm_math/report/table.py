@@ -4,8 +4,10 @@ Each cell of the table is accuracy with its 95% Wilson interval; below it, for e
 but the baselines, the change against the zero-shot baseline (and the few-shot one) with
 McNemar's exact p-value on the problems both rows answered (paired by problem_id). The last
 column says whether the model still speaks the agent's formats (`metrics.format_use_block`):
-the share of problems whose code ran (and ran cleanly), and the share of verifier calls
-that gave a verdict; `–` for an agent that uses neither.
+the share of problems whose code ran (and ran cleanly), the share of verifier calls that
+gave a verdict and, where the verifier scored samples (best_of_n), how well its scores rank
+a problem's right samples above its wrong ones (`verifier_auc`, 0.5 at chance); `–` for an
+agent that uses neither.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from slm_math.evaluation.metrics import accuracy_block, format_use_block
+from slm_math.evaluation.metrics import accuracy_block, format_use_block, scored_samples_block
 from slm_math.evaluation.stats import PairedTest, mcnemar_exact
 
 Rows = Sequence[Mapping[str, Any]]
@@ -49,14 +51,15 @@ FORMAT_COLUMN = "code ran · verdicts given"
 
 
 def format_use(rows: Rows) -> str:
-    """`code 84% (clean 80%)<br>verdicts 97% of 150`, the parts that apply, else `–`."""
-    block = format_use_block(rows)
+    """`code 84% (clean 80%)<br>verdicts 97% of 150, AUC 0.62`, the parts that apply, else `–`."""
+    block = format_use_block(rows) | scored_samples_block(rows)
     parts = []
     if "code_executed_rate" in block:
         parts.append(f"code {100 * block['code_executed_rate']:.0f}% "
                      f"(clean {100 * block['code_ok_rate']:.0f}%)")
     if "verdict_parsed_rate" in block:
-        parts.append(f"verdicts {100 * block['verdict_parsed_rate']:.0f}% of {block['verdicts']}")
+        parts.append(f"verdicts {100 * block['verdict_parsed_rate']:.0f}% of {block['verdicts']}"
+                     + (f", AUC {block['verifier_auc']:.2f}" if "verifier_auc" in block else ""))
     return "<br>".join(parts) or "–"
 
 

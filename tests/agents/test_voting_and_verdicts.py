@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slm_math.agents.best_of_n import choose
+from slm_math.agents.voting import choose
 from slm_math.agents.solver_verifier import feedback_of, read_verdict
 from slm_math.agents.voting import answer_key, vote
 

@@ -86,3 +86,35 @@ def test_the_summary_column_shows_a_collapse():
     table = ablation_table({"base-standard": {"t": [row(str(i), False) for i in range(4)]},
                             "grpo-python_tools": {"t": rows}}, baseline="base-standard")
     assert table.splitlines()[-1].endswith("| code 0% (clean 0%) |")
+
+
+def scored_row(pid, items, chosen_correct):
+    """A best_of_n row: samples [(answer, correct, score), ...] with the scores in its trace."""
+    trace = [{"role": "user"}] + [{"role": "assistant", "sample_index": j, "answer": a, "score": s,
+                                   "verdict_parsed": True} for j, (a, _, s) in enumerate(items)]
+    return row(pid, chosen_correct, trace=trace, rule="numeric",
+               samples=[{"answer": a, "correct": c} for a, c, _ in items])
+
+
+def test_what_the_verifier_scores_buy_from_the_same_samples():
+    rows = [
+        # the verifier prefers the lone wrong "9"; the weighted vote still picks "4" (0.5 + 0.4)
+        scored_row("1", [("4", True, 0.5), ("9", False, 0.8), ("4", True, 0.4)], False),
+        # it ranks the right sample first: best and the weighted vote agree
+        scored_row("2", [("1", False, 0.2), ("2", True, 0.9), ("1", False, 0.3)], True),
+        # all wrong: no pair to rank, counts for accuracy only
+        scored_row("3", [("5", False, 0.6), ("6", False, 0.1), ("7", False, 0.7)], False),
+    ]
+    m = summarize(rows)
+    assert m["best@3"] == pytest.approx(1 / 3, abs=1e-6)
+    assert m["weighted_maj@3"] == pytest.approx(2 / 3, abs=1e-6)
+    assert m["maj@3"] == pytest.approx(1 / 3, abs=1e-6)  # unweighted: "4" wins row 1, "1" row 2
+    # right above wrong: row 1 (0.5, 0.4 vs 0.8) 0 of 2; row 2 (0.9 vs 0.2, 0.3) 2 of 2
+    assert m["verifier_auc"] == pytest.approx(2 / 4)
+    # right scored >= 0.5: 0.5, 0.9 of 0.5, 0.4, 0.9; wrong < 0.5: 0.2, 0.3, 0.1 of six
+    assert m["verifier_balanced_accuracy"] == pytest.approx((2 / 3 + 3 / 6) / 2, abs=1e-6)
+    from slm_math.report.table import format_use
+
+    assert format_use(rows) == "verdicts 100% of 9, AUC 0.50"
+    plain = summarize([row("p", True, samples=[{"answer": "1", "correct": True}] * 2)])
+    assert not {"best@2", "verifier_auc"} & set(plain)  # no scores in the trace: no verifier block
