@@ -20,7 +20,7 @@ import yaml
 
 from slm_math.config.profiles import available_profiles
 from slm_math.report.summary import problem_counts, read_results
-from slm_math.report.table import ablation_table
+from slm_math.report.table import ablation_table, steps_table
 from slm_math.tracking.machine import CPU_FLAGS
 
 PAGE = Path("docs/results.md")
@@ -121,7 +121,7 @@ def run_line(run: dict) -> str:
 
 
 def profile_section(name: str, data: dict | None) -> list[str]:
-    """A profile's section: machine and run, stage times, the ablation table."""
+    """A profile's section: machine and run, stage times, the ablation table, each step."""
     out = [f"## Profile `{name}`", ""]
     if data is None:
         return out + [f"No results folder yet. `slm-math params --profile {name} && slm-math run "
@@ -148,6 +148,9 @@ def profile_section(name: str, data: dict | None) -> list[str]:
         fewshot = report.get("fewshot_baseline") if report.get("fewshot_baseline") in cells else None
         out += [ablation_table(results, baseline=report["baseline"], fewshot_baseline=fewshot,
                                order=cells), "", problem_counts(results, cells), ""]
+        if steps := steps_table(results, report.get("steps") or []):
+            out += ["Each step against the one before (the report's `steps`), on the problems "
+                    "both cells answered; McNemar's exact two-sided p:", "", steps, ""]
     return out
 
 

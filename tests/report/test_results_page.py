@@ -59,7 +59,8 @@ def make_project(root, with_run: bool = True):
     work.mkdir()
     (work / "params.yaml").write_text(yaml.safe_dump({
         "profile_name": "cpu", "eval": {"cells": CELLS},
-        "report": {"baseline": "base-standard", "fewshot_baseline": "base-fewshot"}}))
+        "report": {"baseline": "base-standard", "fewshot_baseline": "base-fewshot",
+                   "steps": [["base-fewshot", "sft_full-standard"], ["sft_full-standard", "grpo-standard"]]}}))
     for cell, outcomes in OUTCOMES.items():
         rows = [{"problem_id": f"p{i}", "correct": bool(c), "trace": "t"} for i, c in enumerate(outcomes)]
         write_jsonl(work / "data" / "eval" / cell / "chain_sum.jsonl", rows)
@@ -85,6 +86,10 @@ def test_page_and_readme_from_the_result_files(tmp_path):
     assert "| download | 10.00 |" in cpu and "| **stages together** | 12.00 |" in cpu
     # the ablation table from the eval rows: sft_full 5/6 against 4-shot 3/6, paired
     assert "| sft_full-standard | 83.3% [43.6, 97.0]" in cpu and "Δfew-shot +33.3 pp" in cpu
+    # each step of report.steps whose cells ran: 4-shot 3/6 -> sft_full 5/6 (2 won, 0 lost)
+    assert ("| base-fewshot | sft_full-standard | 6 | 50.0% [18.8, 81.2] | 83.3% [43.6, 97.0] | "
+            "+33.3 pp | 0.500 |") in cpu
+    assert "| sft_full-standard | grpo-standard |" not in cpu  # grpo did not run: no row
     assert "No results folder yet. `slm-math params --profile gpu" in page
     assert "flags avx2" in page and "| vllm | 1,234 |" in page and "- run-a: 48.00%" in page
     readme = render_readme(tmp_path)
