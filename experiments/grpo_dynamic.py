@@ -43,6 +43,11 @@ pass-rate curriculum over every train problem)::
 
     python experiments/grpo_dynamic.py --tiny      # CPU smoke run: 3 steps of 2 x 4, 64 tokens
 
+While the arms train and are evaluated, ``<out>.partial.json`` beside ``--out`` is rewritten
+every ``--partial-every`` seconds from the arms' DVCLive curves (steps reached, zero-variance
+shares, extra generation, pool, held-out guard), with notes computed from them, so a run cut
+by a time limit still leaves what it measured; the final file replaces it.
+
 An arm named ``kind@seed`` (``dynamic@2``) runs that arm with ``grpo.seed`` set, from the
 same start: ``--arms static@1,dynamic@1,dynamic@2,dynamic@3`` answers both questions, the
 static-vs-dynamic comparison and the spread of the gain over seeds (its ``seeds`` summary:
@@ -66,6 +71,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -280,6 +286,90 @@ def seed_spread(arms: dict) -> dict:
     return out
 
 
+def partial_arm_summary(arm: str, work: Path, max_steps: int) -> dict:
+    """What one arm has logged so far, from its DVCLive curves (its metrics when it finished)."""
+    from slm_math.tracking.dvclive_curves import read_curves, window_means
+
+    done = work / arm / "metrics" / "grpo.json"
+    curves = read_curves(work / arm / "dvclive" / "grpo")
+    steps = curves.get("reward", {}).get("step", [])
+    out: dict = {"complete": done.is_file(), "steps": max(steps, default=0), "max_steps": max_steps}
+    drawn = curves.get("frac_reward_zero_std")
+    trained = curves.get("dynamic/zero_std_trained", drawn)
+    width = max(1, max_steps // 10)
+    if drawn:
+        out["zero_std_drawn_windows"] = window_means(drawn, width)
+    if trained:
+        out["zero_std_trained_windows"] = window_means(trained, width)
+        out["zero_std_trained_mean"] = round(sum(trained["value"]) / len(trained["value"]), 4)
+    extra = curves.get("dynamic/extra_completions")
+    if extra:
+        out["extra_completions"] = int(sum(extra["value"]))
+    for name in ("curriculum/active", "curriculum/fallback_draws", "curriculum/retired",
+                 "curriculum/pass_rate/0", "curriculum/pass_rate/100"):
+        if curves.get(name):
+            out.setdefault("pool_last", {})[name.split("/", 1)[1]] = curves[name]["value"][-1]
+    if curves.get("reward"):
+        out["reward_windows"] = window_means(curves["reward"], width)
+    if curves.get("held_out/accuracy"):
+        out["held_out"] = curves["held_out/accuracy"]
+    return out
+
+
+def partial_notes(arms: dict) -> list[str]:
+    """One line an arm, from ``partial_arm_summary``: progress, zero-variance shares, guard."""
+    def windows(rows: list[dict]) -> str:
+        return ", ".join(f"{w['mean']:.2f}" for w in rows)
+
+    notes = []
+    for arm, row in arms.items():
+        parts = [f"{arm}: {row['steps']} of {row['max_steps']} steps"
+                 + (" (finished)" if row["complete"] else " (not finished)")]
+        if row.get("zero_std_trained_windows"):
+            parts.append("zero-variance share the loss saw, by tenths of the run: "
+                         + windows(row["zero_std_trained_windows"]))
+        if row.get("zero_std_drawn_windows") and row.get("extra_completions") is not None:
+            parts.append("as drawn: " + windows(row["zero_std_drawn_windows"]))
+            parts.append(f"{row['extra_completions']:,} extra completions")
+        if row.get("pool_last"):
+            parts.append("pool at the last step: " + ", ".join(
+                f"{k} {v:g}" for k, v in row["pool_last"].items()))
+        if row.get("held_out"):
+            parts.append("held-out accuracy " + " -> ".join(f"{v:.3f}" for v in row["held_out"]["value"]))
+        notes.append("; ".join(parts))
+    return notes
+
+
+class PartialWriter(threading.Thread):
+    """Rewrites ``path`` every ``every`` seconds with the arms' partial summaries until stopped."""
+
+    def __init__(self, path: Path, arms: list[str], work: Path, max_steps: int, every: float, facts: dict):
+        super().__init__(daemon=True)
+        self.path, self.arms, self.work, self.max_steps = path, arms, work, max_steps
+        self.every, self.facts, self.halt = every, facts, threading.Event()
+
+    def write(self) -> None:
+        from common import without_local_paths
+
+        from slm_math.jsonl import write_atomic
+
+        arms = {arm: partial_arm_summary(arm, self.work, self.max_steps) for arm in self.arms}
+        payload = {**self.facts, "complete": False, "arms": arms, "notes": partial_notes(arms)}
+        write_atomic(self.path, json.dumps(without_local_paths(payload), indent=2, sort_keys=True) + "\n")
+
+    def run(self) -> None:
+        while not self.halt.wait(self.every):
+            try:
+                self.write()
+            except Exception as exc:  # a summary must never stop the run
+                print(f"partial summary not written: {exc}", file=sys.stderr)
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join()
+        self.path.unlink(missing_ok=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspace", type=Path, default=Path("."),
@@ -300,6 +390,8 @@ def main() -> None:
     parser.add_argument("--eval-chunk", type=int, default=500)
     parser.add_argument("--seed", type=int, default=None, help="default: params.yaml's seed")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--partial-every", type=float, default=60.0,
+                        help="seconds between rewrites of <out>.partial.json (see the docstring)")
     parser.add_argument("--tiny", action="store_true", help="CPU smoke run (see the docstring)")
     args = parser.parse_args()
 
@@ -343,8 +435,15 @@ def main() -> None:
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     results: dict = {"arms": {}, "overrides": asked, "arm_overrides": {a: arm_overrides(a) for a in arms},
                      "tiny": args.tiny, "parallel": args.parallel}
+    out = args.out or (work / "grpo_dynamic-tiny.json" if args.tiny
+                       else ROOT / "experiments" / "results" / "grpo_dynamic.json")
+    partial = PartialWriter(out.with_name(f"{out.stem}.partial.json"), arms, work,
+                            base.grpo.max_steps, args.partial_every,
+                            {"overrides": asked, "machine": machine(("torch", "transformers", "trl"))})
+    partial.start()
     start_clock = time.perf_counter()
     metrics = run_arms(arms, overrides, ws, work, args.parallel)
+    partial.write()  # trained: what the arms did, before the evaluation
 
     cfg = base.grpo
     tasks = cfg.benchmarks or sorted(p.stem for p in (ws / "data" / "train").glob("*.jsonl"))
@@ -385,6 +484,8 @@ def main() -> None:
         results["dynamic_vs_static"] = {"arms": list(pair), **paired(pooled(pair[0]), pooled(pair[1]))}
         results["targets"] = {
             "dynamic_zero_std_drawn_under_30pct": (dyn["zero_std_drawn_mean"] or 0) < 0.30,
+            # what the loss saw: dynamic sampling's point is that this share stays low
+            "dynamic_zero_std_trained_under_30pct": (dyn["zero_std_trained_mean"] or 0) < 0.30,
             "dynamic_gain_larger_than_static": dyn["vs_start"]["delta"] > sta["vs_start"]["delta"],
         }
     if spread := seed_spread(results["arms"]):
@@ -404,8 +505,7 @@ def main() -> None:
     for kind, row in results.get("seeds", {}).items():
         print(f"{kind} over seeds {row['seeds']}: gain {row['delta_mean']:+.4f} ± {row['delta_stdev']:.4f}, "
               f"significant in {row['significant_gains']} of {len(row['seeds'])}")
-    out = args.out or (work / "grpo_dynamic-tiny.json" if args.tiny
-                       else ROOT / "experiments" / "results" / "grpo_dynamic.json")
+    partial.stop()
     write_results(out.stem, results, out.parent)
 
 

@@ -1,0 +1,71 @@
+"""experiments/grpo_dynamic.py's partial summary: what a run cut by a time limit still leaves."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def script():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("grpo_dynamic_script", ROOT / "experiments" / "grpo_dynamic.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def log_arm(work: Path, arm: str, steps: int, dynamic: bool) -> None:
+    from dvclive import Live
+
+    with Live(str(work / arm / "dvclive" / "grpo"), save_dvc_exp=False) as live:
+        for step in range(1, steps + 1):
+            live.step = step
+            live.log_metric("reward", 0.5)
+            live.log_metric("frac_reward_zero_std", 0.5 if step <= 5 else 0.75)
+            if dynamic:
+                live.log_metric("dynamic/zero_std_trained", 0.0 if step < steps else 0.25)
+                live.log_metric("dynamic/extra_completions", 16)
+                live.log_metric("curriculum/active", 100 - step)
+            if step % 5 == 0:
+                live.log_metric("held_out/accuracy", step / 100)
+
+
+def test_a_cut_run_is_summarized_from_its_curves(script, tmp_path):
+    log_arm(tmp_path, "static@1", 10, dynamic=False)
+    log_arm(tmp_path, "dynamic@1", 6, dynamic=True)
+    static = script.partial_arm_summary("static@1", tmp_path, max_steps=10)
+    dynamic = script.partial_arm_summary("dynamic@1", tmp_path, max_steps=10)
+    assert (static["steps"], static["complete"]) == (10, False)  # no metrics file yet
+    assert [w["mean"] for w in static["zero_std_trained_windows"]] == [0.5] * 5 + [0.75] * 5
+    assert dynamic["steps"] == 6 and dynamic["extra_completions"] == 96
+    assert dynamic["zero_std_trained_mean"] == round(0.25 / 6, 4)
+    assert [w["mean"] for w in dynamic["zero_std_drawn_windows"]] == [0.5] * 5 + [0.75]
+    assert dynamic["pool_last"] == {"active": 94}
+    assert dynamic["held_out"] == {"step": [5], "value": [0.05]}
+    notes = script.partial_notes({"static@1": static, "dynamic@1": dynamic})
+    assert notes[0].startswith("static@1: 10 of 10 steps (not finished); zero-variance share the "
+                               "loss saw, by tenths of the run: 0.50, 0.50")
+    assert "dynamic@1: 6 of 10 steps (not finished)" in notes[1] and "96 extra completions" in notes[1]
+    assert notes[1].endswith("held-out accuracy 0.050")
+
+
+def test_the_writer_leaves_a_file_until_stopped(script, tmp_path):
+    log_arm(tmp_path, "static@1", 3, dynamic=False)
+    path = tmp_path / "out" / "grpo_dynamic.partial.json"
+    path.parent.mkdir()
+    writer = script.PartialWriter(path, ["static@1"], tmp_path, 10, every=0.05,
+                                  facts={"machine": {"processor": "test"}})
+    writer.start()
+    writer.write()
+    data = json.loads(path.read_text())
+    assert data["complete"] is False and data["arms"]["static@1"]["steps"] == 3
+    assert data["notes"][0].startswith("static@1: 3 of 10 steps")
+    writer.stop()
+    assert not path.exists()  # the final results replace it
