@@ -2,17 +2,44 @@
 model as safetensors, and `require_vllm`.
 
 Unit tests never load the real 135M weights: they use a 2-layer model with the real
-tokenizer and chat template, saved once per session.
+tokenizer and chat template, saved once per session. And no test may change the checkout:
+the session ends in an error when `git status` differs from what it was at the start (a
+library's default that writes beside the code, such as DVCLive's `dvcyaml`, once rewrote
+dvc.yaml this way).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _checkout_status() -> str | None:
+    """`git status --porcelain` of the checkout (tracked and untracked, not ignored), or None
+    outside a git checkout."""
+    try:
+        done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkout_left_as_found():
+    """Fail the session when the tests changed, added or removed a file of the checkout."""
+    before = _checkout_status()
+    yield
+    after = _checkout_status()
+    if before is not None and after is not None and after != before:
+        changed = sorted(set(after.splitlines()) ^ set(before.splitlines()))
+        pytest.fail("the tests changed the checkout (git status before vs after):\n"
+                    + "\n".join(changed[:20]), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ def script():
 def log_arm(work: Path, arm: str, steps: int, dynamic: bool) -> None:
     from dvclive import Live
 
-    with Live(str(work / arm / "dvclive" / "grpo"), save_dvc_exp=False) as live:
+    with Live(str(work / arm / "dvclive" / "grpo"), save_dvc_exp=False, dvcyaml=None) as live:
         for step in range(1, steps + 1):
             live.step = step
             live.log_metric("reward", 0.5)

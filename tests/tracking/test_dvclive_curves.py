@@ -10,7 +10,7 @@ from slm_math.tracking.dvclive_curves import read_curves, window_means
 def test_curves_written_by_dvclive_are_read_back(tmp_path):
     from dvclive import Live
 
-    with Live(str(tmp_path / "dvclive" / "grpo"), save_dvc_exp=False) as live:
+    with Live(str(tmp_path / "dvclive" / "grpo"), save_dvc_exp=False, dvcyaml=None) as live:
         for step in range(5):
             live.log_metric("reward", step / 10)
             live.log_metric("dynamic/zero_std_trained", 0.0 if step < 4 else 0.25)
