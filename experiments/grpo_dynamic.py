@@ -347,6 +347,7 @@ class PartialWriter(threading.Thread):
         super().__init__(daemon=True)
         self.path, self.arms, self.work, self.max_steps = path, arms, work, max_steps
         self.every, self.facts, self.halt = every, facts, threading.Event()
+        self.lock = threading.Lock()
 
     def write(self) -> None:
         from common import without_local_paths
@@ -357,12 +358,17 @@ class PartialWriter(threading.Thread):
         payload = {**self.facts, "complete": False, "arms": arms, "notes": partial_notes(arms)}
         write_atomic(self.path, json.dumps(without_local_paths(payload), indent=2, sort_keys=True) + "\n")
 
-    def run(self) -> None:
-        while not self.halt.wait(self.every):
+    def safe_write(self) -> None:
+        """``write``, reporting instead of raising: a summary must never stop the run."""
+        with self.lock:
             try:
                 self.write()
-            except Exception as exc:  # a summary must never stop the run
+            except Exception as exc:
                 print(f"partial summary not written: {exc}", file=sys.stderr)
+
+    def run(self) -> None:
+        while not self.halt.wait(self.every):
+            self.safe_write()
 
     def stop(self) -> None:
         self.halt.set()
@@ -443,7 +449,7 @@ def main() -> None:
     partial.start()
     start_clock = time.perf_counter()
     metrics = run_arms(arms, overrides, ws, work, args.parallel)
-    partial.write()  # trained: what the arms did, before the evaluation
+    partial.safe_write()  # trained: what the arms did, before the evaluation
 
     cfg = base.grpo
     tasks = cfg.benchmarks or sorted(p.stem for p in (ws / "data" / "train").glob("*.jsonl"))

@@ -69,3 +69,11 @@ def test_the_writer_leaves_a_file_until_stopped(script, tmp_path):
     assert data["notes"][0].startswith("static@1: 3 of 10 steps")
     writer.stop()
     assert not path.exists()  # the final results replace it
+
+
+def test_a_failed_summary_never_stops_the_run(script, tmp_path, capsys):
+    (tmp_path / "blocker").write_text("a file where the folder should be")
+    writer = script.PartialWriter(tmp_path / "blocker" / "x.partial.json", ["static@1"], tmp_path, 10,
+                                  every=60, facts={})
+    writer.safe_write()
+    assert "partial summary not written" in capsys.readouterr().err
