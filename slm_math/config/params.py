@@ -533,8 +533,9 @@ class DynamicSamplingParams:
         "informative groups are discarded"))
     scale_by_yield: bool = param(False, help=(
         "also divide an extra round's prompts by the share of informative groups among those "
-        "sampled so far in the step (at least 1/8): fewer rounds, more prompts each; worth it "
-        "where a round's latency, not its size, costs (a small model on a GPU)"))
+        "sampled so far in the step (at least 1/8; at most 4x the step's prompts a round): fewer "
+        "rounds, more prompts each; worth it where a round's latency, not its size, costs (a "
+        "small model on a GPU)"))
 
 
 @dataclass

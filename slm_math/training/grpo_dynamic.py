@@ -49,8 +49,10 @@ _PADDING = {"prompt_ids": ("left", "pad"), "prompt_mask": ("left", 0),
             "tool_mask": ("right", 1), "old_per_token_logps": ("right", 0.0),
             "ref_per_token_logps": ("right", 0.0), "sampling_per_token_logps": ("right", 0.0),
             "importance_sampling_ratio": ("right", 0.0), "advantages": None}
-#: scale_by_yield never assumes fewer informative groups than this share
+#: scale_by_yield never assumes fewer informative groups than this share, and never draws
+#: more than this many times a step's prompts in one round
 MIN_YIELD = 0.125
+MAX_ROUND_FACTOR = 4
 # TRL metrics of one generate-and-score call that describe its rewards
 _REWARD_METRICS = ("reward", "reward_std", "frac_reward_zero_std")
 
@@ -103,13 +105,16 @@ def merge_groups(batches: list[dict], picks: list[tuple[int, int]], k: int,
     return merged
 
 
-def extra_round_size(missing: int, cfg: DynamicSamplingParams, informative_share: float) -> int:
+def extra_round_size(missing: int, cfg: DynamicSamplingParams, informative_share: float,
+                     groups: int) -> int:
     """Prompts an extra round samples on each process: ``missing x oversample``, divided by
-    the informative share so far (floored at ``MIN_YIELD``) when ``cfg.scale_by_yield``."""
+    the informative share so far (floored at ``MIN_YIELD``) when ``cfg.scale_by_yield``, and
+    then at most ``MAX_ROUND_FACTOR`` times the step's ``groups`` (its memory stays near a
+    step's)."""
     size = missing * cfg.oversample
     if cfg.scale_by_yield:
-        size /= max(informative_share, MIN_YIELD)
-    return math.ceil(size - 1e-9)
+        size = min(size / max(informative_share, MIN_YIELD), MAX_ROUND_FACTOR * groups)
+    return max(missing, math.ceil(size - 1e-9)) if missing else 0
 
 
 class DynamicGRPOMixin:
@@ -228,7 +233,7 @@ class DynamicGRPOMixin:
             need = max(gather_object([len(slots)]))
             if need == 0:
                 break
-            per_process = extra_round_size(need, cfg, informative / tried)
+            per_process = extra_round_size(need, cfg, informative / tried, groups)
             drawn = self._fresh_prompts(per_process * processes)
             mine = drawn[process * per_process:(process + 1) * per_process]
             rows = [self.train_dataset[i] for i in mine for _ in range(k)]

@@ -11,8 +11,8 @@ import pytest
 
 from slm_math.config.params import CurriculumParams, DynamicSamplingParams
 from slm_math.training.grpo import build_grpo_trainer, train_grpo
-from slm_math.training.grpo_dynamic import (MIN_YIELD, extra_round_size, merge_groups,
-                                            zero_variance_groups)
+from slm_math.training.grpo_dynamic import (MAX_ROUND_FACTOR, MIN_YIELD, extra_round_size,
+                                            merge_groups, zero_variance_groups)
 from slm_math.training.grpo_pool import PoolSampler, ProblemPool
 from slm_math.training.model_loading import load_causal_lm, load_tokenizer
 from tests.training.helpers import quick_grpo
@@ -119,11 +119,13 @@ def test_groups_still_dead_at_the_cap_are_masked_out_of_the_loss(tiny_model_dir,
 def test_extra_round_size_scales_by_the_informative_share():
     fixed = DynamicSamplingParams(enabled=True, oversample=2.0)
     scaled = DynamicSamplingParams(enabled=True, oversample=1.25, scale_by_yield=True)
-    assert extra_round_size(9, fixed, 0.25) == 18  # the share is ignored without scale_by_yield
-    assert extra_round_size(9, scaled, 0.25) == 45  # 9 x 1.25 / 0.25
-    assert extra_round_size(9, scaled, 1.0) == 12  # ceil(11.25)
-    assert extra_round_size(4, scaled, 0.0) == 4 * 1.25 / MIN_YIELD  # no informative group yet
-    assert extra_round_size(3, DynamicSamplingParams(oversample=1.0), 0.5) == 3
+    assert extra_round_size(9, fixed, 0.25, 16) == 18  # the share is ignored without scale_by_yield
+    assert extra_round_size(9, scaled, 0.25, 16) == 45  # 9 x 1.25 / 0.25
+    assert extra_round_size(9, scaled, 1.0, 16) == 12  # ceil(11.25)
+    assert extra_round_size(4, scaled, 0.0, 16) == 4 * 1.25 / MIN_YIELD  # no informative group yet
+    assert extra_round_size(16, scaled, 0.0, 16) == MAX_ROUND_FACTOR * 16  # 160 capped at 64
+    assert extra_round_size(3, DynamicSamplingParams(oversample=1.0), 0.5, 16) == 3
+    assert extra_round_size(0, scaled, 0.5, 16) == 0
 
 
 def test_scaled_extra_round_follows_the_step_yield(tiny_model_dir, tmp_path):
@@ -140,8 +142,7 @@ def test_scaled_extra_round_follows_the_step_yield(tiny_model_dir, tmp_path):
     for zero, extra in zip(curves["dynamic/zero_std_before"], curves["dynamic/extra_prompts"],
                            strict=True):
         missing = round(zero * groups)
-        expected = 0 if missing == 0 else extra_round_size(
-            missing, cfg.dynamic_sampling, (groups - missing) / groups)
+        expected = extra_round_size(missing, cfg.dynamic_sampling, (groups - missing) / groups, groups)
         assert extra == expected
     assert sum(curves["dynamic/extra_prompts"]) > sum(
         round(z * groups) * 1.25 for z in curves["dynamic/zero_std_before"])  # scaled up
