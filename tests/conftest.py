@@ -3,9 +3,7 @@ model as safetensors, and `require_vllm`.
 
 Unit tests never load the real 135M weights: they use a 2-layer model with the real
 tokenizer and chat template, saved once per session. And no test may change the checkout:
-the session ends in an error when `git status` differs from what it was at the start (a
-library's default that writes beside the code, such as DVCLive's `dvcyaml`, once rewrote
-dvc.yaml this way).
+the session ends in an error when `git status` differs from what it was at the start.
 """
 
 from __future__ import annotations

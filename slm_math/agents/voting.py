@@ -65,11 +65,11 @@ def choose(answers: Sequence[str | None], scores: Sequence[float], *, aggregatio
     """The index of the sample best_of_n keeps: `best`, the highest score (a tie goes to the
     earlier sample); `weighted_majority`, the best-scored sample of the answer whose class
     has the largest sum of scores (`best` when no answer votes)."""
-    if aggregation == "best":
-        return max(range(len(scores)), key=lambda i: (scores[i], -i))
-    winner = vote(answers, rule=rule, weights=scores)
+    def best_of(indices) -> int:
+        return max(indices, key=lambda i: (scores[i], -i))
+
+    winner = None if aggregation == "best" else vote(answers, rule=rule, weights=scores)
     if winner is None:
-        return max(range(len(scores)), key=lambda i: (scores[i], -i))
+        return best_of(range(len(scores)))
     key = answer_key(answers[winner], rule)
-    members = [i for i, a in enumerate(answers) if answer_key(a, rule) == key]
-    return max(members, key=lambda i: (scores[i], -i))
+    return best_of(i for i, a in enumerate(answers) if answer_key(a, rule) == key)

@@ -114,7 +114,7 @@ def extra_round_size(missing: int, cfg: DynamicSamplingParams, informative_share
     size = missing * cfg.oversample
     if cfg.scale_by_yield:
         size = min(size / max(informative_share, MIN_YIELD), MAX_ROUND_FACTOR * groups)
-    return max(missing, math.ceil(size - 1e-9)) if missing else 0
+    return math.ceil(size - 1e-9)
 
 
 class DynamicGRPOMixin:

@@ -37,45 +37,42 @@ def _run(script: str) -> str:
     return done.stdout
 
 
+THREADED_CALLS = """
+from concurrent.futures import ThreadPoolExecutor
+refused = []
+def many(_):
+    for _ in range(30):
+        try:
+            {call}
+        except RuntimeError:
+            refused.append(1)
+with ThreadPoolExecutor(8) as ex:
+    list(ex.map(many, range(8)))
+print(len(refused))
+"""
+
+FORK_AND_REAP = """
+import os
+def fork_and_reap():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+"""
+
+
+def _refusals(setup: str, call: str) -> int:
+    """How many of 8 threads x 30 calls of ``call`` (after ``setup``) the hook refused."""
+    return int(_run(setup + THREADED_CALLS.format(call=call)))
+
+
 def test_the_hook_refuses_a_fork_while_another_thread_forks():
     """The hazard is real where the hook is: bare concurrent forks trip it."""
-    out = _run("""
-        import os, threading
-        from concurrent.futures import ThreadPoolExecutor
-        refused = []
-        def fork_many(_):
-            for _ in range(30):
-                try:
-                    pid = os.fork()
-                except RuntimeError as e:
-                    refused.append(str(e))
-                    continue
-                if pid == 0:
-                    os._exit(0)
-                os.waitpid(pid, 0)
-        with ThreadPoolExecutor(8) as ex:
-            list(ex.map(fork_many, range(8)))
-        print(len(refused))
-    """)
-    assert int(out) > 0
+    assert _refusals(FORK_AND_REAP, "fork_and_reap()") > 0
 
 
 def test_kill_uid_from_many_threads_is_never_refused():
-    out = _run("""
-        from concurrent.futures import ThreadPoolExecutor
-        from slm_math.sandbox import runner
-        refused = []
-        def kill_many(_):
-            for _ in range(30):
-                try:
-                    runner._kill_uid(64999)
-                except RuntimeError as e:
-                    refused.append(str(e))
-        with ThreadPoolExecutor(8) as ex:
-            list(ex.map(kill_many, range(8)))
-        print(len(refused))
-    """)
-    assert int(out) == 0
+    assert _refusals("from slm_math.sandbox import runner", "runner._kill_uid(64999)") == 0
 
 
 @pytest.mark.parametrize("isolation", [m for m in MODES if m in ("netns", "none")])
