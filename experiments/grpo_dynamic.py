@@ -46,7 +46,9 @@ pass-rate curriculum over every train problem)::
 While the arms train and are evaluated, ``<out>.partial.json`` beside ``--out`` is rewritten
 every ``--partial-every`` seconds from the arms' DVCLive curves (steps reached, zero-variance
 shares, extra generation, pool, held-out guard), with notes computed from them, so a run cut
-by a time limit still leaves what it measured; the final file replaces it.
+by a time limit still leaves what it measured; the final file replaces it, with its own notes
+(``final_notes``). ``--show FILE`` prints a finished results file's notes recomputed;
+``--show FILE --out experiments/results/NAME.json`` writes it there with them.
 
 An arm named ``kind@seed`` (``dynamic@2``) runs that arm with ``grpo.seed`` set, from the
 same start: ``--arms static@1,dynamic@1,dynamic@2,dynamic@3`` answers both questions, the
@@ -340,6 +342,57 @@ def partial_notes(arms: dict) -> list[str]:
     return notes
 
 
+def pp(delta: float) -> str:
+    return f"{delta * 100:+.1f} pp"
+
+
+def final_notes(results: dict) -> list[str]:
+    """The findings of a finished run, computed from its results: one line an arm (accuracy
+    against the start with McNemar's p, zero-variance shares, extra generation, step time,
+    pool at the end, held-out guard), then the seeds' spread, dynamic against static and the
+    targets where the run has them."""
+    ev = results.get("eval", {})
+    start = ev.get("start", {}).get("pooled")
+    notes = []
+    if start is not None:
+        notes.append(f"start model: {start:.3f} greedy on {ev.get('n_tasks')} task problems "
+                     f"({', '.join(ev.get('tasks', []))}), {ev.get('max_new_tokens')} new tokens")
+    for arm, row in results.get("arms", {}).items():
+        vs = row["vs_start"]
+        parts = [f"{arm}: {row['steps']} steps, accuracy {row['accuracy']['pooled']:.3f} "
+                 f"({pp(vs['delta'])} over the start, {vs['b_only']} won / {vs['a_only']} lost, "
+                 f"p {vs['p']:.2g})"]
+        parts.append(f"zero-variance groups {row['zero_std_drawn_mean'] or 0:.2f} drawn, "
+                     f"{row['zero_std_trained_mean'] or 0:.2f} trained")
+        if row.get("extra_completions"):
+            parts.append(f"{row['extra_completions']:,} extra completions "
+                         f"({row['extra_generation_share']:.2f}x the step's own)")
+        parts.append(f"{row['seconds_per_step']:.1f} s a step")
+        pool_start = (row.get("curriculum_start") or {}).get("pool_start") or {}
+        pool_end = row.get("pool_end") or {}
+        if pool_end:
+            parts.append(f"pool active {pool_start.get('active', '?')} -> {pool_end['active']} of "
+                         f"{pool_end['problems']} (retired {pool_end['retired']}, cooling "
+                         f"{pool_end['cooling']}, fallback draws {pool_end['fallback_draws']})")
+        guard = row.get("held_out_guard") or {}
+        curve = (guard.get("curve") or {}).get("accuracy")
+        if curve:
+            held = row.get("held_out_vs_start")
+            parts.append(f"{guard.get('benchmark')} during training " + " -> ".join(f"{a:.3f}" for a in curve)
+                         + (f" (after vs start {pp(held['delta'])}, p {held['p']:.2g})" if held else ""))
+        notes.append("; ".join(parts))
+    for kind, row in results.get("seeds", {}).items():
+        notes.append(f"{kind} over seeds {', '.join(map(str, row['seeds']))}: gain "
+                     f"{pp(row['delta_mean'])} (sd {row['delta_stdev'] * 100:.1f} pp), significant "
+                     f"(p < 0.05) in {row['significant_gains']} of {len(row['seeds'])}")
+    if dvs := results.get("dynamic_vs_static"):
+        notes.append(f"{dvs['arms'][1]} against {dvs['arms'][0]}: {pp(dvs['delta'])}, "
+                     f"p {dvs['p']:.2g} on {dvs['n']} problems")
+    if targets := results.get("targets"):
+        notes.append("targets: " + ", ".join(f"{k} {'met' if v else 'missed'}" for k, v in targets.items()))
+    return notes
+
+
 class PartialWriter(threading.Thread):
     """Rewrites ``path`` every ``every`` seconds with the arms' partial summaries until stopped."""
 
@@ -399,9 +452,20 @@ def main() -> None:
     parser.add_argument("--partial-every", type=float, default=60.0,
                         help="seconds between rewrites of <out>.partial.json (see the docstring)")
     parser.add_argument("--tiny", action="store_true", help="CPU smoke run (see the docstring)")
+    parser.add_argument("--show", type=Path, metavar="FILE",
+                        help="print the notes of a finished run's results file; with --out, "
+                             "write it there with its notes recomputed")
     args = parser.parse_args()
 
     from common import machine, print_table, write_results
+
+    if args.show:
+        results = json.loads(args.show.read_text())
+        results["notes"] = final_notes(results)
+        print("\n".join(f"- {note}" for note in results["notes"]))
+        if args.out:
+            write_results(args.out.stem, results, args.out.parent)
+        return
 
     from slm_math.config import load_params
     from slm_math.evaluation.run import load_benchmarks
@@ -511,6 +575,7 @@ def main() -> None:
     for kind, row in results.get("seeds", {}).items():
         print(f"{kind} over seeds {row['seeds']}: gain {row['delta_mean']:+.4f} ± {row['delta_stdev']:.4f}, "
               f"significant in {row['significant_gains']} of {len(row['seeds'])}")
+    results["notes"] = final_notes(results)
     partial.stop()
     write_results(out.stem, results, out.parent)
 

@@ -1,0 +1,63 @@
+"""experiments/grpo_dynamic.py's notes: the findings of a finished run, computed from it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.experiments.test_grpo_dynamic_partial import ROOT, script  # noqa: F401 (fixture)
+
+
+def arm(delta: float, p: float, zero_drawn: float, extra: int, seed_accuracy: float) -> dict:
+    return {"steps": 100, "accuracy": {"pooled": seed_accuracy},
+            "vs_start": {"n": 1000, "a_only": 20, "b_only": 20 + int(delta * 1000), "delta": delta, "p": p},
+            "zero_std_drawn_mean": zero_drawn, "zero_std_trained_mean": 0.0 if extra else zero_drawn,
+            "extra_completions": extra, "extra_generation_share": extra / 12800, "seconds_per_step": 5.5,
+            "curriculum_start": {"pool_start": {"active": 400}},
+            "pool_end": {"problems": 1024, "active": 40, "retired": 470, "cooling": 514, "fallback_draws": 0},
+            "held_out_guard": {"benchmark": "champ", "curve": {"step": [0, 100], "accuracy": [0.045, 0.034]}},
+            "held_out_vs_start": {"delta": -0.011, "p": 1.0}}
+
+
+def results() -> dict:
+    return {"eval": {"start": {"pooled": 0.484}, "n_tasks": 1000, "tasks": ["lcm", "products"],
+                     "max_new_tokens": 256},
+            "arms": {"static@1": arm(0.012, 0.3, 0.7, 0, 0.496),
+                     "dynamic@1": arm(0.034, 0.001, 0.52, 24472, 0.518),
+                     "dynamic@2": arm(0.045, 3.3e-6, 0.53, 24440, 0.529)},
+            "seeds": {"dynamic": {"seeds": [1, 2], "delta_mean": 0.0395, "delta_stdev": 0.0078,
+                                  "significant_gains": 2}},
+            "dynamic_vs_static": {"arms": ["static@1", "dynamic@1"], "n": 1000, "delta": 0.022, "p": 0.04},
+            "targets": {"dynamic_zero_std_trained_under_30pct": True,
+                        "dynamic_gain_larger_than_static": False}}
+
+
+def test_the_notes_state_each_arm_the_seeds_and_the_targets(script):  # noqa: F811
+    notes = script.final_notes(results())
+    assert notes[0].startswith("start model: 0.484 greedy on 1000 task problems (lcm, products)")
+    static, dynamic = notes[1], notes[2]
+    assert "static@1: 100 steps, accuracy 0.496 (+1.2 pp over the start, 32 won / 20 lost, p 0.3)" in static
+    assert "extra completions" not in static and "zero-variance groups 0.70 drawn, 0.70 trained" in static
+    assert "24,472 extra completions (1.91x the step's own)" in dynamic
+    assert "pool active 400 -> 40 of 1024 (retired 470, cooling 514, fallback draws 0)" in dynamic
+    assert "champ during training 0.045 -> 0.034 (after vs start -1.1 pp, p 1)" in dynamic
+    assert "dynamic over seeds 1, 2: gain +4.0 pp (sd 0.8 pp), significant (p < 0.05) in 2 of 2" in notes
+    assert "dynamic@1 against static@1: +2.2 pp, p 0.04 on 1000 problems" in notes
+    assert notes[-1] == ("targets: dynamic_zero_std_trained_under_30pct met, "
+                         "dynamic_gain_larger_than_static missed")
+
+
+def test_show_writes_the_results_with_their_notes(tmp_path):
+    source = tmp_path / "run.json"
+    source.write_text(json.dumps({**results(), "notes": ["stale"]}))
+    out = tmp_path / "written" / "grpo_seeds.json"
+    out.parent.mkdir()
+    done = subprocess.run([sys.executable, "experiments/grpo_dynamic.py", "--show", str(source), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    written = json.loads(out.read_text())
+    assert written["notes"][0].startswith("start model: 0.484") and "stale" not in written["notes"]
+    assert written["arms"].keys() == results()["arms"].keys()
+    assert "- dynamic@1: 100 steps" in done.stdout
