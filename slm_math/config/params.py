@@ -33,15 +33,30 @@ class ModelParams:
 
 
 @dataclass
-class TaskParams:
-    """One reasoning-gym generator turned into a benchmark with train and test splits."""
+class GeneratorParams:
+    """A reasoning-gym generator with its config and the answer rule of its problems."""
 
     generator: str = param(help="reasoning-gym dataset name, e.g. 'products'")
     rule: AnswerRule = param("numeric", help="answer rule the grader applies")
     config: dict[str, object] = param(default_factory=dict,
                                       help="keyword arguments for the generator's config")
+
+
+@dataclass
+class TaskParams(GeneratorParams):
+    """One reasoning-gym generator turned into a benchmark with train and test splits."""
+
     train_size: int | None = param(None, min=0, help="override data.train_size for this task")
     test_size: int | None = param(None, min=0, help="override data.test_size for this task")
+
+
+@dataclass
+class GRPOTaskParams(GeneratorParams):
+    """A reasoning-gym generator that adds train-only problems to GRPO's pool (no test split)."""
+
+    size: int = param(1000, min=1, max=40_000, help=(
+        "problems drawn (distinct, none in a test set or data/train; fewer when the "
+        "generator's space is smaller: metrics/data.json counts them)"))
 
 
 @dataclass
@@ -62,10 +77,19 @@ class DataParams:
         "gsm_symbolic: every k-th template goes to test, the rest to train"))
     tasks: dict[str, TaskParams] = param(default_factory=dict,
                                          help="reasoning-gym tasks, by benchmark name")
+    grpo_tasks: dict[str, GRPOTaskParams] = param(default_factory=dict, help=(
+        "train-only reasoning-gym tasks for GRPO's pool, by name: written to "
+        "data/grpo_train/<name>.jsonl, checked against every test set like train problems, "
+        "never read by SFT or evaluation; grpo.extra_tasks picks them"))
 
     def check(self) -> str | None:
-        """Every benchmark name must be a built-in or a declared task."""
+        """Every benchmark name must be a built-in or a declared task; GRPO-only tasks have
+        names of their own (their problem ids are ``<name>/train/<i>``)."""
         known = set(BUILTIN_BENCHMARKS) | set(self.tasks)
+        for name in self.grpo_tasks:
+            if name in known:
+                return (f"grpo_tasks.{name}: the name is already a benchmark; name the GRPO-only "
+                        f"task apart (e.g. {name}_hard), so its problem ids stay unique")
         for i, name in enumerate(self.benchmarks):
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=1)
