@@ -643,6 +643,10 @@ class GRPOParams:
         "the format reward's weight becomes 0 (still computed and logged) when the start "
         "model's format rate on the curriculum's samples is at least this (None: keep it)"))
     curriculum: CurriculumParams = param(default_factory=CurriculumParams, help="problem selection")
+    extra_tasks: list[str] = param(default_factory=list, help=(
+        "names of data.grpo_tasks whose train-only problems (data/grpo_train/<name>.jsonl) join "
+        "the live pool after the curriculum, unmeasured (so active): the groups GRPO samples "
+        "measure them, no start-of-run pass-rate measurement does; needs curriculum.refresh"))
     dynamic_sampling: DynamicSamplingParams = param(default_factory=DynamicSamplingParams,
                                                     help="replace zero-variance groups (DAPO)")
     held_out: HeldOutGuardParams = param(default_factory=HeldOutGuardParams, help=(
@@ -675,6 +679,11 @@ class GRPOParams:
             ("curriculum.refresh", self.curriculum.refresh)) if on]
         if needs_correctness and "correctness" not in self.rewards:
             return f"{needs_correctness[0]} needs the correctness reward in rewards"
+        if self.extra_tasks and not self.curriculum.refresh:
+            return (f"extra_tasks: {self.extra_tasks!r} join the live pool unmeasured; set "
+                    "curriculum.refresh: true, or extra_tasks: []")
+        if len(set(self.extra_tasks)) != len(self.extra_tasks):
+            return f"extra_tasks: a name is listed twice in {self.extra_tasks!r}"
         return None
 
 
@@ -714,6 +723,8 @@ class GRPOVerifierParams(GRPOParams):
             return "dynamic_sampling.metric: the verifier has no correctness reward; use 'reward'"
         if self.curriculum.refresh:
             return "curriculum.refresh: the verifier's examples have no pass rate to refresh"
+        if self.extra_tasks:
+            return f"extra_tasks: {self.extra_tasks!r}: the verifier has no live pool to add them to"
         if self.held_out.problems:
             return "held_out: the verifier's held-out check is verdict accuracy (eval_problems)"
         return None
@@ -745,7 +756,13 @@ class Params:
     report: ReportParams = param(default_factory=ReportParams, help="the report stage")
 
     def check(self) -> str | None:
-        """Every agent an eval cell names must be configured."""
+        """Every agent an eval cell names must be configured; every GRPO extra task declared."""
+        for i, name in enumerate(self.grpo.extra_tasks):
+            if name not in self.data.grpo_tasks:
+                close = difflib.get_close_matches(name, list(self.data.grpo_tasks), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                return (f"grpo.extra_tasks[{i}]: {name!r} is not a key of data.grpo_tasks{hint}; "
+                        f"declared: {', '.join(self.data.grpo_tasks) or 'none'}")
         for cell_name, cell in self.eval.cells.items():
             if cell.agent not in self.agents:
                 close = difflib.get_close_matches(cell.agent, list(self.agents), n=1)
