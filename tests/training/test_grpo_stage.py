@@ -135,14 +135,21 @@ def test_extra_tasks_join_the_pool_active_without_the_start_measurement(tiny_mod
     assert sum(s["measured"] for s in end.values()) == curriculum["pool_end"]["measured"]
 
 
-def test_a_missing_extra_task_file_names_the_file_and_param(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("clash, message", [
+    (False, r"grpo_train/lcm_60\.jsonl: no such problem file \(grpo\.extra_tasks names 'lcm_60'\)"),
+    (True, r"lcm_60\.jsonl: problem id 'products/train/2' is already a training problem's"),
+])
+def test_a_missing_or_clashing_extra_task_file_is_an_error_naming_it(tiny_model_dir, tmp_path,
+                                                                     clash, message):
     from slm_math.jsonl import DataFileError
 
     paths = _workspace(tmp_path, tiny_model_dir)
+    if clash:
+        train = read_jsonl(tmp_path / "data" / "train" / "products.jsonl")
+        write_jsonl(tmp_path / "data" / "grpo_train" / "lcm_60.jsonl", train[:1])
     cfg = quick_grpo(extra_tasks=["lcm_60"], curriculum=CurriculumParams(
         mode="none", candidates=None, refresh=True))
-    with pytest.raises(DataFileError, match=r"grpo_train/lcm_60\.jsonl: no such problem file "
-                                            r"\(grpo\.extra_tasks names 'lcm_60'\)"):
+    with pytest.raises(DataFileError, match=message):
         run_grpo_stage(Params(grpo=cfg), dataclasses.replace(
             paths, extra_problems=tmp_path / "data" / "grpo_train"))
 
