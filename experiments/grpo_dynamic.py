@@ -149,7 +149,8 @@ def arm_paths(ws: Path, work: Path, arm: str):
         if src.name not in ("grpo", ".checkpoints") and not link.exists():
             link.symlink_to(src.resolve(), target_is_directory=True)
     return GRPOPaths(problems=ws / "data" / "train", benchmarks=ws / "data" / "benchmarks",
-                     models=models, metrics=work / arm / "metrics", dvclive=work / arm / "dvclive",
+                     extra_problems=ws / "data" / "grpo_train", models=models,
+                     metrics=work / arm / "metrics", dvclive=work / arm / "dvclive",
                      grpo_data=work / arm / "data" / "grpo")
 
 

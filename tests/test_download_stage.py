@@ -54,10 +54,53 @@ def test_download_writes_sets_model_and_metrics(workdir, tiny_model_dir):
     assert (workdir / "models/base/model.safetensors").exists()
 
 
+GRPO_TASKS = """\
+  grpo_tasks:
+    chain_sum_3terms:
+      generator: chain_sum
+      size: 25
+      config: {min_terms: 3, max_terms: 3, max_digits: 2}
+"""
+
+
+def test_grpo_tasks_go_to_their_own_folder_and_leave_train_and_test_byte_identical(
+        workdir, tiny_model_dir, tmp_path):
+    """What SFT (cotgen, verify, sft_* read data/train) and evaluation (data/benchmarks)
+    read is the same byte for byte with the GRPO-only pool on."""
+    runs = {}
+    for name, extra in (("plain", ""), ("pool", GRPO_TASKS)):
+        run_dir = tmp_path / name
+        run_dir.mkdir()
+        (run_dir / "params.yaml").write_text(SMALL.format(model=tiny_model_dir) + extra)
+        result = run_download(run_dir)
+        assert result.returncode == 0, result.stderr[-2000:]
+        runs[name] = run_dir
+    for folder in ("data/train", "data/benchmarks"):
+        files = sorted(p.name for p in (runs["plain"] / folder).glob("*.jsonl"))
+        assert files == sorted(p.name for p in (runs["pool"] / folder).glob("*.jsonl")) != []
+        for file in files:
+            assert (runs["plain"] / folder / file).read_bytes() == \
+                (runs["pool"] / folder / file).read_bytes(), f"{folder}/{file} changed"
+    assert list((runs["plain"] / "data/grpo_train").iterdir()) == []   # a DVC out, empty
+    extra = read_problems(runs["pool"] / "data/grpo_train/chain_sum_3terms.jsonl")
+    test = {r["problem"] for r in read_problems(runs["pool"] / "data/benchmarks/chain_sum.jsonl")}
+    assert len(extra) == 25 and not {r["problem"] for r in extra} & test
+    metrics = json.loads((runs["pool"] / "metrics/data.json").read_text())
+    plain = json.loads((runs["plain"] / "metrics/data.json").read_text())
+    assert metrics["grpo_tasks"]["tasks"]["chain_sum_3terms"]["train"] == 25
+    assert metrics["grpo_tasks"]["total"]["train"] == 25 and plain["grpo_tasks"]["total"]["train"] == 0
+    assert metrics["benchmarks"] == plain["benchmarks"] and metrics["total"] == plain["total"]
+
+
 @pytest.mark.parametrize("text, expected", [
     ("data:\n  trian_size: 3\n", "unknown key data.trian_size (did you mean data.train_size?)"),
     ("data:\n  train_size: -1\n", "data.train_size: -1 is below the minimum 0"),
     ("data:\n  benchmarks: [gsm8K]\n", "unknown benchmark 'gsm8K' (did you mean 'gsm8k'?)"),
+    ("data:\n  grpo_tasks:\n    x: {generator: lcm, size: -3}\n",
+     "data.grpo_tasks.x.size: -3 is below the minimum 1"),
+    ("data:\n  grpo_tasks:\n    x: {generator: lcm, config: {max_value: 1}}\n",
+     "data.grpo_tasks.x: reasoning-gym generator 'lcm' with config {'max_value': 1}: "
+     "AssertionError: max_value must be > min_value"),
 ])
 def test_bad_params_exit_2_with_one_line(workdir, text, expected):
     (workdir / "params.yaml").write_text(text)

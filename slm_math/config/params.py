@@ -33,15 +33,30 @@ class ModelParams:
 
 
 @dataclass
-class TaskParams:
-    """One reasoning-gym generator turned into a benchmark with train and test splits."""
+class GeneratorParams:
+    """A reasoning-gym generator with its config and the answer rule of its problems."""
 
     generator: str = param(help="reasoning-gym dataset name, e.g. 'products'")
     rule: AnswerRule = param("numeric", help="answer rule the grader applies")
     config: dict[str, object] = param(default_factory=dict,
                                       help="keyword arguments for the generator's config")
+
+
+@dataclass
+class TaskParams(GeneratorParams):
+    """One reasoning-gym generator turned into a benchmark with train and test splits."""
+
     train_size: int | None = param(None, min=0, help="override data.train_size for this task")
     test_size: int | None = param(None, min=0, help="override data.test_size for this task")
+
+
+@dataclass
+class GRPOTaskParams(GeneratorParams):
+    """A reasoning-gym generator that adds train-only problems to GRPO's pool (no test split)."""
+
+    size: int = param(1000, min=1, max=40_000, help=(
+        "problems drawn (distinct, none in a test set or data/train; fewer when the "
+        "generator's space is smaller: metrics/data.json counts them)"))
 
 
 @dataclass
@@ -62,10 +77,19 @@ class DataParams:
         "gsm_symbolic: every k-th template goes to test, the rest to train"))
     tasks: dict[str, TaskParams] = param(default_factory=dict,
                                          help="reasoning-gym tasks, by benchmark name")
+    grpo_tasks: dict[str, GRPOTaskParams] = param(default_factory=dict, help=(
+        "train-only reasoning-gym tasks for GRPO's pool, by name: written to "
+        "data/grpo_train/<name>.jsonl, checked against every test set like train problems, "
+        "never read by SFT or evaluation; grpo.extra_tasks picks them"))
 
     def check(self) -> str | None:
-        """Every benchmark name must be a built-in or a declared task."""
+        """Every benchmark name must be a built-in or a declared task; GRPO-only tasks have
+        names of their own (their problem ids are ``<name>/train/<i>``)."""
         known = set(BUILTIN_BENCHMARKS) | set(self.tasks)
+        for name in self.grpo_tasks:
+            if name in known:
+                return (f"grpo_tasks.{name}: the name is already a benchmark; name the GRPO-only "
+                        f"task apart (e.g. {name}_hard), so its problem ids stay unique")
         for i, name in enumerate(self.benchmarks):
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=1)
@@ -619,6 +643,10 @@ class GRPOParams:
         "the format reward's weight becomes 0 (still computed and logged) when the start "
         "model's format rate on the curriculum's samples is at least this (None: keep it)"))
     curriculum: CurriculumParams = param(default_factory=CurriculumParams, help="problem selection")
+    extra_tasks: list[str] = param(default_factory=list, help=(
+        "names of data.grpo_tasks whose train-only problems (data/grpo_train/<name>.jsonl) join "
+        "the live pool after the curriculum, unmeasured (so active): the groups GRPO samples "
+        "measure them, no start-of-run pass-rate measurement does; needs curriculum.refresh"))
     dynamic_sampling: DynamicSamplingParams = param(default_factory=DynamicSamplingParams,
                                                     help="replace zero-variance groups (DAPO)")
     held_out: HeldOutGuardParams = param(default_factory=HeldOutGuardParams, help=(
@@ -651,6 +679,11 @@ class GRPOParams:
             ("curriculum.refresh", self.curriculum.refresh)) if on]
         if needs_correctness and "correctness" not in self.rewards:
             return f"{needs_correctness[0]} needs the correctness reward in rewards"
+        if self.extra_tasks and not self.curriculum.refresh:
+            return (f"extra_tasks: {self.extra_tasks!r} join the live pool unmeasured; set "
+                    "curriculum.refresh: true, or extra_tasks: []")
+        if len(set(self.extra_tasks)) != len(self.extra_tasks):
+            return f"extra_tasks: a name is listed twice in {self.extra_tasks!r}"
         return None
 
 
@@ -690,6 +723,8 @@ class GRPOVerifierParams(GRPOParams):
             return "dynamic_sampling.metric: the verifier has no correctness reward; use 'reward'"
         if self.curriculum.refresh:
             return "curriculum.refresh: the verifier's examples have no pass rate to refresh"
+        if self.extra_tasks:
+            return f"extra_tasks: {self.extra_tasks!r}: the verifier has no live pool to add them to"
         if self.held_out.problems:
             return "held_out: the verifier's held-out check is verdict accuracy (eval_problems)"
         return None
@@ -721,7 +756,13 @@ class Params:
     report: ReportParams = param(default_factory=ReportParams, help="the report stage")
 
     def check(self) -> str | None:
-        """Every agent an eval cell names must be configured."""
+        """Every agent an eval cell names must be configured; every GRPO extra task declared."""
+        for i, name in enumerate(self.grpo.extra_tasks):
+            if name not in self.data.grpo_tasks:
+                close = difflib.get_close_matches(name, list(self.data.grpo_tasks), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                return (f"grpo.extra_tasks[{i}]: {name!r} is not a key of data.grpo_tasks{hint}; "
+                        f"declared: {', '.join(self.data.grpo_tasks) or 'none'}")
         for cell_name, cell in self.eval.cells.items():
             if cell.agent not in self.agents:
                 close = difflib.get_close_matches(cell.agent, list(self.agents), n=1)

@@ -132,14 +132,15 @@ def draw_problems(ds, indices, *, name: str, generator: str, rule: str, split: s
 
 
 def generate_split(name: str, generator: str, rule: str, config: dict, *, seed: int,
-                   split: str, size: int, max_tries_factor: int = 20
-                   ) -> tuple[list[dict], Counter]:
-    """(problems, counts): ``size`` checked problems from ``split``'s own block of indices."""
+                   split: str, size: int, max_tries_factor: int = 20,
+                   exclude: set[str] = frozenset()) -> tuple[list[dict], Counter]:
+    """(problems, counts): ``size`` checked problems from ``split``'s own block of indices,
+    none of whose question text is in ``exclude``."""
     counts: Counter = Counter()
     indices = split_indices(split, size, max_tries_factor)
     ds = _dataset(generator, task_seed(seed, name), indices.stop, config)
     return draw_problems(ds, indices, name=name, generator=generator, rule=rule, split=split,
-                         want=size, counts=counts), counts
+                         want=size, counts=counts, exclude=exclude), counts
 
 
 def generate_task(name: str, generator: str, rule: str, config: dict, *, seed: int,

@@ -37,8 +37,10 @@ class CurriculumError(ValueError):
     """The curriculum left nothing to train on."""
 
 
-def problem_files(folder: Path, benchmarks: list[str] | None) -> list[Path]:
-    """``folder/<name>.jsonl`` for each benchmark (every file when None); a missing one is an error."""
+def problem_files(folder: Path, benchmarks: list[str] | None, *,
+                  field: str = "grpo.benchmarks") -> list[Path]:
+    """``folder/<name>.jsonl`` for each benchmark (every file when None); a missing one is an
+    error naming the params ``field`` that listed it."""
     if benchmarks is None:
         files = sorted(folder.glob("*.jsonl"))
         if not files:
@@ -47,7 +49,8 @@ def problem_files(folder: Path, benchmarks: list[str] | None) -> list[Path]:
     files = [folder / f"{name}.jsonl" for name in benchmarks]
     for file in files:
         if not file.is_file():
-            raise DataFileError(f"{file}: no such problem file (grpo.benchmarks names {file.stem!r})")
+            raise DataFileError(f"{file}: no such problem file ({field} names {file.stem!r}); "
+                                "run the download stage")
     return files
 
 

@@ -49,13 +49,18 @@ class ProblemPool:
         problem with a rate at or below ``min_rate`` starts cooling, at or above ``max_rate``
         retired, in between active; unmeasured problems start active.
     refresh: False keeps every problem active (the pool then only supplies fresh prompts).
+    sources: one per row (the problem's benchmark or GRPO-only task): the summary then
+        counts the states per source as well.
     """
 
     def __init__(self, problem_ids: Sequence[str], *, seed: int, refresh: bool = True,
                  retire_after: int = 2, cooldown_steps: int = 20,
                  initial_rates: dict[str, float] | None = None, min_rate: float = 0.0,
-                 max_rate: float = 1.0):
+                 max_rate: float = 1.0, sources: Sequence[str] | None = None):
         self.problem_ids = list(problem_ids)
+        if sources is not None and len(sources) != len(self.problem_ids):
+            raise ValueError(f"{len(sources)} sources for {len(self.problem_ids)} problems")
+        self.sources = None if sources is None else list(sources)
         self.index = {pid: i for i, pid in enumerate(self.problem_ids)}
         self.seed, self.refresh = seed, refresh
         self.retire_after, self.cooldown_steps = retire_after, cooldown_steps
@@ -143,14 +148,25 @@ class ProblemPool:
             record.update(state=ACTIVE, streak=0)
 
     # ------------------------------------------------------------------ reporting
-    def counts(self) -> dict[str, int]:
-        """Problems per state ('cooling' counts those still waiting), and how many are measured."""
+    def counts(self, rows: Sequence[int] | None = None) -> dict[str, int]:
+        """Problems per state ('cooling' counts those still waiting), and how many are
+        measured, over ``rows`` (every row when None)."""
+        rows = range(len(self)) if rows is None else rows
         out = {ACTIVE: 0, COOLING: 0, RETIRED: 0}
-        for i, record in enumerate(self.records):
+        for i in rows:
+            record = self.records[i]
             state = ACTIVE if record["state"] == COOLING and self.eligible(i) else record["state"]
             out[state] += 1
-        out["measured"] = sum(1 for r in self.records if r["rate"] is not None)
+        out["measured"] = sum(1 for i in rows if self.records[i]["rate"] is not None)
         return out
+
+    def counts_by_source(self) -> dict[str, dict[str, int]]:
+        """:meth:`counts` for each source, with its problem count (empty without sources)."""
+        rows: dict[str, list[int]] = {}
+        for i, source in enumerate(self.sources or []):
+            rows.setdefault(source, []).append(i)
+        return {source: {"problems": len(ids), **self.counts(ids)}
+                for source, ids in sorted(rows.items())}
 
     def histogram(self) -> dict[str, int]:
         """Problems per pass-rate bin (the last measure of each problem; unmeasured apart)."""
@@ -171,10 +187,14 @@ class ProblemPool:
         return out
 
     def summary(self) -> dict[str, Any]:
-        """The end state for metrics/grpo.json: counts, histogram, groups seen, fallbacks."""
-        return {"problems": len(self), **self.counts(), "histogram": self.histogram(),
-                "groups_seen": self.groups_seen, "fallback_draws": self.fallback_draws,
-                "refresh": self.refresh}
+        """The end state for metrics/grpo.json: counts (per source too, when known),
+        histogram, groups seen, fallbacks."""
+        out = {"problems": len(self), **self.counts(), "histogram": self.histogram(),
+               "groups_seen": self.groups_seen, "fallback_draws": self.fallback_draws,
+               "refresh": self.refresh}
+        if self.sources is not None:
+            out["by_source"] = self.counts_by_source()
+        return out
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs to continue the same pool."""

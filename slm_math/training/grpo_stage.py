@@ -2,7 +2,9 @@
 
 grpo (solver role): training problems → curriculum (pass rates written to
 data/grpo/pass_rates.jsonl; the start model's format rate on the same samples decides
-whether the format reward still counts) → held-out greedy accuracy of the start model, on
+whether the format reward still counts) → the GRPO-only problems of ``grpo.extra_tasks``
+(data/grpo_train/, unmeasured: the live pool starts them active and the groups it samples
+measure them) → held-out greedy accuracy of the start model, on
 the training benchmarks' test problems and on the held-out guard's benchmark → GRPO with
 the correctness and format rewards (dynamic sampling, the live curriculum and the guard
 evaluated every N steps when configured) → the same held-out checks on the trained model →
@@ -66,6 +68,7 @@ class GRPOPaths:
     metrics: Path = Path("metrics")
     dvclive: Path = Path("dvclive")
     grpo_data: Path = Path("data/grpo")
+    extra_problems: Path = Path("data/grpo_train")  # data.grpo_tasks: GRPO-only problems
 
     def output(self, stage: str) -> Path:
         """The stage's final model folder (a DVC output)."""
@@ -246,12 +249,22 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
     model = model.to(local_device())  # the curriculum and held-out sampling run before TRL moves it
     backend = resolve_backend(cfg.generation.backend, mode=cfg.mode, start_dir=start_dir)
     files = problem_files(paths.problems, benchmarks)
+    extra_files = problem_files(paths.extra_problems, cfg.extra_tasks, field="grpo.extra_tasks") \
+        if cfg.extra_tasks else []
     hashes = {"params_hash": params_hash(cfg, {"seed": params.seed}),
-              "data_hash": data_hash(*files), "start_model_hash": data_hash(start_dir)}
+              "data_hash": data_hash(*files, *extra_files), "start_model_hash": data_hash(start_dir)}
     fingerprint = "-".join(hashes.values())
     scratch = paths.checkpoints(stage)
     resuming = prepare_checkpoint_dir(scratch, fingerprint) is not None
     problems = load_problem_list(paths.problems, benchmarks)
+    extra = {file.stem: load_problem_list(paths.extra_problems, [file.stem]) for file in extra_files}
+    source = {p["id"]: p["source"] for p in problems}  # the pool counts its states per source
+    for name, records in extra.items():
+        clash = next((p["id"] for p in records if p["id"] in source), None)
+        if clash is not None:
+            raise DataFileError(f"{paths.extra_problems / name}.jsonl: problem id {clash!r} is "
+                                "already a training problem's; re-run the download stage")
+        source.update({p["id"]: name for p in records})
     tags = {"git_commit": git_commit(), **hashes, "init": cfg.init,
             "role": "verifier" if verifier else "solver"}
 
@@ -270,6 +283,8 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             guard_problems = _guard_problems(paths, cfg, params.seed)  # a missing file: stop now
             rows, counts, rates, format_measured = _solver_rows(
                 cfg, params, paths, model, tokenizer, scratch, problems, engine)
+            # unmeasured: the live pool starts them active
+            rows += [prompt_row(p) for records in extra.values() for p in records]
             held = _held_out_problems(paths, cfg, benchmarks, params.seed)
             evaluate = lambda m: held_out_accuracy(m, tokenizer, held,  # noqa: E731
                                                    max_new_tokens=cfg.max_completion_length,
@@ -284,6 +299,8 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                         for name, spec in cfg.rewards.items()]
         rows, too_long = drop_long_prompts(rows, tokenizer, cfg.max_prompt_length)
         counts["dropped_too_long"] = too_long
+        if extra:
+            counts["extra_tasks"] = extra_task_counts(rows, source, cfg.extra_tasks)
         if not rows:
             raise CurriculumError(f"{stage}: every prompt is longer than max_prompt_length "
                                   f"({cfg.max_prompt_length} tokens)")
@@ -293,7 +310,8 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             pool = ProblemPool([r["problem_id"] for r in rows], seed=params.seed,
                                retire_after=cur.retire_after, cooldown_steps=cur.cooldown_steps,
                                initial_rates=rates, min_rate=cur.min_pass_rate,
-                               max_rate=cur.max_pass_rate)
+                               max_rate=cur.max_pass_rate,
+                               sources=[source[r["problem_id"]] for r in rows])
             counts["pool_start"] = pool.summary()
         elif len(rows) < cfg.prompts_per_step:  # TRL's sampler would make no batch: 0 steps
             raise CurriculumError(
@@ -383,6 +401,18 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
           f"{metrics.get('training_tokens_per_s')} tokens/s; "
           f"registered {version.name} v{version.version} @{version.alias}")
     return result, metrics
+
+
+def extra_task_counts(rows: list[dict], source: dict[str, str], names: list[str]) -> dict:
+    """metrics/grpo.json's count of the training rows that came from the GRPO-only tasks
+    (grpo.extra_tasks, after prompts too long were dropped): in all and per task.
+    ``source``: problem id -> its benchmark, or its task for a GRPO-only problem."""
+    by_task = {name: 0 for name in names}
+    for row in rows:
+        name = source[row["problem_id"]]
+        if name in by_task:
+            by_task[name] += 1
+    return {"problems": sum(by_task.values()), "of_pool": len(rows), "by_task": by_task}
 
 
 def zero_variance_line(metrics: dict) -> str:

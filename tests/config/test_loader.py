@@ -113,3 +113,34 @@ def test_dynamic_sampling_and_refresh_need_the_correctness_reward(tmp_path):
     with pytest.raises(ParamsError, match="verifier has no correctness reward"):
         load_params(ROOT / "params.yaml", {"grpo_verifier": {"dynamic_sampling": {
             "enabled": True, "metric": "correctness"}}})
+
+
+GRPO_TASK = {"lcm_60": {"generator": "lcm", "size": 10, "config": {"max_value": 60}}}
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"data": {"grpo_tasks": GRPO_TASK}, "grpo": {"extra_tasks": ["lcm60"]}},
+     "grpo.extra_tasks[0]: 'lcm60' is not a key of data.grpo_tasks (did you mean 'lcm_60'?)"),
+    ({"grpo": {"extra_tasks": ["lcm_60"]}},
+     "grpo.extra_tasks[0]: 'lcm_60' is not a key of data.grpo_tasks; declared: none"),
+    ({"data": {"grpo_tasks": {"lcm": GRPO_TASK["lcm_60"]}}},
+     "data: grpo_tasks.lcm: the name is already a benchmark"),
+    ({"data": {"grpo_tasks": {"lcm_60": {**GRPO_TASK["lcm_60"], "size": 0}}}},
+     "data.grpo_tasks.lcm_60.size: 0 is below the minimum 1"),
+    ({"data": {"grpo_tasks": GRPO_TASK},
+      "grpo": {"extra_tasks": ["lcm_60"], "curriculum": {"refresh": False}}},
+     "grpo: extra_tasks: ['lcm_60'] join the live pool unmeasured; set curriculum.refresh: true"),
+    ({"data": {"grpo_tasks": GRPO_TASK}, "grpo_verifier": {"extra_tasks": ["lcm_60"]}},
+     "grpo_verifier: extra_tasks: ['lcm_60']: the verifier has no live pool"),
+])
+def test_bad_grpo_extra_pool_names_field_and_value(overrides, expected):
+    with pytest.raises(ParamsError) as info:
+        load_params(ROOT / "params.yaml", overrides)
+    assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_grpo_extra_pool_is_off_by_default_and_declared_tasks_load():
+    assert load_params(ROOT / "params.yaml").grpo.extra_tasks == []
+    params = load_params(ROOT / "params.yaml", {"data": {"grpo_tasks": GRPO_TASK},
+                                                "grpo": {"extra_tasks": ["lcm_60"]}})
+    assert params.data.grpo_tasks["lcm_60"].config == {"max_value": 60}

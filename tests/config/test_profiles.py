@@ -57,6 +57,12 @@ def test_gpu_profile_sizes():
     assert params["grpo"]["held_out"]["problems"] >= 88
     sampled = params["agents"]["sampled"]
     assert (sampled["n"], sampled["temperature"], sampled["top_p"]) == (8, 0.6, 0.95)
+    # GRPO's pool gets a few thousand GRPO-only problems; the default's has none, and the
+    # data SFT and evaluation read is configured as in the default
+    assert params["grpo"]["extra_tasks"] == list(params["data"]["grpo_tasks"])
+    assert sum(t["size"] for t in params["data"]["grpo_tasks"].values()) >= 4000
+    assert default["grpo"]["extra_tasks"] == [] and default["data"]["grpo_tasks"] == {}
+    assert params["data"]["tasks"] == default["data"]["tasks"]
     # what the profile leaves alone is the default's
     assert params["model"] == default["model"] and params["tracking"] == default["tracking"]
 

@@ -31,6 +31,21 @@ def test_refreshed_pass_rates_move_the_pool():
                                 "100": 1, "unmeasured": 3}
 
 
+def test_summary_counts_states_per_source_with_unmeasured_extras_active():
+    # p0-p2 measured before training (the curriculum), p3-p5 GRPO-only extras: unmeasured
+    pool = ProblemPool(IDS, seed=0, initial_rates={"p0": 0.0, "p1": 1.0, "p2": 0.5},
+                       sources=["lcm"] * 3 + ["lcm_60"] * 3)
+    pool.record("p3", [False] * 4)
+    by_source = pool.summary()["by_source"]
+    assert by_source["lcm"] == {"problems": 3, "active": 1, "cooling": 1, "retired": 1,
+                                "measured": 3}
+    assert by_source["lcm_60"] == {"problems": 3, "active": 2, "cooling": 1, "retired": 0,
+                                   "measured": 1}
+    assert "by_source" not in ProblemPool(IDS, seed=0).summary()
+    with pytest.raises(ValueError, match="2 sources for 6 problems"):
+        ProblemPool(IDS, seed=0, sources=["a", "b"])
+
+
 def test_a_mixed_group_resets_the_solved_streak():
     pool = ProblemPool(IDS, seed=0, retire_after=2)
     pool.record("p0", [True] * 4)

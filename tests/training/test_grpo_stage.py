@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -93,6 +94,64 @@ def test_pass_rate_curriculum_that_keeps_nothing_stops_with_a_clear_error(tiny_m
         run_grpo_stage(Params(grpo=cfg), paths)
     rates = read_jsonl(tmp_path / "data" / "grpo" / "pass_rates.jsonl")
     assert len(rates) == 3 and all(r["pass_rate"] == 0.0 and r["k"] == 2 for r in rates)
+
+
+def test_extra_tasks_join_the_pool_active_without_the_start_measurement(tiny_model_dir,
+                                                                         tmp_path, monkeypatch):
+    from slm_math.training import grpo_stage
+
+    paths = _workspace(tmp_path, tiny_model_dir)
+    write_jsonl(tmp_path / "data" / "grpo_train" / "products_hard.jsonl", [
+        {"id": f"products_hard/train/{i}", "source": "products_hard", "split": "train",
+         "problem": f"Solve the following multiplication: {i} * 37.", "answer": str(37 * i),
+         "rule": "numeric"} for i in range(11, 17)])
+    write_jsonl(tmp_path / "data" / "grpo_train" / "unused.jsonl", [])
+    measured: list[str] = []
+
+    def fake_measure(model, tokenizer, pool, **kwargs):  # the start model's pass rates
+        measured.extend(p["id"] for p in pool)
+        return [{"problem_id": p["id"], "k": 2, "correct": 1, "pass_rate": 0.5} for p in pool]
+
+    monkeypatch.setattr(grpo_stage, "measure_pass_rates", fake_measure)
+    cfg = quick_grpo(max_steps=1, extra_tasks=["products_hard"],
+                     rewards={"correctness": RewardSpec(1.0, {})},
+                     curriculum=CurriculumParams(mode="pass_rate", k=2, candidates=None,
+                                                 refresh=True))
+    _, metrics = run_grpo_stage(Params(seed=1, grpo=cfg), dataclasses.replace(
+        paths, extra_problems=tmp_path / "data" / "grpo_train"))
+
+    assert sorted(measured) == sorted(f"products/train/{i}" for i in range(2, 10))
+    rates = read_jsonl(tmp_path / "data" / "grpo" / "pass_rates.jsonl")
+    assert {r["problem_id"] for r in rates} == set(measured)
+    curriculum = metrics["curriculum"]
+    assert curriculum["extra_tasks"] == {"problems": 6, "of_pool": 14,
+                                         "by_task": {"products_hard": 6}}
+    assert metrics["train_prompts"] == 14
+    start = curriculum["pool_start"]["by_source"]
+    assert start["products_hard"] == {"problems": 6, "active": 6, "cooling": 0, "retired": 0,
+                                      "measured": 0}
+    assert start["products"]["measured"] == 8
+    end = curriculum["pool_end"]["by_source"]
+    assert sum(s["measured"] for s in end.values()) == curriculum["pool_end"]["measured"]
+
+
+@pytest.mark.parametrize("clash, message", [
+    (False, r"grpo_train/lcm_60\.jsonl: no such problem file \(grpo\.extra_tasks names 'lcm_60'\)"),
+    (True, r"lcm_60\.jsonl: problem id 'products/train/2' is already a training problem's"),
+])
+def test_a_missing_or_clashing_extra_task_file_is_an_error_naming_it(tiny_model_dir, tmp_path,
+                                                                     clash, message):
+    from slm_math.jsonl import DataFileError
+
+    paths = _workspace(tmp_path, tiny_model_dir)
+    if clash:
+        train = read_jsonl(tmp_path / "data" / "train" / "products.jsonl")
+        write_jsonl(tmp_path / "data" / "grpo_train" / "lcm_60.jsonl", train[:1])
+    cfg = quick_grpo(extra_tasks=["lcm_60"], curriculum=CurriculumParams(
+        mode="none", candidates=None, refresh=True))
+    with pytest.raises(DataFileError, match=message):
+        run_grpo_stage(Params(grpo=cfg), dataclasses.replace(
+            paths, extra_problems=tmp_path / "data" / "grpo_train"))
 
 
 def test_fewer_prompts_than_a_step_needs_is_an_error_not_a_silent_empty_run(tiny_model_dir,
