@@ -647,6 +647,10 @@ class GRPOParams:
         "names of data.grpo_tasks whose train-only problems (data/grpo_train/<name>.jsonl) join "
         "the live pool after the curriculum, unmeasured (so active): the groups GRPO samples "
         "measure them, no start-of-run pass-rate measurement does; needs curriculum.refresh"))
+    extra_tasks_draw: Literal["reserve", "mix"] = param("reserve", help=(
+        "how the extra_tasks problems are drawn: 'reserve' only where too few of the training "
+        "problems are active (the recipe is unchanged until the pool runs dry), 'mix' like any "
+        "other active problem (thousands of them then make most of each step)"))
     dynamic_sampling: DynamicSamplingParams = param(default_factory=DynamicSamplingParams,
                                                     help="replace zero-variance groups (DAPO)")
     held_out: HeldOutGuardParams = param(default_factory=HeldOutGuardParams, help=(

@@ -14,9 +14,10 @@ no extra generation), and moves each problem between three states:
 :class:`PoolSampler` replaces TRL's ``RepeatSampler`` with the same layout (each prompt
 ``K`` times in a row, each generation batch repeated for ``num_iterations x
 steps_per_generation``) over prompts drawn from the pool when the batch is needed. Draws walk
-seeded shuffles of the pool, skipping problems that are not active; when too few are
-active, the cooling problems closest to their return come first, then retired ones (counted
-as ``fallback_draws``), so training never stalls. The state is plain data
+seeded shuffles of the pool, skipping problems that are not active, and drawing reserve
+problems (the GRPO-only extras, by default) only where too few others are active; when too
+few are active in all, the cooling problems closest to their return come first, then retired
+ones (counted as ``fallback_draws``), so training never stalls. The state is plain data
 (:meth:`ProblemPool.state_dict`), saved with each checkpoint so a resumed run continues it.
 """
 
@@ -51,15 +52,22 @@ class ProblemPool:
     refresh: False keeps every problem active (the pool then only supplies fresh prompts).
     sources: one per row (the problem's benchmark or GRPO-only task): the summary then
         counts the states per source as well.
+    reserve: one flag per row: reserve problems are drawn only when too few of the others
+        are eligible (after them, before any fallback), so they extend a pool running dry
+        without changing what it trains on while it does not.
     """
 
     def __init__(self, problem_ids: Sequence[str], *, seed: int, refresh: bool = True,
                  retire_after: int = 2, cooldown_steps: int = 20,
                  initial_rates: dict[str, float] | None = None, min_rate: float = 0.0,
-                 max_rate: float = 1.0, sources: Sequence[str] | None = None):
+                 max_rate: float = 1.0, sources: Sequence[str] | None = None,
+                 reserve: Sequence[bool] | None = None):
         self.problem_ids = list(problem_ids)
         if sources is not None and len(sources) != len(self.problem_ids):
             raise ValueError(f"{len(sources)} sources for {len(self.problem_ids)} problems")
+        if reserve is not None and len(reserve) != len(self.problem_ids):
+            raise ValueError(f"{len(reserve)} reserve flags for {len(self.problem_ids)} problems")
+        self.reserve = [False] * len(self.problem_ids) if reserve is None else list(reserve)
         self.sources = None if sources is None else list(sources)
         self.index = {pid: i for i, pid in enumerate(self.problem_ids)}
         self.seed, self.refresh = seed, refresh
@@ -101,27 +109,37 @@ class ProblemPool:
         return i
 
     def draw(self, n: int) -> list[int]:
-        """``n`` row indices: eligible problems in seeded random order, then fallbacks."""
+        """``n`` row indices: eligible problems in seeded random order (reserve ones only
+        where the others fall short), then fallbacks."""
         if not self.problem_ids:
             raise ValueError("the problem pool is empty")
         out: list[int] = []
-        for _ in range(len(self)):  # one walk over the pool at most
+        spare: list[int] = []  # eligible reserve problems met on the walk, in its order
+        # the rest of this shuffle and one whole next one: every problem is met at least once
+        for _ in range(len(self) - min(self._cursor, len(self._order)) + len(self)):
             if len(out) == n:
                 return out
             i = self._next_in_cycle()
-            if self.eligible(i) and i not in out:
+            if not self.eligible(i) or i in out or i in spare:
+                continue
+            if not self.reserve[i]:
                 out.append(i)
+            elif len(spare) < n:
+                spare.append(i)
+        out += spare[:n - len(out)]
+        if len(out) == n:
+            return out
 
         def rank(i: int) -> tuple:  # eligible first, then the cooling ones due soonest
             record = self.records[i]
             return (not self.eligible(i), record["state"] == RETIRED, record["due"], i)
 
-        spare = sorted((i for i in range(len(self)) if i not in out), key=rank)
+        rest = sorted((i for i in range(len(self)) if i not in out), key=rank)
         while len(out) < n:
-            if not spare:  # a pool smaller than n repeats its problems
-                spare = sorted(range(len(self)), key=rank)
-            take = spare[:n - len(out)]
-            spare = spare[len(take):]
+            if not rest:  # a pool smaller than n repeats its problems
+                rest = sorted(range(len(self)), key=rank)
+            take = rest[:n - len(out)]
+            rest = rest[len(take):]
             self.fallback_draws += sum(1 for i in take if not self.eligible(i))
             out.extend(take)
         return out

@@ -311,7 +311,9 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                                retire_after=cur.retire_after, cooldown_steps=cur.cooldown_steps,
                                initial_rates=rates, min_rate=cur.min_pass_rate,
                                max_rate=cur.max_pass_rate,
-                               sources=[source[r["problem_id"]] for r in rows])
+                               sources=[source[r["problem_id"]] for r in rows],
+                               reserve=[cfg.extra_tasks_draw == "reserve"
+                                        and source[r["problem_id"]] in extra for r in rows])
             counts["pool_start"] = pool.summary()
         elif len(rows) < cfg.prompts_per_step:  # TRL's sampler would make no batch: 0 steps
             raise CurriculumError(

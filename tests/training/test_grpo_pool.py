@@ -46,6 +46,26 @@ def test_summary_counts_states_per_source_with_unmeasured_extras_active():
         ProblemPool(IDS, seed=0, sources=["a", "b"])
 
 
+def test_reserve_problems_are_drawn_only_where_the_others_run_short():
+    ids = [f"t{i}" for i in range(4)] + [f"x{i}" for i in range(40)]
+    reserve = [False] * 4 + [True] * 40
+    pool = ProblemPool(ids, seed=1, cooldown_steps=50, reserve=reserve)
+    for _ in range(20):  # four train problems active: a draw of 3 never touches the reserve
+        assert set(pool.draw(3)) <= {0, 1, 2, 3}
+    pool.record("t0", [False] * 4)
+    pool.record("t1", [True] * 4)
+    pool.record("t1", [True] * 4)  # t0 cooling, t1 retired: two train problems left
+    for _ in range(20):
+        drawn = pool.draw(3)
+        assert {2, 3} <= set(drawn) and len(set(drawn)) == 3
+        assert reserve[(set(drawn) - {2, 3}).pop()]  # the third comes from the reserve
+    assert pool.fallback_draws == 0  # an eligible reserve problem comes before a fallback
+    mixed = ProblemPool(ids, seed=1)  # without reserve flags every active problem is alike
+    assert any(i >= 4 for _ in range(5) for i in mixed.draw(3))
+    with pytest.raises(ValueError, match="2 reserve flags for 44 problems"):
+        ProblemPool(ids, seed=0, reserve=[True, False])
+
+
 def test_a_mixed_group_resets_the_solved_streak():
     pool = ProblemPool(IDS, seed=0, retire_after=2)
     pool.record("p0", [True] * 4)

@@ -133,6 +133,10 @@ def test_extra_tasks_join_the_pool_active_without_the_start_measurement(tiny_mod
     assert start["products"]["measured"] == 8
     end = curriculum["pool_end"]["by_source"]
     assert sum(s["measured"] for s in end.values()) == curriculum["pool_end"]["measured"]
+    # extra_tasks_draw 'reserve' (the default): 8 active train problems fill the step's
+    # prompts, so no extra problem was drawn, hence none measured
+    assert cfg.extra_tasks_draw == "reserve" and end["products_hard"]["measured"] == 0
+    assert end["products"]["measured"] == 8
 
 
 @pytest.mark.parametrize("clash, message", [
