@@ -249,6 +249,7 @@ def arm_summary(metrics: dict) -> dict:
                            "trained": curves.get("dynamic/zero_std_trained",
                                                  curves.get("frac_reward_zero_std"))},
         "held_out_guard": {k: guard.get(k) for k in ("benchmark", "n", "curve", "lost", "gained")},
+        "held_out_tasks_curve": (metrics.get("held_out_tasks") or {}).get("curve"),
     }
 
 
@@ -316,6 +317,8 @@ def partial_arm_summary(arm: str, work: Path, max_steps: int) -> dict:
         out["reward_windows"] = window_means(curves["reward"], width)
     if curves.get("held_out/accuracy"):
         out["held_out"] = curves["held_out/accuracy"]
+    if curves.get("held_out/tasks_accuracy"):
+        out["held_out_tasks"] = curves["held_out/tasks_accuracy"]
     return out
 
 
@@ -337,8 +340,12 @@ def partial_notes(arms: dict) -> list[str]:
         if row.get("pool_last"):
             parts.append("pool at the last step: " + ", ".join(
                 f"{k} {v:g}" for k, v in row["pool_last"].items()))
+        if row.get("held_out_tasks"):
+            parts.append("held-out accuracy on the training tasks "
+                         + " -> ".join(f"{v:.3f}" for v in row["held_out_tasks"]["value"]))
         if row.get("held_out"):
-            parts.append("held-out accuracy " + " -> ".join(f"{v:.3f}" for v in row["held_out"]["value"]))
+            parts.append("held-out guard accuracy "
+                         + " -> ".join(f"{v:.3f}" for v in row["held_out"]["value"]))
         notes.append("; ".join(parts))
     return notes
 
@@ -569,6 +576,7 @@ def main() -> None:
               "extra_gen_share": r["extra_generation_share"], "s_per_step": r["seconds_per_step"],
               "accuracy": r["accuracy"]["pooled"], "delta_vs_start": r["vs_start"]["delta"],
               "p": r["vs_start"]["p"],
+              "tasks": " -> ".join(f"{a:.3f}" for a in (r.get("held_out_tasks_curve") or {}).get("accuracy", [])),
               "guard": " -> ".join(f"{a:.3f}" for a in (r["held_out_guard"]["curve"] or {}).get("accuracy", []))}
              for arm, r in results["arms"].items()]
     print(f"start ({cfg.init}): pooled accuracy {results['eval']['start']['pooled']} on {n_pooled} problems")

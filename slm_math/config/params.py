@@ -569,7 +569,9 @@ class HeldOutGuardParams:
     benchmark: str = param("champ", help=(
         "data/benchmarks/<benchmark>.jsonl: the held-out skill whose loss would show forgetting"))
     problems: int = param(0, min=0, help="problems evaluated (a seeded sample; 0: off)")
-    every: int = param(10, min=1, help="evaluate every this many optimizer steps (and at start and end)")
+    every: int = param(10, min=1, help=(
+        "evaluate every this many optimizer steps (and at start and end), with the training "
+        "tasks' eval_problems"))
     max_new_tokens: int | None = param(None, min=4, help="greedy tokens per answer (None: max_completion_length)")
 
 
@@ -662,7 +664,8 @@ class GRPOParams:
     gradient_checkpointing: bool = param(False, help="recompute activations to save memory")
     eval_problems: int = param(32, min=0, help=(
         "held-out problems (from data/benchmarks, of the training benchmarks) graded greedily "
-        "at the start and the end"))
+        "at the start, every held_out.every steps and the end: the training tasks' held-out "
+        "curve (0: off; grpo_verifier: held-out verification problems, start and end only)"))
     logging_steps: int = param(1, min=1, help="log every n steps")
     save_steps: int = param(4, min=1, help="checkpoint every n steps (an interrupted run resumes)")
 

@@ -3,10 +3,12 @@
 One row per GRPO model of the eval matrix, from its stage's metrics file
 (``metrics/<model>.json``): the training reward at the first and last step, the share of
 zero-variance groups (before dynamic sampling's filter, and in what the loss saw), the extra
-generation dynamic sampling cost, held-out accuracy on the training benchmarks' test
-problems, and the held-out guard (a benchmark outside the training tasks, CHAMP by default)
-at the start and the end, with the problems the start solved and the end lost. A gain on
-the training tasks bought with forgetting shows as a falling guard.
+generation dynamic sampling cost, and two held-out curves, each from the start through every
+check to the end: greedy accuracy on the training benchmarks' test problems, and on the
+held-out guard (a benchmark outside the training tasks, CHAMP by default), with the problems
+the start solved and the end lost. The first shows GRPO learning where the training reward
+cannot (the live curriculum retires solved problems, so the reward falls as the model
+improves); a gain on the training tasks bought with forgetting shows as a falling guard.
 """
 
 from __future__ import annotations
@@ -40,6 +42,26 @@ def _arrow(start: Any, end: Any, percent: bool = False) -> str:
     return f"{_num(start, percent)} → {_num(end, percent)}"
 
 
+#: a curve cell shows at most this many points: the start, the end, evenly spaced between
+CURVE_POINTS = 8
+
+
+def _curve(curve: Mapping[str, Sequence] | None, start: Any, end: Any) -> str:
+    """A held-out curve as ``start → ... → end`` in percent (``start → end`` without one)."""
+    values = list((curve or {}).get("accuracy") or [start, end])
+    if len(values) > CURVE_POINTS:
+        last = len(values) - 1
+        values = [values[round(i * last / (CURVE_POINTS - 1))] for i in range(CURVE_POINTS)]
+    return " → ".join(_num(v, percent=True) for v in values)
+
+
+def _every(report: Mapping[str, Any] | None) -> str:
+    """``, every N steps`` where a curve has checks between its start and its end."""
+    if not report or len(report.get("curve", {}).get("step", [])) <= 2:
+        return ""
+    return f", every {report['every']} steps"
+
+
 def grpo_table(metrics: Mapping[str, Mapping[str, Any]]) -> str:
     """The markdown table of the GRPO section (see the module docstring)."""
     lines = ["| model | steps | reward first → last | zero-variance groups: drawn / trained "
@@ -57,13 +79,15 @@ def grpo_table(metrics: Mapping[str, Mapping[str, Any]]) -> str:
             drawn = m.get("frac_reward_zero_std_mean", dynamic.get("frac_reward_zero_std_mean"))
             shares = f"{_num(drawn, True)} / {_num(drawn, True)} (reward)"
             extra = "off"
-        held = m.get("held_out_before") or {}
-        held_cell = f"{_arrow(m.get('held_out_accuracy_before'), m.get('held_out_accuracy_after'), True)}" \
-            f" (n={held.get('n', '–')})"
+        held, tasks = m.get("held_out_before") or {}, m.get("held_out_tasks")
+        curve = (tasks or {}).get("curve")
+        held_cell = (f"{_curve(curve, m.get('held_out_accuracy_before'), m.get('held_out_accuracy_after'))}"
+                     f" (n={held.get('n', '–')}{_every(tasks)})")
         guard = m.get("held_out_guard")
         if guard:
-            guard_cell = (f"{guard['benchmark']} {_arrow(guard['start']['accuracy'], guard['end']['accuracy'], True)}"
-                          f" (n={guard['n']}; lost {len(guard['lost'])}, gained {len(guard['gained'])})")
+            points = _curve(guard.get("curve"), guard["start"]["accuracy"], guard["end"]["accuracy"])
+            guard_cell = (f"{guard['benchmark']} {points} (n={guard['n']}{_every(guard)}; "
+                          f"lost {len(guard['lost'])}, gained {len(guard['gained'])})")
         else:
             guard_cell = "not measured"
         lines.append(f"| {model} | {m.get('steps', '–')} | {_arrow(m.get('reward_first'), m.get('reward_last'))} "
@@ -83,10 +107,12 @@ def grpo_section(metrics: Mapping[str, Mapping[str, Any]]) -> list[str]:
         "gradient) among those the sampler drew, and among those the loss trained on after "
         "dynamic sampling, on the metric named (dynamic sampling's; `reward`, the weighted "
         "total, without it); the completions dynamic sampling generated on top, as a share of "
-        "the run's; greedy held-out accuracy at the start and the end on the training "
-        "benchmarks' test problems and on the held-out guard, a benchmark outside the "
-        "training tasks (a gain bought with forgetting shows as a falling guard; lost: "
-        "problems the start solved and the end did not).",
+        "the run's; greedy held-out accuracy from the start through each check (every "
+        "`held_out.every` steps) to the end, on the same test problems of the training "
+        "benchmarks (the training reward cannot show learning: the live curriculum retires "
+        "solved problems and draws harder ones, so it falls as the model improves) and on the "
+        "held-out guard, a benchmark outside the training tasks (a gain bought with forgetting "
+        "shows as a falling guard; lost: problems the start solved and the end did not).",
         "",
         grpo_table(metrics),
         "",

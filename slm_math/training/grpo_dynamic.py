@@ -20,8 +20,9 @@ generation, rewards, advantages and loss:
   normalizer (exactly a smaller batch for the token-normalized losses dapo, bnpo and cispo;
   for grpo and dr_grpo they count as empty rows in the mean, as TRL's own zero-advantage
   rows do). Each round's advantages come from TRL, group by group.
-- ``log``: the held-out guard's greedy accuracy joins the step's logs every N steps, so
-  DVCLive, MLflow and ``log_history`` (metrics/grpo.json) carry it beside the reward.
+- ``log``: the held-out checks' greedy accuracy (the guard's benchmark and the training
+  tasks' test problems) joins the step's logs every N steps, so DVCLive, MLflow and
+  ``log_history`` (metrics/grpo.json) carry it beside the reward.
 - ``_save_rng_state`` / ``_load_rng_state``: the pool's state travels with each checkpoint.
 
 Logged per step (TRL's ``reward``, ``reward_std``, ``frac_reward_zero_std`` and
@@ -30,7 +31,8 @@ they compare with a run without dynamic sampling): ``dynamic/zero_std_before`` (
 zero-variance groups on the chosen metric before filtering), ``dynamic/zero_std_trained``
 (share left in the batch, masked), ``dynamic/extra_batches``, ``dynamic/extra_prompts``,
 ``dynamic/extra_completions``, ``dynamic/prompts_tried``; ``curriculum/*`` (pool states,
-pass-rate histogram); ``held_out/accuracy`` and ``held_out/correct``.
+pass-rate histogram); ``held_out/accuracy`` and ``held_out/correct`` (the guard),
+``held_out/tasks_accuracy`` and ``held_out/tasks_correct`` (the training tasks).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Sampling and grading outside the trainer: held-out accuracy, the held-out guard during
-training, and curriculum pass rates (with the start model's format rate).
+"""Sampling and grading outside the trainer: held-out accuracy, the held-out checks during
+training (the guard's benchmark and the training tasks' test problems), and curriculum pass
+rates (with the start model's format rate).
 
 All use the generation piece's ``hf`` backend on the model in hand (the start model before
 training, the trained one after), or the run's vLLM LoRA engine where it has one and grade with the project's grader under each problem's
@@ -101,28 +102,47 @@ def held_out_accuracies(model: Any, tokenizer: Any, problem_sets: Sequence[Seque
     return out
 
 
-class HeldOutGuard:
-    """Greedy accuracy on a held-out benchmark every ``every`` optimizer steps of training.
+#: the log keys of each problem set a held-out check grades: (accuracy, correct)
+CHECK_LOG_KEYS = {"guard": ("held_out/accuracy", "held_out/correct"),
+                  "tasks": ("held_out/tasks_accuracy", "held_out/tasks_correct")}
 
-    ``evaluate(model)`` returns :func:`held_out_accuracy`'s dict. Steps before the last are
+
+def check_logs(results: dict[str, dict]) -> dict[str, float]:
+    """The log entries of one held-out check: ``{set name: held_out_accuracy's dict}`` ->
+    ``held_out/accuracy`` and ``held_out/correct`` (the guard), ``held_out/tasks_accuracy``
+    and ``held_out/tasks_correct`` (the training tasks); a set with no problems logs nothing."""
+    logs = {}
+    for name, result in results.items():
+        if result.get("n"):
+            accuracy, correct = CHECK_LOG_KEYS[name]
+            logs[accuracy] = float(result["accuracy"])
+            logs[correct] = float(result["correct"])
+    return logs
+
+
+class HeldOutGuard:
+    """Greedy held-out checks every ``every`` optimizer steps of training.
+
+    ``evaluate(model)`` returns ``{set name: held_out_accuracy's dict}``: ``"guard"`` (a
+    benchmark outside the training tasks) and ``"tasks"`` (the training benchmarks' test
+    problems), either absent or empty when not measured. Steps before the last are
     evaluated here (the stage measures the start and the end itself); each step once, so a
     log call at the end of training does not repeat it.
     """
 
-    def __init__(self, evaluate: Callable[[Any], dict], every: int):
+    def __init__(self, evaluate: Callable[[Any], dict[str, dict]], every: int):
         self.evaluate, self.every = evaluate, every
-        self.done: dict[int, dict] = {}
+        self.done: dict[int, dict[str, dict]] = {}
 
     def due(self, step: int, max_steps: int) -> bool:
         """Whether ``step`` is an evaluation step not yet evaluated."""
         return 0 < step < max_steps and step % self.every == 0 and step not in self.done
 
     def __call__(self, model: Any, step: int) -> dict[str, float]:
-        """Evaluate ``model`` now; the log entries (``held_out/accuracy``, ``held_out/correct``)."""
-        result = self.evaluate(model)
-        self.done[step] = result
-        return {"held_out/accuracy": float(result["accuracy"]),
-                "held_out/correct": float(result["correct"])}
+        """Evaluate ``model`` now; the log entries (:func:`check_logs`)."""
+        results = self.evaluate(model)
+        self.done[step] = results
+        return check_logs(results)
 
 
 def measure_pass_rates(model: Any, tokenizer: Any, problems: Sequence[dict], *, k: int,

@@ -6,12 +6,12 @@ whether the format reward still counts) → the GRPO-only problems of ``grpo.ext
 (data/grpo_train/, unmeasured: the live pool starts them active and the groups it samples
 measure them) → held-out greedy accuracy of the start model, on
 the training benchmarks' test problems and on the held-out guard's benchmark → GRPO with
-the correctness and format rewards (dynamic sampling, the live curriculum and the guard
-evaluated every N steps when configured) → the same held-out checks on the trained model →
-models/grpo/, metrics/grpo.json (per-step reward mean/std, zero-variance share before and
-after filtering, generation cost, pool and pass-rate histogram, held-out curve, KL,
-completion length), DVCLive curves, an MLflow run and a registered version (alias
-``current``).
+the correctness and format rewards (dynamic sampling, the live curriculum, and both
+held-out checks every ``held_out.every`` steps) → the same held-out checks on the trained
+model → models/grpo/, metrics/grpo.json (per-step reward mean/std, zero-variance share before
+and after filtering, generation cost, pool and pass-rate histogram, the held-out curves on
+the training tasks and the guard, KL, completion length), DVCLive curves, an MLflow run and a
+registered version (alias ``current``).
 
 grpo_verifier (verifier role): the start model's own solutions to training problems, graded
 for ground truth, become verification prompts (plain text, the reply opened with
@@ -48,8 +48,8 @@ from slm_math.training.grpo_data import (CurriculumError, apply_profile, candida
                                          prompt_row, select_problems)
 from slm_math.training.grpo_dynamic import dynamic_summary
 from slm_math.training.grpo_pool import ProblemPool
-from slm_math.training.grpo_sampling import (HeldOutGuard, grade_rows, held_out_accuracies,
-                                             held_out_accuracy,
+from slm_math.training.grpo_sampling import (HeldOutGuard, check_logs, grade_rows,
+                                             held_out_accuracies, held_out_accuracy,
                                              measure_pass_rates, sample)
 from slm_math.training.grpo_vllm import LoraEngine
 from slm_math.training.grpo_data import solve_messages
@@ -276,9 +276,9 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             rows, held_rows, counts = _verifier_rows(cfg, params, model, tokenizer, scratch, problems)
             rewards = [verdict_reward(**cfg.verdict_rewards)]
             weights = [1.0]
-            evaluate = lambda m: _verifier_accuracy(m, tokenizer, held_rows,  # noqa: E731
-                                                    cfg.max_completion_length, params.seed)
-            rates, format_measured, guard_problems = {}, None, []
+            check = lambda m: {"tasks": _verifier_accuracy(  # noqa: E731
+                m, tokenizer, held_rows, cfg.max_completion_length, params.seed)}
+            rates, format_measured, guard_problems, held = {}, None, [], []
         else:
             guard_problems = _guard_problems(paths, cfg, params.seed)  # a missing file: stop now
             rows, counts, rates, format_measured = _solver_rows(
@@ -286,9 +286,10 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             # unmeasured: the live pool starts them active
             rows += [prompt_row(p) for records in extra.values() for p in records]
             held = _held_out_problems(paths, cfg, benchmarks, params.seed)
-            evaluate = lambda m: held_out_accuracy(m, tokenizer, held,  # noqa: E731
-                                                   max_new_tokens=cfg.max_completion_length,
-                                                   seed=params.seed, engine=engine)
+            check = functools.partial(_solver_checks, tokenizer=tokenizer, tasks=held,
+                                      tasks_tokens=cfg.max_completion_length,
+                                      guard=guard_problems, guard_tokens=guard_tokens,
+                                      seed=params.seed, engine=engine)
             rewards, weights = [], []
         if profile_counts is not None:
             counts["profile"] = profile_counts
@@ -322,33 +323,23 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                 "raise curriculum.candidates, widen the pass-rate window, lower "
                 "prompts_per_step, or set curriculum.refresh: true (the live pool repeats "
                 "problems)")
-        guard = None
+        # the held-out checks during training, every held_out.every steps: the guard's
+        # benchmark and the training tasks' test problems (the verifier has none)
+        guard = HeldOutGuard(check, cfg.held_out.every) if held or guard_problems else None
+
+        at_start = functools.cache(lambda: check(model))  # the first read runs both sets
+        start_eval = _cached(scratch / "start_eval.json", lambda: at_start()["tasks"])
+        start = {"tasks": start_eval}
         if guard_problems:
-            guard = HeldOutGuard(lambda m: held_out_accuracy(
-                m, tokenizer, guard_problems, max_new_tokens=guard_tokens, seed=params.seed,
-                engine=engine), cfg.held_out.every)
-
-        def start_and_end(m) -> tuple[dict, dict | None]:
-            """The held-out check and the guard's (None without a guard); one generation
-            call for both where their token budgets match (a guard implies a solver stage)."""
-            if guard is None:
-                return evaluate(m), None
-            if guard_tokens == cfg.max_completion_length:
-                both = held_out_accuracies(m, tokenizer, [held, guard_problems],
-                                           max_new_tokens=guard_tokens, seed=params.seed,
-                                           engine=engine)
-                return both[0], both[1]
-            return evaluate(m), guard.evaluate(m)
-
-        at_start = functools.cache(lambda: start_and_end(model))  # the first read runs both
-        start_eval = _cached(scratch / "start_eval.json", lambda: at_start()[0])
-        if guard is not None:
-            guard_start = _cached(scratch / "start_guard.json", lambda: at_start()[1])
+            guard_start = start["guard"] = _cached(scratch / "start_guard.json",
+                                                   lambda: at_start()["guard"])
 
         callbacks = list(extra_callbacks or [])
         live = dvclive_callback(paths.dvclive / stage, resume=resuming) if is_main_process() else None
         if live is not None:  # None where dvclive is not installed (a bare GPU node)
             callbacks.append(live)
+        if guard is not None:  # the curves begin at step 0 (a resumed run's DVCLive has it)
+            _log_check(live if not resuming else None, run, 0, check_logs(start))
         trainer, plan, precision, backend = build_grpo_trainer(
             model=model, tokenizer=tokenizer, train_rows=rows, cfg=cfg, reward_funcs=rewards,
             reward_weights=weights, checkpoint_dir=scratch, seed=params.seed,
@@ -359,7 +350,11 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                             output_dir=paths.output(stage), checkpoint_dir=scratch,
                             fingerprint=fingerprint, plan=plan, precision=precision,
                             backend=backend, keep_checkpoints=keep_checkpoints)
-        end_eval, guard_end = start_and_end(trainer.model)
+        end = check(trainer.model)
+        end_eval, guard_end = end["tasks"], end.get("guard")
+        steps = int(result.metrics["steps"])
+        if guard is not None:
+            _log_check(live, run, steps, check_logs(end))
         curves = result.metrics["curves"]
         if pool is not None:
             counts["pool_end"] = pool.summary()
@@ -373,9 +368,10 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             "held_out_accuracy_before": start_eval.get("accuracy"),
             "held_out_accuracy_after": end_eval.get("accuracy"),
         }
-        if guard is not None:
-            metrics["held_out_guard"] = guard_report(cfg, guard_start, guard_end, curves,
-                                                     int(result.metrics["steps"]))
+        if held:
+            metrics["held_out_tasks"] = tasks_report(cfg, start_eval, end_eval, curves, steps)
+        if guard_problems:
+            metrics["held_out_guard"] = guard_report(cfg, guard_start, guard_end, curves, steps)
             metrics["held_out_guard_accuracy_before"] = guard_start["accuracy"]
             metrics["held_out_guard_accuracy_after"] = guard_end["accuracy"]
         metrics.update({"curves": curves, **hashes, "git_commit": tags["git_commit"]})
@@ -427,16 +423,65 @@ def zero_variance_line(metrics: dict) -> str:
     return f"zero-variance groups on the weighted reward {metrics.get('frac_reward_zero_std_mean')}"
 
 
+def _solver_checks(m, *, tokenizer, tasks: list[dict], tasks_tokens: int, guard: list[dict],
+                   guard_tokens: int, seed: int, engine=None) -> dict[str, dict]:
+    """Greedy held-out accuracy of ``m``: ``"tasks"`` (the training benchmarks' test problems,
+    at ``max_completion_length``) and, with a guard, ``"guard"``; one generation call for
+    both where their token budgets match."""
+    if not guard:
+        return {"tasks": held_out_accuracy(m, tokenizer, tasks, max_new_tokens=tasks_tokens,
+                                           seed=seed, engine=engine)}
+    if guard_tokens == tasks_tokens:
+        both = held_out_accuracies(m, tokenizer, [tasks, guard], max_new_tokens=guard_tokens,
+                                   seed=seed, engine=engine)
+        return {"tasks": both[0], "guard": both[1]}
+    return {"tasks": held_out_accuracy(m, tokenizer, tasks, max_new_tokens=tasks_tokens,
+                                       seed=seed, engine=engine),
+            "guard": held_out_accuracy(m, tokenizer, guard, max_new_tokens=guard_tokens,
+                                       seed=seed, engine=engine)}
+
+
+def _log_check(live, run, step: int, logs: dict[str, float]) -> None:
+    """The start or end check's logs at ``step``, where training's log calls do not reach
+    (the start is before the first step, the end is measured on the saved model): a DVCLive
+    row each (``live``: the stage's callback, or None) and MLflow metrics (``run``: the
+    stage's run, or None), so both draw each held-out curve from step 0 to the last step."""
+    if not logs:
+        return
+    if live is not None and live.live is not None:
+        live.live.step = step
+        for key, value in logs.items():
+            live.live.log_metric(key, value)
+        live.live.make_summary()
+    if run is not None:
+        import mlflow
+
+        mlflow.log_metrics(logs, step=step)
+
+
+def check_curve(curves: dict, key: str, start: dict, end: dict, steps: int) -> dict:
+    """A held-out curve: ``{"step", "accuracy"}`` at step 0 (``start``), every logged check
+    (``curves[key]``, None on the steps between checks) and the last step (``end``)."""
+    logged = [(s, a) for s, a in zip(curves.get("step", []), curves.get(key, [])) if a is not None]
+    points = [(0, start["accuracy"]), *logged, (steps, end["accuracy"])]
+    return {"step": [s for s, _ in points], "accuracy": [a for _, a in points]}
+
+
+def tasks_report(cfg: GRPOParams, start: dict, end: dict, curves: dict, steps: int) -> dict:
+    """metrics/grpo.json's held-out curve on the training tasks: the same ``eval_problems``
+    test problems of the training benchmarks at the start, every ``held_out.every`` steps and
+    the end (the start and end results themselves are ``held_out_before``/``after``)."""
+    return {"n": start["n"], "every": cfg.held_out.every, "seconds_per_check": end.get("seconds"),
+            "curve": check_curve(curves, "held_out/tasks_accuracy", start, end, steps)}
+
+
 def guard_report(cfg: GRPOParams, start: dict, end: dict, curves: dict, steps: int) -> dict:
     """metrics/grpo.json's held-out guard: the curve (start, every N steps, end) and which
     problems the start solved that the end lost, and the reverse."""
-    logged = [(s, a) for s, a in zip(curves.get("step", []), curves.get("held_out/accuracy", []))
-              if a is not None]
-    points = [(0, start["accuracy"]), *logged, (steps, end["accuracy"])]
     start_ids, end_ids = set(start.get("correct_ids", [])), set(end.get("correct_ids", []))
     return {"benchmark": cfg.held_out.benchmark, "n": start["n"], "every": cfg.held_out.every,
             "start": start, "end": end, "seconds_per_check": end.get("seconds"),
-            "curve": {"step": [s for s, _ in points], "accuracy": [a for _, a in points]},
+            "curve": check_curve(curves, "held_out/accuracy", start, end, steps),
             "lost": sorted(start_ids - end_ids), "gained": sorted(end_ids - start_ids)}
 
 

@@ -35,6 +35,7 @@ def log_arm(work: Path, arm: str, steps: int, dynamic: bool) -> None:
                 live.log_metric("curriculum/active", 100 - step)
             if step % 5 == 0:
                 live.log_metric("held_out/accuracy", step / 100)
+                live.log_metric("held_out/tasks_accuracy", 0.5 + step / 100)
 
 
 def test_a_cut_run_is_summarized_from_its_curves(script, tmp_path):
@@ -49,11 +50,13 @@ def test_a_cut_run_is_summarized_from_its_curves(script, tmp_path):
     assert [w["mean"] for w in dynamic["zero_std_drawn_windows"]] == [0.5] * 5 + [0.75]
     assert dynamic["pool_last"] == {"active": 94}
     assert dynamic["held_out"] == {"step": [5], "value": [0.05]}
+    assert dynamic["held_out_tasks"] == {"step": [5], "value": [0.55]}
     notes = script.partial_notes({"static@1": static, "dynamic@1": dynamic})
     assert notes[0].startswith("static@1: 10 of 10 steps (not finished); zero-variance share the "
                                "loss saw, by tenths of the run: 0.50, 0.50")
     assert "dynamic@1: 6 of 10 steps (not finished)" in notes[1] and "96 extra completions" in notes[1]
-    assert notes[1].endswith("held-out accuracy 0.050")
+    assert notes[1].endswith("held-out accuracy on the training tasks 0.550; "
+                             "held-out guard accuracy 0.050")
 
 
 def test_the_writer_leaves_a_file_until_stopped(script, tmp_path):

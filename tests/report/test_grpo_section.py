@@ -1,4 +1,4 @@
-"""The report's GRPO section: held-out guard start and end for every GRPO model of the matrix."""
+"""The report's GRPO section: the held-out curves (training tasks, guard) of every GRPO model."""
 
 from __future__ import annotations
 
@@ -50,3 +50,26 @@ def test_summary_gets_the_section_only_with_grpo_models():
     with_grpo = render_summary(results, cells=["base-standard"], baseline="base-standard",
                                fewshot_baseline=None, grpo={"grpo": GUARDED})
     assert "## GRPO: learned and forgotten" in with_grpo and "lost 6" in with_grpo
+
+
+CURVED = {**GUARDED,
+          "held_out_tasks": {"n": 400, "every": 20, "curve": {
+              "step": [0, 20, 40, 60, 80, 100], "accuracy": [0.48, 0.49, 0.5, 0.515, 0.52, 0.53]}},
+          "held_out_guard": {**GUARDED["held_out_guard"], "every": 20, "curve": {
+              "step": [0, 20, 40, 60, 80, 100],
+              "accuracy": [0.0795, 0.0795, 0.1023, 0.0341, 0.0455, 0.0227]}}}
+
+
+def test_table_draws_both_held_out_curves_from_start_to_end():
+    row = grpo_table({"grpo": CURVED}).splitlines()[2]
+    assert "| 48.0% → 49.0% → 50.0% → 51.5% → 52.0% → 53.0% (n=400, every 20 steps) |" in row
+    assert ("| champ 8.0% → 8.0% → 10.2% → 3.4% → 4.5% → 2.3% (n=88, every 20 steps; "
+            "lost 6, gained 1) |") in row
+
+
+def test_a_long_curve_keeps_its_start_its_end_and_evenly_spaced_checks():
+    steps = list(range(0, 101, 5))  # 21 points
+    long = {**STATIC, "held_out_tasks": {"n": 8, "every": 5, "curve": {
+        "step": steps, "accuracy": [s / 100 for s in steps]}}}
+    cell = grpo_table({"grpo": long}).splitlines()[2].split(" | ")[5]
+    assert cell == "0.0% → 15.0% → 30.0% → 45.0% → 55.0% → 70.0% → 85.0% → 100.0% (n=8, every 5 steps)"

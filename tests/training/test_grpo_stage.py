@@ -17,6 +17,7 @@ from slm_math.training.grpo_stage import CurriculumError, GRPOPaths, run_grpo_st
 from slm_math.training.sft_data import load_problems
 from slm_math.training.sft_stage import StagePaths, run_sft_stage
 from tests.training.helpers import quick_grpo, quick_params
+from tests.training.test_grpo_train import Interrupt
 
 
 def _workspace(tmp_path, tiny_model_dir):
@@ -80,6 +81,9 @@ def test_grpo_stage_writes_metrics_curves_and_registers(tiny_model_dir, tmp_path
     assert guard["start"]["seconds"] == metrics["held_out_before"]["seconds"]
     assert guard["end"]["seconds"] == metrics["held_out_after"]["seconds"]
     assert (live.parent / "held_out" / "accuracy.tsv").is_file()
+    # the training tasks' held-out curve, checked with the guard
+    assert metrics["held_out_tasks"]["curve"] == {"step": [0, 1, 2], "accuracy": [0.0] * 3}
+    assert (live.parent / "held_out" / "tasks_accuracy.tsv").is_file()
     assert (live.parent / "dynamic" / "extra_completions.tsv").is_file()
     assert metrics["format_reward"]["decision"].startswith("kept: not measured")
     version = MlflowClient().get_model_version_by_alias("slm-math-grpo", "current")
@@ -245,3 +249,121 @@ def test_a_missing_held_out_benchmark_is_an_error_naming_file_and_param(tiny_mod
     with pytest.raises(DataFileError, match=r"aime24\.jsonl: no such benchmark file "
                                             r"\(grpo\.held_out\.benchmark is 'aime24'\)"):
         run_grpo_stage(Params(grpo=cfg), paths)
+
+
+class _AnswerKey:
+    """Held-out sampling that answers the first ``calls`` prompts of its n-th call right (the
+    rest wrong): each check's accuracy is known, and differs from the check before."""
+
+    def __init__(self):
+        self.calls: list[list[str]] = []
+
+    def __call__(self, model, tokenizer, prompts, **kwargs):
+        import re
+
+        texts = [m[-1]["content"] for m in prompts]
+        right = len(self.calls)
+        self.calls.append(texts)
+        out = []
+        for i, text in enumerate(texts):
+            product = re.search(r"(\d+) \* 3", text)
+            answer = 3 * int(product[1]) if product else 2 ** int(re.search(r"set of (\d+)", text)[1])
+            out.append([f"\\boxed{{{answer if i < right else -1}}}"])
+        return out
+
+
+CORRECTNESS = {"correctness": RewardSpec(1.0, {})}
+
+
+def _tsv(path) -> list[tuple[int, float]]:
+    rows = [line.split("\t") for line in path.read_text().splitlines()[1:]]
+    return [(int(r[0]), float(r[1])) for r in rows]
+
+
+def test_tasks_held_out_curve_is_measured_at_every_check_on_the_same_problems(
+        tiny_model_dir, tmp_path, monkeypatch):
+    from mlflow import MlflowClient
+
+    from slm_math.training import grpo_sampling
+    from slm_math.training.grpo_data import user_prompt
+    from slm_math.training.grpo_stage import _held_out_problems
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    key = _AnswerKey()
+    monkeypatch.setattr(grpo_sampling, "sample", key)
+    paths = _workspace(tmp_path, tiny_model_dir)
+    cfg = quick_grpo(rewards=CORRECTNESS, max_steps=3, eval_problems=4,
+                     held_out=HeldOutGuardParams(benchmark="champ", problems=2, every=1))
+    _, metrics = run_grpo_stage(Params(seed=1, grpo=cfg, tracking=TrackingParams(experiment="t")),
+                                paths)
+
+    # start, steps 1 and 2, end: one generation call each, the 4 task problems then the guard's 2
+    held = [user_prompt(p["problem"]) for p in _held_out_problems(paths, cfg, None, 1)]
+    assert len(key.calls) == 4 and all(call[:4] == held for call in key.calls)
+    tasks = metrics["held_out_tasks"]
+    assert tasks["n"] == 4 and tasks["every"] == 1
+    assert tasks["curve"] == {"step": [0, 1, 2, 3], "accuracy": [0.0, 0.25, 0.5, 0.75]}
+    assert metrics["curves"]["held_out/tasks_accuracy"] == [0.25, 0.5, None]
+    assert metrics["curves"]["held_out/tasks_correct"] == [1.0, 2.0, None]
+    assert metrics["held_out_before"]["accuracy"] == 0.0 and metrics["held_out_after"]["accuracy"] == 0.75
+    # the guard's problems follow the task problems in the same call: right from the 5th call on
+    assert metrics["held_out_guard"]["curve"] == {"step": [0, 1, 2, 3], "accuracy": [0.0] * 4}
+    # DVCLive and MLflow draw both curves from step 0 to the end
+    plots = tmp_path / "dvclive" / "grpo" / "plots" / "metrics" / "held_out"
+    assert _tsv(plots / "tasks_accuracy.tsv") == [(0, 0.0), (1, 0.25), (2, 0.5), (3, 0.75)]
+    assert [s for s, _ in _tsv(plots / "accuracy.tsv")] == [0, 1, 2, 3]
+    history = MlflowClient().get_metric_history(metrics["mlflow_run_id"], "held_out/tasks_accuracy")
+    assert sorted((m.step, m.value) for m in history) == [(0, 0.0), (1, 0.25), (2, 0.5), (3, 0.75)]
+
+
+def test_tasks_curve_without_a_guard_and_no_curve_without_task_problems(tiny_model_dir, tmp_path,
+                                                                        monkeypatch):
+    from slm_math.training import grpo_sampling
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setattr(grpo_sampling, "sample", _AnswerKey())
+    paths = _workspace(tmp_path, tiny_model_dir)
+    cfg = quick_grpo(rewards=CORRECTNESS, max_steps=2, eval_problems=4, held_out=HeldOutGuardParams(problems=0, every=1))
+    _, metrics = run_grpo_stage(Params(grpo=cfg, tracking=TrackingParams(experiment="t")), paths)
+    assert metrics["held_out_tasks"]["curve"] == {"step": [0, 1, 2], "accuracy": [0.0, 0.25, 0.5]}
+    assert "held_out_guard" not in metrics and "held_out/accuracy" not in metrics["curves"]
+
+    # eval_problems 0: the guard's curve alone, and no task curve anywhere
+    shutil.rmtree(tmp_path / "models" / ".checkpoints")
+    cfg = quick_grpo(rewards=CORRECTNESS, max_steps=2, eval_problems=0,
+                     held_out=HeldOutGuardParams(benchmark="champ", problems=2, every=1))
+    _, metrics = run_grpo_stage(Params(grpo=cfg, tracking=TrackingParams(experiment="t")), paths)
+    assert metrics["held_out_before"] == {"n": 0, "correct": 0, "accuracy": None}
+    assert "held_out_tasks" not in metrics and "held_out/tasks_accuracy" not in metrics["curves"]
+    assert metrics["held_out_guard"]["curve"]["step"] == [0, 1, 2]
+    assert not (tmp_path / "dvclive" / "grpo" / "plots" / "metrics" / "held_out" / "tasks_accuracy.tsv").exists()
+
+    # neither: no check during training, and the stage still runs
+    shutil.rmtree(tmp_path / "models" / ".checkpoints")
+    cfg = quick_grpo(rewards=CORRECTNESS, max_steps=1, eval_problems=0, held_out=HeldOutGuardParams(problems=0))
+    _, metrics = run_grpo_stage(Params(grpo=cfg, tracking=TrackingParams(experiment="t")), paths)
+    assert metrics["steps"] == 1 and metrics["held_out_accuracy_after"] is None
+    assert not any(k.startswith("held_out/") for k in metrics["curves"])
+
+
+def test_a_resumed_run_keeps_the_tasks_curve_continuous(tiny_model_dir, tmp_path, monkeypatch):
+    from slm_math.training import grpo_sampling
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    key = _AnswerKey()
+    monkeypatch.setattr(grpo_sampling, "sample", key)
+    paths = _workspace(tmp_path, tiny_model_dir)
+    cfg = quick_grpo(rewards=CORRECTNESS, max_steps=4, save_steps=2, eval_problems=4,
+                     held_out=HeldOutGuardParams(benchmark="champ", problems=2, every=1))
+    params = Params(grpo=cfg, tracking=TrackingParams(experiment="t"))
+    with pytest.raises(KeyboardInterrupt):  # after step 3, before its log: checkpoint-2 is the last
+        run_grpo_stage(params, paths, extra_callbacks=[Interrupt(3)])
+    assert len(key.calls) == 3  # start, steps 1 and 2
+
+    _, metrics = run_grpo_stage(params, paths)
+    assert metrics["resumed_from_step"] == 2 and len(key.calls) == 5  # step 3, end; start cached
+    assert metrics["held_out_tasks"]["curve"] == {"step": [0, 1, 2, 3, 4],
+                                                  "accuracy": [0.0, 0.25, 0.5, 0.75, 1.0]}
+    assert metrics["held_out_guard"]["curve"]["step"] == [0, 1, 2, 3, 4]
+    plots = tmp_path / "dvclive" / "grpo" / "plots" / "metrics" / "held_out"
+    assert _tsv(plots / "tasks_accuracy.tsv") == [(0, 0.0), (1, 0.25), (2, 0.5), (3, 0.75), (4, 1.0)]
