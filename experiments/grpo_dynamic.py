@@ -4,9 +4,11 @@ Runs the project's grpo stage (``slm_math.training.grpo_stage.run_grpo_stage``, 
 ``python -m stages.grpo``) twice from the same start model, seed and params:
 
 - ``static``: the pass-rate curriculum measured once on the start model, no dynamic sampling
-  (``curriculum.refresh: false``, ``dynamic_sampling.enabled: false``);
+  (``curriculum.refresh: false``, ``dynamic_sampling.enabled: false``, and no GRPO-only
+  ``extra_tasks``, which need the live pool);
 - ``dynamic``: the same start measurement, then pass rates refreshed from the sampled groups
-  and zero-variance groups replaced before each update (both ``true``).
+  and zero-variance groups replaced before each update (both ``true``), with the profile's
+  ``extra_tasks`` as the pool's reserve.
 
 Everything else comes from the workspace's params.yaml plus ``--set`` overrides, so the
 GPU profile is a params change. Then the start model and both trained models are evaluated
@@ -85,8 +87,9 @@ sys.path.insert(0, str(ROOT))
 
 from slm_math.config import merge_overrides as merge  # noqa: E402
 
-ARMS = {
-    "static": {"curriculum": {"refresh": False}, "dynamic_sampling": {"enabled": False}},
+ARMS = {  # static: the curriculum measured once, as before the live pool (so no GRPO-only extras)
+    "static": {"curriculum": {"refresh": False}, "dynamic_sampling": {"enabled": False},
+               "extra_tasks": []},
     "dynamic": {"curriculum": {"refresh": True}, "dynamic_sampling": {"enabled": True}},
 }
 TINY_SET = [

@@ -61,3 +61,15 @@ def test_show_writes_the_results_with_their_notes(tmp_path):
     assert written["notes"][0].startswith("start model: 0.484") and "stale" not in written["notes"]
     assert written["arms"].keys() == results()["arms"].keys()
     assert "- dynamic@1: 100 steps" in done.stdout
+
+
+def test_the_static_arm_is_valid_params_on_a_profile_with_extra_tasks(script):  # noqa: F811
+    from slm_math.config import load_params, merge_overrides
+
+    gpu = {"data": {"grpo_tasks": {"lcm_60": {"generator": "lcm", "size": 10,
+                                              "config": {"min_value": 2, "max_value": 60}}}},
+           "grpo": {"extra_tasks": ["lcm_60"], "curriculum": {"mode": "pass_rate"}}}
+    for arm in ("static@1", "dynamic@1"):
+        params = load_params(ROOT / "params.yaml", merge_overrides(gpu, script.arm_overrides(arm)))
+        assert params.grpo.seed == 1
+        assert params.grpo.extra_tasks == ([] if arm.startswith("static") else ["lcm_60"])
