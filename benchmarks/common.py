@@ -1,4 +1,5 @@
-"""Shared by the benchmark scripts: machine facts, a results writer, a table printer."""
+"""Shared by the benchmark and experiment scripts: machine facts, a results writer, a table
+printer, a percentage-point formatter."""
 
 from __future__ import annotations
 
@@ -42,6 +43,11 @@ def machine(packages: tuple[str, ...] = ("torch", "transformers")) -> dict:
 
     info["git_commit"] = git_commit(ROOT)  # '-dirty' when the code or params had changes
     return info
+
+
+def pp(delta: float) -> str:
+    """A paired difference of two accuracies (fractions) in signed percentage points."""
+    return f"{100 * delta:+.1f} pp"
 
 
 def print_table(rows: list[dict], columns: list[str]) -> None:

@@ -85,6 +85,7 @@ ROOT = Path.cwd() if (Path.cwd() / "slm_math").is_dir() else Path(__file__).reso
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
+from common import pp  # noqa: E402
 from slm_math.config import merge_overrides as merge  # noqa: E402
 
 ARMS = {  # static: the curriculum measured once, as before the live pool (so no GRPO-only extras)
@@ -351,10 +352,6 @@ def partial_notes(arms: dict) -> list[str]:
                          + " -> ".join(f"{v:.3f}" for v in row["held_out"]["value"]))
         notes.append("; ".join(parts))
     return notes
-
-
-def pp(delta: float) -> str:
-    return f"{delta * 100:+.1f} pp"
 
 
 def final_notes(results: dict) -> list[str]:

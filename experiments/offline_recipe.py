@@ -96,6 +96,8 @@ from pathlib import Path
 
 ROOT = Path.cwd() if (Path.cwd() / "slm_math").is_dir() else Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.common import pp  # noqa: E402
+
 PROFILE = "cpu_ablation"
 """The params these searches start from: the CPU sizes they ran at (SFT on 256 traces with 16
 held-out problems, GRPO's 24 curriculum candidates), not the time-sized CPU default."""
@@ -509,13 +511,9 @@ def show(state: dict) -> None:
         print_table(rows, list(rows[0]))
 
 
-def _pp(delta: float) -> str:
-    return f"{100 * delta:+.1f} pp"
-
-
 def _test_text(test: dict) -> str:
     """'+6.2 pp (59/34, p=0.01)': the paired delta, discordant counts b/a, McNemar p."""
-    return f"{_pp(test['delta'])} ({test['b_only']}/{test['a_only']}, p={test['p']:.2g})"
+    return f"{pp(test['delta'])} ({test['b_only']}/{test['a_only']}, p={test['p']:.2g})"
 
 
 def findings(state: dict) -> list[str]:
@@ -532,7 +530,7 @@ def findings(state: dict) -> list[str]:
         text = f"{run['name']}: {100 * acc['pooled4']:.2f}% (CHAMP {100 * acc.get('champ', 0):.1f}%)"
         parts = []
         for ref, test in run.get("tests", {}).items():
-            moved = [f"{task} {_pp(test[task]['delta'])} (p={test[task]['p']:.2g})"
+            moved = [f"{task} {pp(test[task]['delta'])} (p={test[task]['p']:.2g})"
                      for task in TASKS + HARD if task in test and test[task]["p"] < 0.05]
             parts.append(f"vs {ref[3:]} {_test_text(test['pooled4'])}"
                          + (f"; moved: {', '.join(moved)}" if moved else ""))
