@@ -14,7 +14,8 @@ Everything else comes from the workspace's params.yaml plus ``--set`` overrides,
 GPU profile is a params change. Then the start model and both trained models are evaluated
 greedily (the ``standard`` agent, zero-shot) on the test problems of the GRPO benchmarks
 (``--eval-limit`` a benchmark) and on the held-out guard's benchmark, and compared with
-McNemar's exact test (each arm against the start; dynamic against static).
+McNemar's exact test (each arm against the start; each dynamic arm against the static arm
+of its seed).
 
 Writes ``--out`` (default experiments/results/grpo_dynamic.json): machine facts, the
 params of each arm, and per arm the share of zero-variance groups over the run (among the
@@ -70,9 +71,10 @@ or the step size of the dynamic arm (``--set`` as above)::
         --arm-set dynamic@1/noextra grpo.extra_tasks=[] \\
         --arm-set dynamic@1/lowlr grpo.extra_tasks=[] grpo.learning_rate=1.0e-4
 
-The results' ``arm_overrides`` hold what each arm changed, the ``seeds`` summary keeps a
-variant apart from its kind (``dynamic/lowlr``), and a variant's work is its own folder in
-``--work`` (``dynamic@1+lowlr``).
+Each dynamic arm is compared with the plain static arm of its seed (``vs_static``:
+``dynamic@1/lowlr`` against ``static@1``). The results' ``arm_overrides`` hold what each arm
+changed, the ``seeds`` summary keeps a variant apart from its kind (``dynamic/lowlr``), and a
+variant's work is its own folder in ``--work`` (``dynamic@1+lowlr``).
 
 ``--tiny`` shrinks everything to a few minutes of CPU (the settings in ``TINY_SET``) on the
 workspace when it holds the offline pipeline's data and start model (after ``dvc repro
@@ -93,6 +95,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -285,6 +288,19 @@ def paired(a: list[bool], b: list[bool]) -> dict:
             "delta": round(test.delta, 4), "p": float(f"{test.p_value:.3g}")}
 
 
+def static_comparisons(arms: list[str], pooled: Callable[[str], list[bool]]) -> list[dict]:
+    """McNemar of each arm not of the static kind against the plain static arm of its seed
+    (``dynamic@1/lowlr`` against ``static@1``), where the run has it; ``pooled(arm)`` gives
+    an arm's verdicts on the paired problems."""
+    out = []
+    for arm in arms:
+        kind, seed, _ = parse_arm(arm)
+        static = "static" if seed is None else f"static@{seed}"
+        if kind != "static" and static in arms:
+            out.append({"arm": arm, "static": static, **paired(pooled(static), pooled(arm))})
+    return out
+
+
 def accuracy(verdicts: list[bool]) -> float | None:
     return round(sum(verdicts) / len(verdicts), 4) if verdicts else None
 
@@ -419,8 +435,8 @@ def partial_notes(arms: dict) -> list[str]:
 def final_notes(results: dict) -> list[str]:
     """The findings of a finished run, computed from its results: one line an arm (accuracy
     against the start with McNemar's p, zero-variance shares, extra generation, step time,
-    pool at the end, held-out guard), then the seeds' spread, dynamic against static and the
-    targets where the run has them."""
+    pool at the end, held-out guard), then the seeds' spread, dynamic against static, each
+    other arm against the static arm of its seed and the targets where the run has them."""
     ev = results.get("eval", {})
     start = ev.get("start", {}).get("pooled")
     notes = []
@@ -455,9 +471,15 @@ def final_notes(results: dict) -> list[str]:
         notes.append(f"{kind} over seeds {', '.join(map(str, row['seeds']))}: gain "
                      f"{pp(row['delta_mean'])} (sd {row['delta_stdev'] * 100:.1f} pp), significant "
                      f"(p < 0.05) in {row['significant_gains']} of {len(row['seeds'])}")
-    if dvs := results.get("dynamic_vs_static"):
-        notes.append(f"{dvs['arms'][1]} against {dvs['arms'][0]}: {pp(dvs['delta'])}, "
-                     f"p {dvs['p']:.2g} on {dvs['n']} problems")
+    def against(arm: str, static: str, test: dict) -> str:
+        return f"{arm} against {static}: {pp(test['delta'])}, p {test['p']:.2g} on {test['n']} problems"
+
+    dvs = results.get("dynamic_vs_static")
+    if dvs:
+        notes.append(against(dvs["arms"][1], dvs["arms"][0], dvs))
+    for row in results.get("vs_static", []):
+        if not dvs or [row["static"], row["arm"]] != dvs["arms"]:  # that pair's line is above
+            notes.append(against(row["arm"], row["static"], row))
     if targets := results.get("targets"):
         notes.append("targets: " + ", ".join(f"{k} {'met' if v else 'missed'}" for k, v in targets.items()))
     return notes
@@ -644,6 +666,8 @@ def main() -> None:
             "dynamic_zero_std_trained_under_30pct": (dyn["zero_std_trained_mean"] or 0) < 0.30,
             "dynamic_gain_larger_than_static": dyn["vs_start"]["delta"] > sta["vs_start"]["delta"],
         }
+    if against_static := static_comparisons(arms, pooled):
+        results["vs_static"] = against_static
     if spread := seed_spread(results["arms"]):
         results["seeds"] = spread
     results["wall_time_s"] = round(time.perf_counter() - start_clock, 1)

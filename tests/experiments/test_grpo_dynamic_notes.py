@@ -73,3 +73,29 @@ def test_the_static_arm_is_valid_params_on_a_profile_with_extra_tasks(script):  
         params = load_params(ROOT / "params.yaml", merge_overrides(gpu, script.arm_overrides(arm)))
         assert params.grpo.seed == 1
         assert params.grpo.extra_tasks == ([] if arm.startswith("static") else ["lcm_60"])
+
+
+def test_each_dynamic_arm_is_compared_with_the_static_arm_of_its_seed(script):  # noqa: F811
+    verdicts = {"static@1": [True, True, False, False, True], "dynamic@1": [True, False, True, True, True],
+                "dynamic@1/lowlr": [False, False, False, False, True], "static@1/lowlr": [False] * 5,
+                "dynamic@2": [True] * 5}  # no static@2
+    rows = script.static_comparisons(list(verdicts), verdicts.__getitem__)
+    assert [(r["arm"], r["static"]) for r in rows] == [("dynamic@1", "static@1"), ("dynamic@1/lowlr", "static@1")]
+    assert {k: rows[0][k] for k in ("n", "a_only", "b_only", "delta")} == {"n": 5, "a_only": 1, "b_only": 2, "delta": 0.2}
+    assert {k: rows[1][k] for k in ("n", "a_only", "b_only", "delta")} == {"n": 5, "a_only": 2, "b_only": 0, "delta": -0.4}
+    assert 0 < rows[1]["p"] <= 1
+    seedless = script.static_comparisons(["static", "dynamic/x"], {"static": [True], "dynamic/x": [False]}.__getitem__)
+    assert [(r["arm"], r["static"], r["delta"]) for r in seedless] == [("dynamic/x", "static", -1.0)]
+
+
+def test_the_notes_state_each_arm_against_static_once(script):  # noqa: F811
+    run = results()
+    run["arms"]["dynamic@1/lowlr"] = arm(-0.004, 0.8, 0.5, 24000, 0.48)
+    run["vs_static"] = [{"arm": "dynamic@1", "static": "static@1", "n": 1000, "a_only": 40, "b_only": 62,
+                         "delta": 0.022, "p": 0.04},
+                        {"arm": "dynamic@1/lowlr", "static": "static@1", "n": 1000, "a_only": 50, "b_only": 34,
+                         "delta": -0.016, "p": 0.1}]
+    notes = script.final_notes(run)
+    assert notes.count("dynamic@1 against static@1: +2.2 pp, p 0.04 on 1000 problems") == 1
+    assert "dynamic@1/lowlr against static@1: -1.6 pp, p 0.1 on 1000 problems" in notes
+    assert notes[-1].startswith("targets: ")
