@@ -20,9 +20,10 @@ of its seed).
 Writes ``--out`` (default experiments/results/grpo_dynamic.json): machine facts, the
 params of each arm, and per arm the share of zero-variance groups over the run (among the
 groups drawn, and among those the loss trained on), the extra generation dynamic sampling
-cost, the pool at the end, the reward and held-out guard curves, wall time, accuracy and
-the paired tests. The targets of the question: zero-variance share under 30% for the
-dynamic arm, and a larger gain over the start than the static arm's.
+cost, the pool at the end, the reward and held-out guard curves, the mean grad norm and
+entropy over fifths of the run (``update_windows``), wall time, accuracy and the paired
+tests. The targets of the question: zero-variance share under 30% for the dynamic arm, and
+a larger gain over the start than the static arm's.
 
 Work lives in ``--work`` (the arms' models, checkpoints, MLflow store and eval journals): a
 rerun skips an arm whose metrics exist, resumes an interrupted arm at its last checkpoint
@@ -48,9 +49,10 @@ pass-rate curriculum over every train problem)::
 
 While the arms train and are evaluated, ``<out>.partial.json`` beside ``--out`` is rewritten
 every ``--partial-every`` seconds from the arms' DVCLive curves (steps reached, zero-variance
-shares, extra generation, pool, held-out guard), with notes computed from them, so a run cut
-by a time limit still leaves what it measured; the final file replaces it, with its own notes
-(``final_notes``). ``--show FILE`` prints a finished results file's notes recomputed;
+shares, extra generation, pool, held-out guard, grad norm and entropy), with notes computed
+from them, so a run cut by a time limit still leaves what it measured; the final file
+replaces it, with its own notes (``final_notes``). ``--show FILE`` prints a finished results
+file's notes recomputed (a file from before ``update_windows`` and ``vs_static`` too);
 ``--show FILE --out experiments/results/NAME.json`` writes it there with them.
 
 An arm named ``kind@seed`` (``dynamic@2``) runs that arm with ``grpo.seed`` set, from the
@@ -305,9 +307,33 @@ def accuracy(verdicts: list[bool]) -> float | None:
     return round(sum(verdicts) / len(verdicts), 4) if verdicts else None
 
 
+UPDATE_CURVES = {"grad_norm": "grad norm", "entropy": "entropy"}  # name -> words in the notes
+
+
+def update_windows(curves: dict[str, dict], steps: int) -> dict[str, list[dict]]:
+    """Mean grad norm and entropy over fifths of a run of ``steps`` steps (one logged point a
+    step), from ``{"step": [...], "value": [...]}`` curves; a curve the run lacks is left out
+    (runs from before grad_norm was recorded)."""
+    from slm_math.tracking.dvclive_curves import window_means
+
+    width = max(1, -(-steps // 5))
+    return {name: window_means(curves[name], width) for name in UPDATE_CURVES
+            if curves.get(name, {}).get("value")}
+
+
+def update_notes(windows: dict[str, list[dict]]) -> list[str]:
+    """``update_windows`` in words: "grad norm by fifths 0.12, 0.2, ..." a curve."""
+    return [f"{words} by fifths " + ", ".join(f"{w['mean']:.3g}" for w in windows[name])
+            for name, words in UPDATE_CURVES.items() if windows.get(name)]
+
+
 def arm_summary(metrics: dict) -> dict:
     """What the question asks of one arm's run, from its metrics/grpo.json."""
     curves = metrics["curves"]
+    logged = {}  # as update_windows reads curves, without the steps TRL logged no value for
+    for name in UPDATE_CURVES:
+        pairs = [(s, v) for s, v in zip(curves["step"], curves.get(name) or []) if v is not None]
+        logged[name] = {"step": [s for s, _ in pairs], "value": [v for _, v in pairs]}
     dynamic = metrics.get("dynamic_sampling", {})
     guard = metrics.get("held_out_guard") or {}
     return {
@@ -329,6 +355,7 @@ def arm_summary(metrics: dict) -> dict:
                                                  curves.get("frac_reward_zero_std"))},
         "held_out_guard": {k: guard.get(k) for k in ("benchmark", "n", "curve", "lost", "gained")},
         "held_out_tasks_curve": (metrics.get("held_out_tasks") or {}).get("curve"),
+        "update_windows": update_windows(logged, metrics["steps"]),
     }
 
 
@@ -401,6 +428,8 @@ def partial_arm_summary(arm: str, work: Path, max_steps: int) -> dict:
         out["held_out"] = curves["held_out/accuracy"]
     if curves.get("held_out/tasks_accuracy"):
         out["held_out_tasks"] = curves["held_out/tasks_accuracy"]
+    if windows := update_windows(curves, max_steps):
+        out["update_windows"] = windows
     return out
 
 
@@ -428,6 +457,7 @@ def partial_notes(arms: dict) -> list[str]:
         if row.get("held_out"):
             parts.append("held-out guard accuracy "
                          + " -> ".join(f"{v:.3f}" for v in row["held_out"]["value"]))
+        parts += update_notes(row.get("update_windows") or {})
         notes.append("; ".join(parts))
     return notes
 
@@ -466,6 +496,7 @@ def final_notes(results: dict) -> list[str]:
             held = row.get("held_out_vs_start")
             parts.append(f"{guard.get('benchmark')} during training " + " -> ".join(f"{a:.3f}" for a in curve)
                          + (f" (after vs start {pp(held['delta'])}, p {held['p']:.2g})" if held else ""))
+        parts += update_notes(row.get("update_windows") or {})
         notes.append("; ".join(parts))
     for kind, row in results.get("seeds", {}).items():
         notes.append(f"{kind} over seeds {', '.join(map(str, row['seeds']))}: gain "
