@@ -466,7 +466,8 @@ def final_notes(results: dict) -> list[str]:
     """The findings of a finished run, computed from its results: one line an arm (accuracy
     against the start with McNemar's p, zero-variance shares, extra generation, step time,
     pool at the end, held-out guard), then the seeds' spread, dynamic against static, each
-    other arm against the static arm of its seed and the targets where the run has them."""
+    other dynamic arm against the static arm of its seed and the targets where the run has
+    them."""
     ev = results.get("eval", {})
     start = ev.get("start", {}).get("pooled")
     notes = []
@@ -502,6 +503,7 @@ def final_notes(results: dict) -> list[str]:
         notes.append(f"{kind} over seeds {', '.join(map(str, row['seeds']))}: gain "
                      f"{pp(row['delta_mean'])} (sd {row['delta_stdev'] * 100:.1f} pp), significant "
                      f"(p < 0.05) in {row['significant_gains']} of {len(row['seeds'])}")
+
     def against(arm: str, static: str, test: dict) -> str:
         return f"{arm} against {static}: {pp(test['delta'])}, p {test['p']:.2g} on {test['n']} problems"
 
@@ -559,10 +561,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir name)")
     parser.add_argument("--steps", type=int, default=None, help="grpo.max_steps of both arms")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="params overrides applied to both arms, e.g. grpo.beta=0")
+                        help="params overrides applied to every arm, e.g. grpo.beta=0")
     parser.add_argument("--arms", default="static,dynamic",
                         help=f"arms to run, each {ARM_SYNTAX} (e.g. static@1,dynamic@1,dynamic@1/lowlr)")
-    parser.add_argument("--arm-set", action="append", nargs="+", metavar="ARM KEY=VALUE",
+    parser.add_argument("--arm-set", action="append", nargs="+", metavar=("ARM", "KEY=VALUE"),
                         help="params overrides for one arm of --arms only, over its kind's and "
                              "seed's settings (repeatable), e.g. dynamic@1/lowlr grpo.learning_rate=1.0e-4")
     parser.add_argument("--parallel", action="store_true", help="train the arms at once (one process each)")
