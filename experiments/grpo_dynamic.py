@@ -14,14 +14,16 @@ Everything else comes from the workspace's params.yaml plus ``--set`` overrides,
 GPU profile is a params change. Then the start model and both trained models are evaluated
 greedily (the ``standard`` agent, zero-shot) on the test problems of the GRPO benchmarks
 (``--eval-limit`` a benchmark) and on the held-out guard's benchmark, and compared with
-McNemar's exact test (each arm against the start; dynamic against static).
+McNemar's exact test (each arm against the start; each dynamic arm against the static arm
+of its seed).
 
 Writes ``--out`` (default experiments/results/grpo_dynamic.json): machine facts, the
 params of each arm, and per arm the share of zero-variance groups over the run (among the
 groups drawn, and among those the loss trained on), the extra generation dynamic sampling
-cost, the pool at the end, the reward and held-out guard curves, wall time, accuracy and
-the paired tests. The targets of the question: zero-variance share under 30% for the
-dynamic arm, and a larger gain over the start than the static arm's.
+cost, the pool at the end, the reward and held-out guard curves, the mean grad norm and
+entropy over fifths of the run (``update_windows``), wall time, accuracy and the paired
+tests. The targets of the question: zero-variance share under 30% for the dynamic arm, and
+a larger gain over the start than the static arm's.
 
 Work lives in ``--work`` (the arms' models, checkpoints, MLflow store and eval journals): a
 rerun skips an arm whose metrics exist, resumes an interrupted arm at its last checkpoint
@@ -47,9 +49,10 @@ pass-rate curriculum over every train problem)::
 
 While the arms train and are evaluated, ``<out>.partial.json`` beside ``--out`` is rewritten
 every ``--partial-every`` seconds from the arms' DVCLive curves (steps reached, zero-variance
-shares, extra generation, pool, held-out guard), with notes computed from them, so a run cut
-by a time limit still leaves what it measured; the final file replaces it, with its own notes
-(``final_notes``). ``--show FILE`` prints a finished results file's notes recomputed;
+shares, extra generation, pool, held-out guard, grad norm and entropy), with notes computed
+from them, so a run cut by a time limit still leaves what it measured; the final file
+replaces it, with its own notes (``final_notes``). ``--show FILE`` prints a finished results
+file's notes recomputed (a file from before ``update_windows`` and ``vs_static`` too);
 ``--show FILE --out experiments/results/NAME.json`` writes it there with them.
 
 An arm named ``kind@seed`` (``dynamic@2``) runs that arm with ``grpo.seed`` set, from the
@@ -58,6 +61,22 @@ static-vs-dynamic comparison and the spread of the gain over seeds (its ``seeds`
 each seed's gain over the start, their mean and spread, and how many are significant).
 ``--parallel`` trains the arms at once, each in its own process: a 135M model leaves most
 of a GPU idle, so on one H200 several arms cost little more wall time than one.
+
+An arm is ``kind[@seed][/variant]``: a variant (letters, digits, ``-``, ``_``) is an arm that
+differs from its kind by what ``--arm-set ARM KEY=VALUE ...`` gives it (repeatable; params
+overrides for that arm only, merged over its kind's settings and seed, so they win; without
+one the variant is only a label). Variants at one seed isolate a cause, e.g. the extra tasks
+or the step size of the dynamic arm (``--set`` as above)::
+
+    python experiments/grpo_dynamic.py --steps 200 --work /tmp/grpo_dynamic --eval-limit 250 \\
+        --set ... --arms static@1,dynamic@1/noextra,dynamic@1/lowlr \\
+        --arm-set dynamic@1/noextra grpo.extra_tasks=[] \\
+        --arm-set dynamic@1/lowlr grpo.extra_tasks=[] grpo.learning_rate=1.0e-4
+
+Each dynamic arm is compared with the plain static arm of its seed (``vs_static``:
+``dynamic@1/lowlr`` against ``static@1``). The results' ``arm_overrides`` hold what each arm
+changed, the ``seeds`` summary keeps a variant apart from its kind (``dynamic/lowlr``), and a
+variant's work is its own folder in ``--work`` (``dynamic@1+lowlr``).
 
 ``--tiny`` shrinks everything to a few minutes of CPU (the settings in ``TINY_SET``) on the
 workspace when it holds the offline pipeline's data and start model (after ``dvc repro
@@ -73,10 +92,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -105,13 +126,14 @@ TINY_SET = [
 ]
 
 
-def parse_set(items: list[str]) -> dict:
-    """``a.b.c=value`` items (values as YAML) -> a nested overrides dict."""
+def parse_set(items: list[str], flag: str = "--set") -> dict:
+    """``a.b.c=value`` items (values as YAML) -> a nested overrides dict; ``flag`` names the
+    option in the error for an item that is not KEY=VALUE."""
     out: dict = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep:
-            raise SystemExit(f"--set {item!r}: expected KEY=VALUE (e.g. grpo.beta=0)")
+            raise SystemExit(f"{flag} {item!r}: expected KEY=VALUE (e.g. grpo.beta=0)")
         node = out
         *parents, leaf = key.split(".")
         for part in parents:
@@ -141,12 +163,19 @@ def build_tiny_workspace(ws: Path) -> None:
 
 
 # ---------------------------------------------------------------- the arms
+def arm_dir(work: Path, arm: str) -> Path:
+    """One arm's folder in ``work``: its name with the variant's ``/`` as ``+``, so a variant
+    arm gets its own folder beside the plain arm's, not one inside it."""
+    return work / arm.replace("/", "+")
+
+
 def arm_paths(ws: Path, work: Path, arm: str):
     """The stage's paths for one arm: the workspace's data, the arm's own models folder
     (links to the workspace's start models), metrics, curves and pass rates."""
     from slm_math.training.grpo_stage import GRPOPaths
 
-    models = work / arm / "models"
+    folder = arm_dir(work, arm)
+    models = folder / "models"
     models.mkdir(parents=True, exist_ok=True)
     for src in (ws / "models").iterdir():
         link = models / src.name
@@ -154,37 +183,72 @@ def arm_paths(ws: Path, work: Path, arm: str):
             link.symlink_to(src.resolve(), target_is_directory=True)
     return GRPOPaths(problems=ws / "data" / "train", benchmarks=ws / "data" / "benchmarks",
                      extra_problems=ws / "data" / "grpo_train", models=models,
-                     metrics=work / arm / "metrics", dvclive=work / arm / "dvclive",
-                     grpo_data=work / arm / "data" / "grpo")
+                     metrics=folder / "metrics", dvclive=folder / "dvclive",
+                     grpo_data=folder / "data" / "grpo")
 
 
-def parse_arm(arm: str) -> tuple[str, int | None]:
-    """``"dynamic@2"`` -> ("dynamic", 2); ``"static"`` -> ("static", None)."""
-    kind, sep, seed = arm.partition("@")
+ARM_SYNTAX = "kind[@seed][/variant]"
+
+
+def parse_arm(arm: str) -> tuple[str, int | None, str | None]:
+    """``"dynamic@2/lowlr"`` -> ("dynamic", 2, "lowlr"); ``"static"`` -> ("static", None, None).
+
+    The variant (letters, digits, ``-``, ``_``) only names the arm; what it changes comes
+    from ``--arm-set``."""
+    head, slash, variant = arm.partition("/")
+    kind, at, seed = head.partition("@")
     if kind not in ARMS:
-        raise SystemExit(f"--arms {arm!r}: unknown arm {kind!r}; known: {sorted(ARMS)} (kind@seed for a seed)")
-    if sep and not seed.isdigit():
-        raise SystemExit(f"--arms {arm!r}: the seed after @ must be a whole number")
-    return kind, int(seed) if sep else None
+        raise SystemExit(f"--arms {arm!r}: unknown arm kind {kind!r}; known: {sorted(ARMS)} "
+                         f"(an arm is {ARM_SYNTAX})")
+    if at and not re.fullmatch(r"[0-9]+", seed):
+        raise SystemExit(f"--arms {arm!r}: the seed after @ must be a whole number (an arm is {ARM_SYNTAX})")
+    if slash and not re.fullmatch(r"[A-Za-z0-9_-]+", variant):
+        raise SystemExit(f"--arms {arm!r}: the variant after / must be letters, digits, '-' or '_' "
+                         f"(an arm is {ARM_SYNTAX})")
+    return kind, int(seed) if at else None, variant if slash else None
 
 
-def arm_overrides(arm: str) -> dict:
-    """The params one arm changes: its kind's settings, and ``grpo.seed`` when it names one."""
-    kind, seed = parse_arm(arm)
+def arm_list(text: str) -> list[str]:
+    """``--arms``: comma-separated arm names, each checked by ``parse_arm``."""
+    arms = [a.strip() for a in text.split(",") if a.strip()]
+    for arm in arms:
+        parse_arm(arm)
+    return arms
+
+
+def parse_arm_sets(groups: list[list[str]] | None, arms: list[str]) -> dict[str, dict]:
+    """``--arm-set ARM KEY=VALUE ...`` groups -> each named arm's params overrides (an arm
+    named twice gets both, the later winning)."""
+    out: dict[str, dict] = {}
+    for arm, *items in groups or []:
+        if arm not in arms:
+            raise SystemExit(f"--arm-set {arm!r}: not one of --arms ({', '.join(arms)})")
+        if not items:
+            raise SystemExit(f"--arm-set {arm}: expected KEY=VALUE after the arm "
+                             "(e.g. grpo.learning_rate=1.0e-4)")
+        out[arm] = merge(out.get(arm, {}), parse_set(items, f"--arm-set {arm}"))
+    return out
+
+
+def arm_overrides(arm: str, arm_set: dict | None = None) -> dict:
+    """The params one arm changes: its kind's settings, ``grpo.seed`` when it names one, then
+    its ``--arm-set`` overrides (``arm_set``), which win over both."""
+    kind, seed, _ = parse_arm(arm)
     grpo = dict(ARMS[kind])
     if seed is not None:
         grpo["seed"] = seed
-    return {"grpo": grpo}
+    return merge({"grpo": grpo}, arm_set or {})
 
 
 def run_arm(arm: str, overrides: dict, ws: Path, work: Path) -> dict:
-    """The grpo stage for one arm (skipped when its metrics exist); its metrics."""
+    """The grpo stage for one arm with ``overrides`` (the run's and the arm's own; skipped
+    when its metrics exist); its metrics."""
     from slm_math.config import load_params
     from slm_math.training.grpo_stage import run_grpo_stage
 
     # each arm its own MLflow store: arms trained at once would contend for one sqlite file
-    tracking = {"tracking": {"uri": f"sqlite:///{work / arm / 'mlflow.db'}"}}
-    params = load_params(ws / "params.yaml", merge(merge(overrides, arm_overrides(arm)), tracking))
+    tracking = {"tracking": {"uri": f"sqlite:///{arm_dir(work, arm) / 'mlflow.db'}"}}
+    params = load_params(ws / "params.yaml", merge(overrides, tracking))
     paths = arm_paths(ws, work, arm)
     done = paths.metrics / "grpo.json"
     if done.is_file():
@@ -226,13 +290,50 @@ def paired(a: list[bool], b: list[bool]) -> dict:
             "delta": round(test.delta, 4), "p": float(f"{test.p_value:.3g}")}
 
 
+def static_comparisons(arms: list[str], pooled: Callable[[str], list[bool]]) -> list[dict]:
+    """McNemar of each arm not of the static kind against the plain static arm of its seed
+    (``dynamic@1/lowlr`` against ``static@1``), where the run has it; ``pooled(arm)`` gives
+    an arm's verdicts on the paired problems."""
+    out = []
+    for arm in arms:
+        kind, seed, _ = parse_arm(arm)
+        static = "static" if seed is None else f"static@{seed}"
+        if kind != "static" and static in arms:
+            out.append({"arm": arm, "static": static, **paired(pooled(static), pooled(arm))})
+    return out
+
+
 def accuracy(verdicts: list[bool]) -> float | None:
     return round(sum(verdicts) / len(verdicts), 4) if verdicts else None
+
+
+UPDATE_CURVES = {"grad_norm": "grad norm", "entropy": "entropy"}  # name -> words in the notes
+
+
+def update_windows(curves: dict[str, dict], steps: int) -> dict[str, list[dict]]:
+    """Mean grad norm and entropy over fifths of a run of ``steps`` steps (one logged point a
+    step), from ``{"step": [...], "value": [...]}`` curves; a curve the run lacks is left out
+    (runs from before grad_norm was recorded)."""
+    from slm_math.tracking.dvclive_curves import window_means
+
+    width = max(1, -(-steps // 5))
+    return {name: window_means(curves[name], width) for name in UPDATE_CURVES
+            if curves.get(name, {}).get("value")}
+
+
+def update_notes(windows: dict[str, list[dict]]) -> list[str]:
+    """``update_windows`` in words: "grad norm by fifths 0.12, 0.2, ..." a curve."""
+    return [f"{words} by fifths " + ", ".join(f"{w['mean']:.3g}" for w in windows[name])
+            for name, words in UPDATE_CURVES.items() if windows.get(name)]
 
 
 def arm_summary(metrics: dict) -> dict:
     """What the question asks of one arm's run, from its metrics/grpo.json."""
     curves = metrics["curves"]
+    logged = {}  # as update_windows reads curves, without the steps TRL logged no value for
+    for name in UPDATE_CURVES:
+        pairs = [(s, v) for s, v in zip(curves["step"], curves.get(name) or []) if v is not None]
+        logged[name] = {"step": [s for s, _ in pairs], "value": [v for _, v in pairs]}
     dynamic = metrics.get("dynamic_sampling", {})
     guard = metrics.get("held_out_guard") or {}
     return {
@@ -254,33 +355,37 @@ def arm_summary(metrics: dict) -> dict:
                                                  curves.get("frac_reward_zero_std"))},
         "held_out_guard": {k: guard.get(k) for k in ("benchmark", "n", "curve", "lost", "gained")},
         "held_out_tasks_curve": (metrics.get("held_out_tasks") or {}).get("curve"),
+        "update_windows": update_windows(logged, metrics["steps"]),
     }
 
 
-def run_arms(arms: list[str], overrides: dict, ws: Path, work: Path, parallel: bool) -> dict:
-    """Each arm's metrics; with ``parallel``, the arms train at once in spawned processes
-    (CUDA needs spawn), each writing its log lines prefixed with its name."""
+def run_arms(arms: dict[str, dict], overrides: dict, ws: Path, work: Path, parallel: bool) -> dict:
+    """Each arm's metrics, the arm trained with ``overrides`` plus its own (``arms``: arm ->
+    ``arm_overrides``); with ``parallel``, the arms train at once in spawned processes (CUDA
+    needs spawn), each writing its log lines prefixed with its name."""
     if not parallel or len(arms) < 2:
-        return {arm: run_arm(arm, overrides, ws, work) for arm in arms}
+        return {arm: run_arm(arm, merge(overrides, own), ws, work) for arm, own in arms.items()}
     import multiprocessing
 
     # the cores shared out (torch's default of every core in each process oversubscribes them)
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // len(arms))))
     with multiprocessing.get_context("spawn").Pool(len(arms)) as pool:
-        jobs = {arm: pool.apply_async(run_arm, (arm, overrides, ws, work)) for arm in arms}
+        jobs = {arm: pool.apply_async(run_arm, (arm, merge(overrides, own), ws, work))
+                for arm, own in arms.items()}
         return {arm: job.get() for arm, job in jobs.items()}
 
 
 def seed_spread(arms: dict) -> dict:
-    """Per arm kind run with two or more seeds: each seed's gain over the start, the mean and
-    standard deviation of the gains, and how many are significant gains (p < 0.05)."""
+    """Per arm kind (and variant: ``dynamic/lowlr`` apart from ``dynamic``) run with two or
+    more seeds: each seed's gain over the start, the mean and standard deviation of the
+    gains, and how many are significant gains (p < 0.05)."""
     import statistics
 
     by_kind: dict[str, dict] = {}
     for arm, row in arms.items():
-        kind, seed = parse_arm(arm)
+        kind, seed, variant = parse_arm(arm)
         if seed is not None:
-            by_kind.setdefault(kind, {})[seed] = row["vs_start"]
+            by_kind.setdefault(f"{kind}/{variant}" if variant else kind, {})[seed] = row["vs_start"]
     out = {}
     for kind, tests in by_kind.items():
         if len(tests) < 2:
@@ -298,8 +403,8 @@ def partial_arm_summary(arm: str, work: Path, max_steps: int) -> dict:
     """What one arm has logged so far, from its DVCLive curves (its metrics when it finished)."""
     from slm_math.tracking.dvclive_curves import read_curves, window_means
 
-    done = work / arm / "metrics" / "grpo.json"
-    curves = read_curves(work / arm / "dvclive" / "grpo")
+    done = arm_dir(work, arm) / "metrics" / "grpo.json"
+    curves = read_curves(arm_dir(work, arm) / "dvclive" / "grpo")
     steps = curves.get("reward", {}).get("step", [])
     out: dict = {"complete": done.is_file(), "steps": max(steps, default=0), "max_steps": max_steps}
     drawn = curves.get("frac_reward_zero_std")
@@ -323,6 +428,8 @@ def partial_arm_summary(arm: str, work: Path, max_steps: int) -> dict:
         out["held_out"] = curves["held_out/accuracy"]
     if curves.get("held_out/tasks_accuracy"):
         out["held_out_tasks"] = curves["held_out/tasks_accuracy"]
+    if windows := update_windows(curves, max_steps):
+        out["update_windows"] = windows
     return out
 
 
@@ -350,6 +457,7 @@ def partial_notes(arms: dict) -> list[str]:
         if row.get("held_out"):
             parts.append("held-out guard accuracy "
                          + " -> ".join(f"{v:.3f}" for v in row["held_out"]["value"]))
+        parts += update_notes(row.get("update_windows") or {})
         notes.append("; ".join(parts))
     return notes
 
@@ -357,8 +465,9 @@ def partial_notes(arms: dict) -> list[str]:
 def final_notes(results: dict) -> list[str]:
     """The findings of a finished run, computed from its results: one line an arm (accuracy
     against the start with McNemar's p, zero-variance shares, extra generation, step time,
-    pool at the end, held-out guard), then the seeds' spread, dynamic against static and the
-    targets where the run has them."""
+    pool at the end, held-out guard), then the seeds' spread, dynamic against static, each
+    other dynamic arm against the static arm of its seed and the targets where the run has
+    them."""
     ev = results.get("eval", {})
     start = ev.get("start", {}).get("pooled")
     notes = []
@@ -388,14 +497,22 @@ def final_notes(results: dict) -> list[str]:
             held = row.get("held_out_vs_start")
             parts.append(f"{guard.get('benchmark')} during training " + " -> ".join(f"{a:.3f}" for a in curve)
                          + (f" (after vs start {pp(held['delta'])}, p {held['p']:.2g})" if held else ""))
+        parts += update_notes(row.get("update_windows") or {})
         notes.append("; ".join(parts))
     for kind, row in results.get("seeds", {}).items():
         notes.append(f"{kind} over seeds {', '.join(map(str, row['seeds']))}: gain "
                      f"{pp(row['delta_mean'])} (sd {row['delta_stdev'] * 100:.1f} pp), significant "
                      f"(p < 0.05) in {row['significant_gains']} of {len(row['seeds'])}")
-    if dvs := results.get("dynamic_vs_static"):
-        notes.append(f"{dvs['arms'][1]} against {dvs['arms'][0]}: {pp(dvs['delta'])}, "
-                     f"p {dvs['p']:.2g} on {dvs['n']} problems")
+
+    def against(arm: str, static: str, test: dict) -> str:
+        return f"{arm} against {static}: {pp(test['delta'])}, p {test['p']:.2g} on {test['n']} problems"
+
+    dvs = results.get("dynamic_vs_static")
+    if dvs:
+        notes.append(against(dvs["arms"][1], dvs["arms"][0], dvs))
+    for row in results.get("vs_static", []):
+        if not dvs or [row["static"], row["arm"]] != dvs["arms"]:  # that pair's line is above
+            notes.append(against(row["arm"], row["static"], row))
     if targets := results.get("targets"):
         notes.append("targets: " + ", ".join(f"{k} {'met' if v else 'missed'}" for k, v in targets.items()))
     return notes
@@ -437,16 +554,19 @@ class PartialWriter(threading.Thread):
         self.path.unlink(missing_ok=True)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspace", type=Path, default=Path("."),
                         help="folder with params.yaml, data/train, data/benchmarks, models/")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir name)")
     parser.add_argument("--steps", type=int, default=None, help="grpo.max_steps of both arms")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="params overrides applied to both arms, e.g. grpo.beta=0")
+                        help="params overrides applied to every arm, e.g. grpo.beta=0")
     parser.add_argument("--arms", default="static,dynamic",
-                        help="arms to run, kind or kind@seed (e.g. static@1,dynamic@1,dynamic@2)")
+                        help=f"arms to run, each {ARM_SYNTAX} (e.g. static@1,dynamic@1,dynamic@1/lowlr)")
+    parser.add_argument("--arm-set", action="append", nargs="+", metavar=("ARM", "KEY=VALUE"),
+                        help="params overrides for one arm of --arms only, over its kind's and "
+                             "seed's settings (repeatable), e.g. dynamic@1/lowlr grpo.learning_rate=1.0e-4")
     parser.add_argument("--parallel", action="store_true", help="train the arms at once (one process each)")
     parser.add_argument("--eval-limit", type=int, default=None, help="test problems a GRPO benchmark")
     parser.add_argument("--guard-limit", type=int, default=None,
@@ -463,7 +583,11 @@ def main() -> None:
     parser.add_argument("--show", type=Path, metavar="FILE",
                         help="print the notes of a finished run's results file; with --out, "
                              "write it there with its notes recomputed")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
 
     from common import machine, print_table, write_results
 
@@ -475,7 +599,10 @@ def main() -> None:
             write_results(args.out.stem, results, args.out.parent)
         return
 
-    from slm_math.config import load_params
+    arms = arm_list(args.arms)
+    arm_sets = parse_arm_sets(args.arm_set, arms)
+
+    from slm_math.config import ParamsError, load_params
     from slm_math.evaluation.run import load_benchmarks
 
     default_work = Path(tempfile.gettempdir()) / f"grpo_dynamic{'_tiny' if args.tiny else ''}"
@@ -510,8 +637,13 @@ def main() -> None:
     args.seed = base.seed if args.seed is None else args.seed
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
-    results: dict = {"arms": {}, "overrides": asked, "arm_overrides": {a: arm_overrides(a) for a in arms},
+    own = {arm: arm_overrides(arm, arm_sets.get(arm)) for arm in arms}
+    for arm, changes in own.items():  # a typo in one arm's --arm-set stops the run before any arm trains
+        try:
+            load_params(ws / "params.yaml", merge(overrides, changes))
+        except ParamsError as err:
+            raise SystemExit(f"{arm}: {err}") from None
+    results: dict = {"arms": {}, "overrides": asked, "arm_overrides": own,
                      "tiny": args.tiny, "parallel": args.parallel}
     out = args.out or (work / "grpo_dynamic-tiny.json" if args.tiny
                        else ROOT / "experiments" / "results" / "grpo_dynamic.json")
@@ -520,7 +652,7 @@ def main() -> None:
                             {"overrides": asked, "machine": machine(("torch", "transformers", "trl"))})
     partial.start()
     start_clock = time.perf_counter()
-    metrics = run_arms(arms, overrides, ws, work, args.parallel)
+    metrics = run_arms(own, overrides, ws, work, args.parallel)
     partial.safe_write()  # trained: what the arms did, before the evaluation
 
     cfg = base.grpo
@@ -532,7 +664,8 @@ def main() -> None:
     start_dir = ws / "models" / cfg.init
     verdicts = {"start": evaluate(start_dir, f"start-{cfg.init}", tests, work, args)}
     for arm in arms:
-        verdicts[arm] = evaluate(work / arm / "models" / "grpo", arm, tests, work, args)
+        folder = arm_dir(work, arm)
+        verdicts[arm] = evaluate(folder / "models" / "grpo", folder.name, tests, work, args)
 
     def pooled(label: str) -> list[bool]:
         return [v for name in tasks for v in verdicts[label][name]]
@@ -566,6 +699,8 @@ def main() -> None:
             "dynamic_zero_std_trained_under_30pct": (dyn["zero_std_trained_mean"] or 0) < 0.30,
             "dynamic_gain_larger_than_static": dyn["vs_start"]["delta"] > sta["vs_start"]["delta"],
         }
+    if against_static := static_comparisons(arms, pooled):
+        results["vs_static"] = against_static
     if spread := seed_spread(results["arms"]):
         results["seeds"] = spread
     results["wall_time_s"] = round(time.perf_counter() - start_clock, 1)

@@ -283,13 +283,13 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
 
 
 def step_curves(log_history: list[dict]) -> dict[str, list]:
-    """Per-step curves from TRL's logs: reward mean/std, zero-variance share, KL, length.
-    A value TRL logs as None or NaN becomes None (TRL logged entropy None on steps where every
-    completion hit its length limit)."""
+    """Per-step curves from TRL's logs: reward mean/std, zero-variance share, KL, length,
+    entropy, grad norm. A value TRL logs as None or NaN becomes None (TRL logged entropy None
+    on steps where every completion hit its length limit)."""
     keys = {"reward": "reward", "reward_std": "reward_std",
             "frac_reward_zero_std": "frac_reward_zero_std", "kl": "kl",
             "completion_length": "completions/mean_length", "loss": "loss",
-            "learning_rate": "learning_rate", "entropy": "entropy",
+            "learning_rate": "learning_rate", "entropy": "entropy", "grad_norm": "grad_norm",
             "clipped_ratio": "completions/clipped_ratio"}
     rows = [e for e in log_history if "reward" in e]
     curves: dict[str, list] = {"step": [int(e["step"]) for e in rows]}

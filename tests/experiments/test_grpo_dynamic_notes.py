@@ -73,3 +73,74 @@ def test_the_static_arm_is_valid_params_on_a_profile_with_extra_tasks(script):  
         params = load_params(ROOT / "params.yaml", merge_overrides(gpu, script.arm_overrides(arm)))
         assert params.grpo.seed == 1
         assert params.grpo.extra_tasks == ([] if arm.startswith("static") else ["lcm_60"])
+
+
+def test_each_dynamic_arm_is_compared_with_the_static_arm_of_its_seed(script):  # noqa: F811
+    verdicts = {"static@1": [True, True, False, False, True], "dynamic@1": [True, False, True, True, True],
+                "dynamic@1/lowlr": [False, False, False, False, True], "static@1/lowlr": [False] * 5,
+                "dynamic@2": [True] * 5}  # no static@2
+    rows = script.static_comparisons(list(verdicts), verdicts.__getitem__)
+    assert [(r["arm"], r["static"]) for r in rows] == [("dynamic@1", "static@1"), ("dynamic@1/lowlr", "static@1")]
+    assert {k: rows[0][k] for k in ("n", "a_only", "b_only", "delta")} == {"n": 5, "a_only": 1, "b_only": 2, "delta": 0.2}
+    assert {k: rows[1][k] for k in ("n", "a_only", "b_only", "delta")} == {"n": 5, "a_only": 2, "b_only": 0, "delta": -0.4}
+    assert 0 < rows[1]["p"] <= 1
+    seedless = script.static_comparisons(["static", "dynamic/x"], {"static": [True], "dynamic/x": [False]}.__getitem__)
+    assert [(r["arm"], r["static"], r["delta"]) for r in seedless] == [("dynamic/x", "static", -1.0)]
+
+
+def test_the_notes_state_each_arm_against_static_once(script):  # noqa: F811
+    run = results()
+    run["arms"]["dynamic@1/lowlr"] = arm(-0.004, 0.8, 0.5, 24000, 0.48)
+    run["vs_static"] = [{"arm": "dynamic@1", "static": "static@1", "n": 1000, "a_only": 40, "b_only": 62,
+                         "delta": 0.022, "p": 0.04},
+                        {"arm": "dynamic@1/lowlr", "static": "static@1", "n": 1000, "a_only": 50, "b_only": 34,
+                         "delta": -0.016, "p": 0.1}]
+    notes = script.final_notes(run)
+    assert notes.count("dynamic@1 against static@1: +2.2 pp, p 0.04 on 1000 problems") == 1
+    assert "dynamic@1/lowlr against static@1: -1.6 pp, p 0.1 on 1000 problems" in notes
+    assert notes[-1].startswith("targets: ")
+
+
+def metrics(curves: dict) -> dict:
+    """A metrics/grpo.json of a 10-step run with ``curves``."""
+    return {"steps": 10, "wall_time_s": 60.0, "seconds_per_step": 6.0, "completions_per_step": 128,
+            "curriculum": {"mode": "pass_rate"}, "curves": {"step": list(range(1, 11)), **curves}}
+
+
+def test_the_arm_summary_has_grad_norm_and_entropy_by_fifths(script):  # noqa: F811
+    grad = [0.1, 0.3, 0.5, 0.5, 1.0, 2.0, 2.0, 2.0, 4.0, 6.0]
+    entropy = [0.8, None, 0.6, 0.6, 0.5, 0.3, 0.2, 0.2, 0.1, 0.1]  # TRL logged None on step 2
+    windows = script.arm_summary(metrics({"grad_norm": grad, "entropy": entropy}))["update_windows"]
+    assert [(w["from"], w["to"], w["mean"]) for w in windows["grad_norm"]] == [
+        (1, 2, 0.2), (3, 4, 0.5), (5, 6, 1.5), (7, 8, 2.0), (9, 10, 5.0)]
+    assert windows["entropy"][0] == {"from": 1, "to": 3, "mean": 0.7}  # step 2 left out
+    # metrics from before grad_norm was recorded: entropy only
+    assert set(script.arm_summary(metrics({"entropy": entropy}))["update_windows"]) == {"entropy"}
+    assert script.arm_summary(metrics({}))["update_windows"] == {}
+
+
+def test_the_notes_give_each_arm_its_update_windows(script):  # noqa: F811
+    run = results()
+    run["arms"]["dynamic@1"]["update_windows"] = script.arm_summary(metrics({
+        "grad_norm": [0.1, 0.3, 0.5, 0.5, 1.0, 2.0, 2.0, 2.0, 4.0, 6.0],
+        "entropy": [0.8, 0.8, 0.6, 0.6, 0.5, 0.5, 0.25, 0.25, 0.125, 0.125]}))["update_windows"]
+    run["arms"]["static@1"]["update_windows"] = {"entropy": [{"from": 1, "to": 10, "mean": 0.75}]}
+    notes = script.final_notes(run)
+    dynamic = next(n for n in notes if n.startswith("dynamic@1:"))
+    assert dynamic.endswith("; grad norm by fifths 0.2, 0.5, 1.5, 2, 5; "
+                            "entropy by fifths 0.8, 0.6, 0.5, 0.25, 0.125")
+    static = next(n for n in notes if n.startswith("static@1:"))
+    assert static.endswith("; entropy by fifths 0.75") and "grad norm" not in static
+    assert not any("by fifths" in n for n in notes if n.startswith("dynamic@2:"))
+
+
+def test_show_recomputes_an_older_results_file_unchanged(tmp_path):
+    """experiments/results/grpo_seeds.json predates update_windows and vs_static."""
+    committed = json.loads((ROOT / "experiments" / "results" / "grpo_seeds.json").read_text())
+    assert not any("update_windows" in row for row in committed["arms"].values()) and "vs_static" not in committed
+    out = tmp_path / "grpo_seeds.json"
+    done = subprocess.run([sys.executable, "experiments/grpo_dynamic.py", "--show",
+                           str(ROOT / "experiments" / "results" / "grpo_seeds.json"), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["notes"] == committed["notes"]

@@ -80,3 +80,25 @@ def test_a_failed_summary_never_stops_the_run(script, tmp_path, capsys):
                                   every=60, facts={})
     writer.safe_write()
     assert "partial summary not written" in capsys.readouterr().err
+
+
+def test_a_cut_run_gives_grad_norm_and_entropy_by_fifths(script, tmp_path):
+    from dvclive import Live
+
+    with Live(str(script.arm_dir(tmp_path, "dynamic@1/lowlr") / "dvclive" / "grpo"), save_dvc_exp=False,
+              dvcyaml=None) as live:
+        for step in range(1, 7):  # 6 of 10 steps: fifths of 2 steps, the last one not reached
+            live.step = step
+            live.log_metric("reward", 0.5)
+            live.log_metric("grad_norm", float(step))
+            live.log_metric("entropy", 1.0 / step)
+    row = script.partial_arm_summary("dynamic@1/lowlr", tmp_path, max_steps=10)
+    assert [(w["from"], w["to"], w["mean"]) for w in row["update_windows"]["grad_norm"]] == [
+        (1, 2, 1.5), (3, 4, 3.5), (5, 6, 5.5)]
+    assert [w["mean"] for w in row["update_windows"]["entropy"]] == [0.75, round((1 / 3 + 1 / 4) / 2, 4), 0.1833]
+    note = script.partial_notes({"dynamic@1/lowlr": row})[0]
+    assert note.startswith("dynamic@1/lowlr: 6 of 10 steps (not finished)")
+    assert note.endswith("; grad norm by fifths 1.5, 3.5, 5.5; entropy by fifths 0.75, 0.292, 0.183")
+    # an arm that logged neither
+    log_arm(tmp_path, "static@1", 3, dynamic=False)
+    assert "update_windows" not in script.partial_arm_summary("static@1", tmp_path, max_steps=10)

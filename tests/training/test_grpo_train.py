@@ -52,6 +52,8 @@ def test_trivially_learnable_reward_rises_in_a_few_steps(tiny_model_dir, tmp_pat
     assert result.metrics["generation_backend"] == "cuda_graph"
     assert result.metrics["nonfinite_grad_steps"] == []
     assert result.metrics["curves"]["frac_reward_zero_std"] == [0.0] * 6
+    grad_norms = result.metrics["curves"]["grad_norm"]  # TRL logs it on the reward's row
+    assert len(grad_norms) == 6 and all(g > 0 for g in grad_norms), grad_norms
     assert (tmp_path / "out" / "model.safetensors").is_file()
     m = result.metrics  # throughput: 6 steps x 2 prompts x 8 completions of up to 8 tokens
     assert 6 * 16 <= m["generated_tokens"] <= 6 * 16 * 8 and m["generation_seconds"] > 0
@@ -100,12 +102,14 @@ def test_step_curves_keep_a_step_whose_logged_values_are_none_or_nan():
     from slm_math.training.grpo import step_curves
 
     # TRL logged entropy None and grad norm NaN on a GPU run where every completion was cut
-    logs = [{"step": 1, "reward": 0.0, "entropy": None, "loss": 0.0, "rewards/verdict/mean": float("nan")},
-            {"step": 2, "reward": 0.5, "entropy": 0.25, "loss": 0.125},
+    logs = [{"step": 1, "reward": 0.0, "entropy": None, "loss": 0.0, "grad_norm": float("nan"),
+             "rewards/verdict/mean": float("nan")},
+            {"step": 2, "reward": 0.5, "entropy": 0.25, "loss": 0.125, "grad_norm": 0.75},
             {"step": 2, "train_runtime": 22.3}]
     curves = step_curves(logs)
     assert curves["step"] == [1, 2] and curves["reward"] == [0.0, 0.5]
     assert curves["entropy"] == [None, 0.25] and curves["rewards/verdict/mean"] == [None, None]
+    assert curves["grad_norm"] == [None, 0.75]
 
 
 def test_an_update_with_a_nan_gradient_is_skipped_and_counted():
