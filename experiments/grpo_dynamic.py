@@ -53,7 +53,9 @@ shares, extra generation, pool, held-out guard, grad norm and entropy), with not
 from them, so a run cut by a time limit still leaves what it measured; the final file
 replaces it, with its own notes (``final_notes``). ``--show FILE`` prints a finished results
 file's notes recomputed (a file from before ``update_windows`` and ``vs_static`` too);
-``--show FILE --out experiments/results/NAME.json`` writes it there with them.
+``--show FILE --out experiments/results/NAME.json`` writes it there with them; with
+``--work DIR`` (the run's work folder) it also fills each arm's ``update_windows`` the file
+lacks from the arm's DVCLive curves there.
 
 An arm named ``kind@seed`` (``dynamic@2``) runs that arm with ``grpo.seed`` set, from the
 same start: ``--arms static@1,dynamic@1,dynamic@2,dynamic@3`` answers both questions, the
@@ -327,6 +329,22 @@ def update_notes(windows: dict[str, list[dict]]) -> list[str]:
             for name, words in UPDATE_CURVES.items() if windows.get(name)]
 
 
+def fill_update_windows(results: dict, work: Path) -> None:
+    """Each arm's ``update_windows`` that ``results`` lack, from the arm's DVCLive curves in
+    ``work`` (the run's --work folder): a run from before metrics/grpo.json recorded grad_norm
+    still logged it to DVCLive."""
+    from slm_math.tracking.dvclive_curves import read_curves
+
+    for arm, row in results.get("arms", {}).items():
+        if row.get("update_windows"):
+            continue
+        folder = arm_dir(work, arm) / "dvclive" / "grpo"
+        if not folder.is_dir():
+            raise SystemExit(f"--work {work}: no DVCLive curves for arm {arm!r} at {folder}")
+        if windows := update_windows(read_curves(folder), row["steps"]):
+            row["update_windows"] = windows
+
+
 def arm_summary(metrics: dict) -> dict:
     """What the question asks of one arm's run, from its metrics/grpo.json."""
     curves = metrics["curves"]
@@ -491,6 +509,10 @@ def final_notes(results: dict) -> list[str]:
             parts.append(f"pool active {pool_start.get('active', '?')} -> {pool_end['active']} of "
                          f"{pool_end['problems']} (retired {pool_end['retired']}, cooling "
                          f"{pool_end['cooling']}, fallback draws {pool_end['fallback_draws']})")
+        tasks = row.get("held_out_tasks_curve") or {}
+        if tasks.get("accuracy"):
+            parts.append("held-out training-task problems at steps " + ", ".join(map(str, tasks["step"]))
+                         + ": " + " -> ".join(f"{a:.3f}" for a in tasks["accuracy"]))
         guard = row.get("held_out_guard") or {}
         curve = (guard.get("curve") or {}).get("accuracy")
         if curve:
@@ -582,7 +604,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tiny", action="store_true", help="CPU smoke run (see the docstring)")
     parser.add_argument("--show", type=Path, metavar="FILE",
                         help="print the notes of a finished run's results file; with --out, "
-                             "write it there with its notes recomputed")
+                             "write it there with its notes recomputed; with --work, fill the "
+                             "update windows it lacks from the arms' DVCLive curves there")
     return parser
 
 
@@ -593,6 +616,8 @@ def main() -> None:
 
     if args.show:
         results = json.loads(args.show.read_text())
+        if args.work:
+            fill_update_windows(results, args.work)
         results["notes"] = final_notes(results)
         print("\n".join(f"- {note}" for note in results["notes"]))
         if args.out:

@@ -49,6 +49,14 @@ def test_the_notes_state_each_arm_the_seeds_and_the_targets(script):  # noqa: F8
                          "dynamic_gain_larger_than_static missed")
 
 
+def test_the_notes_give_the_held_out_task_curve_where_the_run_has_it(script):  # noqa: F811
+    run = results()
+    run["arms"]["dynamic@1"]["held_out_tasks_curve"] = {"step": [0, 50, 100], "accuracy": [0.5075, 0.525, 0.47]}
+    notes = script.final_notes(run)
+    assert "held-out training-task problems at steps 0, 50, 100: 0.507 -> 0.525 -> 0.470" in notes[2]
+    assert "held-out training-task problems" not in notes[1]  # a run from before the curve
+
+
 def test_show_writes_the_results_with_their_notes(tmp_path):
     source = tmp_path / "run.json"
     source.write_text(json.dumps({**results(), "notes": ["stale"]}))

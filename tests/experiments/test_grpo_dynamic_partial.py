@@ -102,3 +102,34 @@ def test_a_cut_run_gives_grad_norm_and_entropy_by_fifths(script, tmp_path):
     # an arm that logged neither
     log_arm(tmp_path, "static@1", 3, dynamic=False)
     assert "update_windows" not in script.partial_arm_summary("static@1", tmp_path, max_steps=10)
+
+
+def test_show_fills_update_windows_from_the_work_folder(script, tmp_path):
+    """A results file from before grad_norm reached metrics/grpo.json, and the run's DVCLive
+    curves, which logged it: --show --work puts the windows and their notes in the file."""
+    import subprocess
+
+    from dvclive import Live
+
+    with Live(str(tmp_path / "work" / "dynamic@1" / "dvclive" / "grpo"), save_dvc_exp=False, dvcyaml=None) as live:
+        for step in range(1, 11):
+            live.step = step
+            live.log_metric("grad_norm", float(step))
+            live.log_metric("entropy", 0.5)
+    run = {"eval": {}, "arms": {"dynamic@1": {
+        "steps": 10, "accuracy": {"pooled": 0.5}, "vs_start": {"delta": 0.01, "a_only": 1, "b_only": 2, "p": 1.0},
+        "zero_std_drawn_mean": 0.5, "zero_std_trained_mean": 0.0, "seconds_per_step": 4.0}}}
+    source = tmp_path / "run.json"
+    source.write_text(json.dumps(run))
+    command = [sys.executable, str(ROOT / "experiments" / "grpo_dynamic.py"), "--show", str(source),
+               "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out" / "filled.json")]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    filled = json.loads((tmp_path / "out" / "filled.json").read_text())
+    row = filled["arms"]["dynamic@1"]
+    assert [w["mean"] for w in row["update_windows"]["grad_norm"]] == [1.5, 3.5, 5.5, 7.5, 9.5]
+    assert "grad norm by fifths 1.5, 3.5, 5.5, 7.5, 9.5; entropy by fifths 0.5, 0.5, 0.5, 0.5, 0.5" in filled["notes"][0]
+    # an arm with no curves there is an error naming it, not a silent gap
+    missing = subprocess.run(command[:4] + ["--work", str(tmp_path / "elsewhere")], capture_output=True,
+                             text=True, cwd=ROOT)
+    assert missing.returncode != 0 and "dynamic@1" in missing.stderr
