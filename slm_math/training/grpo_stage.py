@@ -300,8 +300,6 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                         for name, spec in cfg.rewards.items()]
         rows, too_long = drop_long_prompts(rows, tokenizer, cfg.max_prompt_length)
         counts["dropped_too_long"] = too_long
-        if extra:
-            counts["extra_tasks"] = extra_task_counts(rows, source, cfg.extra_tasks)
         if not rows:
             raise CurriculumError(f"{stage}: every prompt is longer than max_prompt_length "
                                   f"({cfg.max_prompt_length} tokens)")
@@ -316,6 +314,11 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
                                reserve=[cfg.extra_tasks_draw == "reserve"
                                         and source[r["problem_id"]] in extra for r in rows])
             counts["pool_start"] = pool.summary()
+            if extra:  # extra tasks need the live pool, which counts each source's problems
+                by_source = counts["pool_start"]["by_source"]
+                by_task = {name: by_source.get(name, {}).get("problems", 0) for name in cfg.extra_tasks}
+                counts["extra_tasks"] = {"problems": sum(by_task.values()), "of_pool": len(rows),
+                                         "by_task": by_task}
         elif len(rows) < cfg.prompts_per_step:  # TRL's sampler would make no batch: 0 steps
             raise CurriculumError(
                 f"{stage}: {len(rows)} training prompts, fewer than prompts_per_step "
@@ -399,18 +402,6 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
           f"{metrics.get('training_tokens_per_s')} tokens/s; "
           f"registered {version.name} v{version.version} @{version.alias}")
     return result, metrics
-
-
-def extra_task_counts(rows: list[dict], source: dict[str, str], names: list[str]) -> dict:
-    """metrics/grpo.json's count of the training rows that came from the GRPO-only tasks
-    (grpo.extra_tasks, after prompts too long were dropped): in all and per task.
-    ``source``: problem id -> its benchmark, or its task for a GRPO-only problem."""
-    by_task = {name: 0 for name in names}
-    for row in rows:
-        name = source[row["problem_id"]]
-        if name in by_task:
-            by_task[name] += 1
-    return {"problems": sum(by_task.values()), "of_pool": len(rows), "by_task": by_task}
 
 
 def zero_variance_line(metrics: dict) -> str:
