@@ -76,7 +76,8 @@ or the step size of the dynamic arm (``--set`` as above)::
         --arm-set dynamic@1/lowlr grpo.extra_tasks=[] grpo.learning_rate=1.0e-4
 
 Each dynamic arm is compared with the plain static arm of its seed (``vs_static``:
-``dynamic@1/lowlr`` against ``static@1``). The results' ``arm_overrides`` hold what each arm
+``dynamic@1/lowlr`` against ``static@1``), and each variant with the plain arm of its kind
+and seed (``vs_base``: ``dynamic@1/lowlr`` against ``dynamic@1``). The results' ``arm_overrides`` hold what each arm
 changed, the ``seeds`` summary keeps a variant apart from its kind (``dynamic/lowlr``), and a
 variant's work is its own folder in ``--work`` (``dynamic@1+lowlr``).
 
@@ -187,6 +188,11 @@ def arm_paths(ws: Path, work: Path, arm: str):
                      extra_problems=ws / "data" / "grpo_train", models=models,
                      metrics=folder / "metrics", dvclive=folder / "dvclive",
                      grpo_data=folder / "data" / "grpo")
+
+
+def arm_curves(work: Path, arm: str) -> Path:
+    """One arm's DVCLive folder of the grpo stage in ``work``."""
+    return arm_dir(work, arm) / "dvclive" / "grpo"
 
 
 ARM_SYNTAX = "kind[@seed][/variant]"
@@ -305,6 +311,19 @@ def static_comparisons(arms: list[str], pooled: Callable[[str], list[bool]]) -> 
     return out
 
 
+def base_comparisons(arms: list[str], pooled: Callable[[str], list[bool]]) -> list[dict]:
+    """McNemar of each variant arm against the plain arm of its kind and seed
+    (``dynamic@1/lowlr`` against ``dynamic@1``, ``static@1/x`` against ``static@1``), where
+    the run has it: what the variant's own params changed."""
+    out = []
+    for arm in arms:
+        kind, seed, variant = parse_arm(arm)
+        plain = kind if seed is None else f"{kind}@{seed}"
+        if variant and plain in arms:
+            out.append({"arm": arm, "base": plain, **paired(pooled(plain), pooled(arm))})
+    return out
+
+
 def accuracy(verdicts: list[bool]) -> float | None:
     return round(sum(verdicts) / len(verdicts), 4) if verdicts else None
 
@@ -338,7 +357,7 @@ def fill_update_windows(results: dict, work: Path) -> None:
     for arm, row in results.get("arms", {}).items():
         if row.get("update_windows"):
             continue
-        folder = arm_dir(work, arm) / "dvclive" / "grpo"
+        folder = arm_curves(work, arm)
         if not folder.is_dir():
             raise SystemExit(f"--work {work}: no DVCLive curves for arm {arm!r} at {folder}")
         if windows := update_windows(read_curves(folder), row["steps"]):
@@ -422,7 +441,7 @@ def partial_arm_summary(arm: str, work: Path, max_steps: int) -> dict:
     from slm_math.tracking.dvclive_curves import read_curves, window_means
 
     done = arm_dir(work, arm) / "metrics" / "grpo.json"
-    curves = read_curves(arm_dir(work, arm) / "dvclive" / "grpo")
+    curves = read_curves(arm_curves(work, arm))
     steps = curves.get("reward", {}).get("step", [])
     out: dict = {"complete": done.is_file(), "steps": max(steps, default=0), "max_steps": max_steps}
     drawn = curves.get("frac_reward_zero_std")
@@ -484,8 +503,8 @@ def final_notes(results: dict) -> list[str]:
     """The findings of a finished run, computed from its results: one line an arm (accuracy
     against the start with McNemar's p, zero-variance shares, extra generation, step time,
     pool at the end, held-out guard), then the seeds' spread, dynamic against static, each
-    other dynamic arm against the static arm of its seed and the targets where the run has
-    them."""
+    other dynamic arm against the static arm of its seed, each variant against its plain arm
+    and the targets where the run has them."""
     ev = results.get("eval", {})
     start = ev.get("start", {}).get("pooled")
     notes = []
@@ -535,15 +554,19 @@ def final_notes(results: dict) -> list[str]:
     for row in results.get("vs_static", []):
         if not dvs or [row["static"], row["arm"]] != dvs["arms"]:  # that pair's line is above
             notes.append(against(row["arm"], row["static"], row))
+    for row in results.get("vs_base", []):
+        notes.append(against(row["arm"], row["base"], row))
     if targets := results.get("targets"):
         notes.append("targets: " + ", ".join(f"{k} {'met' if v else 'missed'}" for k, v in targets.items()))
     return notes
 
 
 class PartialWriter(threading.Thread):
-    """Rewrites ``path`` every ``every`` seconds with the arms' partial summaries until stopped."""
+    """Rewrites ``path`` every ``every`` seconds with the arms' partial summaries until stopped;
+    ``max_steps``: the steps of every arm, or a dict of each arm's own."""
 
-    def __init__(self, path: Path, arms: list[str], work: Path, max_steps: int, every: float, facts: dict):
+    def __init__(self, path: Path, arms: list[str], work: Path, max_steps: int | dict[str, int],
+                 every: float, facts: dict):
         super().__init__(daemon=True)
         self.path, self.arms, self.work, self.max_steps = path, arms, work, max_steps
         self.every, self.facts, self.halt = every, facts, threading.Event()
@@ -554,7 +577,8 @@ class PartialWriter(threading.Thread):
 
         from slm_math.jsonl import write_atomic
 
-        arms = {arm: partial_arm_summary(arm, self.work, self.max_steps) for arm in self.arms}
+        steps = self.max_steps if isinstance(self.max_steps, dict) else dict.fromkeys(self.arms, self.max_steps)
+        arms = {arm: partial_arm_summary(arm, self.work, steps[arm]) for arm in self.arms}
         payload = {**self.facts, "complete": False, "arms": arms, "notes": partial_notes(arms)}
         write_atomic(self.path, json.dumps(without_local_paths(payload), indent=2, sort_keys=True) + "\n")
 
@@ -663,9 +687,10 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     own = {arm: arm_overrides(arm, arm_sets.get(arm)) for arm in arms}
+    max_steps = {}  # an arm's own: --arm-set may change grpo.max_steps
     for arm, changes in own.items():  # a typo in one arm's --arm-set stops the run before any arm trains
         try:
-            load_params(ws / "params.yaml", merge(overrides, changes))
+            max_steps[arm] = load_params(ws / "params.yaml", merge(overrides, changes)).grpo.max_steps
         except ParamsError as err:
             raise SystemExit(f"{arm}: {err}") from None
     results: dict = {"arms": {}, "overrides": asked, "arm_overrides": own,
@@ -673,7 +698,7 @@ def main() -> None:
     out = args.out or (work / "grpo_dynamic-tiny.json" if args.tiny
                        else ROOT / "experiments" / "results" / "grpo_dynamic.json")
     partial = PartialWriter(out.with_name(f"{out.stem}.partial.json"), arms, work,
-                            base.grpo.max_steps, args.partial_every,
+                            max_steps, args.partial_every,
                             {"overrides": asked, "machine": machine(("torch", "transformers", "trl"))})
     partial.start()
     start_clock = time.perf_counter()
@@ -715,17 +740,22 @@ def main() -> None:
     suffixes = [""] + [f"@{x}" for x in sorted({parse_arm(a)[1] for a in arms} - {None})]
     pair = next(((f"static{x}", f"dynamic{x}") for x in suffixes
                  if {f"static{x}", f"dynamic{x}"} <= set(arms)), None)
+    against_static = static_comparisons(arms, pooled)
     if pair:  # the same seed in both arms
         sta, dyn = results["arms"][pair[0]], results["arms"][pair[1]]
-        results["dynamic_vs_static"] = {"arms": list(pair), **paired(pooled(pair[0]), pooled(pair[1]))}
+        test = next(row for row in against_static if row["arm"] == pair[1])
+        results["dynamic_vs_static"] = {"arms": list(pair),
+                                        **{k: v for k, v in test.items() if k not in ("arm", "static")}}
         results["targets"] = {
             "dynamic_zero_std_drawn_under_30pct": (dyn["zero_std_drawn_mean"] or 0) < 0.30,
             # what the loss saw: dynamic sampling's point is that this share stays low
             "dynamic_zero_std_trained_under_30pct": (dyn["zero_std_trained_mean"] or 0) < 0.30,
             "dynamic_gain_larger_than_static": dyn["vs_start"]["delta"] > sta["vs_start"]["delta"],
         }
-    if against_static := static_comparisons(arms, pooled):
+    if against_static:
         results["vs_static"] = against_static
+    if against_base := base_comparisons(arms, pooled):
+        results["vs_base"] = against_base
     if spread := seed_spread(results["arms"]):
         results["seeds"] = spread
     results["wall_time_s"] = round(time.perf_counter() - start_clock, 1)

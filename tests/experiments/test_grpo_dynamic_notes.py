@@ -96,6 +96,20 @@ def test_each_dynamic_arm_is_compared_with_the_static_arm_of_its_seed(script):  
     assert [(r["arm"], r["static"], r["delta"]) for r in seedless] == [("dynamic/x", "static", -1.0)]
 
 
+def test_each_variant_is_compared_with_the_plain_arm_of_its_kind_and_seed(script):  # noqa: F811
+    verdicts = {"static@1": [True, True, False, False, True], "dynamic@1": [True, False, True, True, True],
+                "dynamic@1/lowlr": [False, False, True, True, True], "static@1/x": [False] * 5,
+                "dynamic@2/lowlr": [True] * 5, "dynamic/y": [True] * 5}  # no dynamic@2, no dynamic
+    rows = script.base_comparisons(list(verdicts), verdicts.__getitem__)
+    assert [(r["arm"], r["base"]) for r in rows] == [("dynamic@1/lowlr", "dynamic@1"), ("static@1/x", "static@1")]
+    assert {k: rows[0][k] for k in ("n", "a_only", "b_only", "delta")} == {"n": 5, "a_only": 1, "b_only": 0, "delta": -0.2}
+    assert {k: rows[1][k] for k in ("a_only", "b_only", "delta")} == {"a_only": 3, "b_only": 0, "delta": -0.6}
+    run = results()
+    run["vs_base"] = [{"arm": "dynamic@1/lowlr", "base": "dynamic@1", "n": 1000, "a_only": 20, "b_only": 45,
+                       "delta": 0.025, "p": 0.003}]
+    assert "dynamic@1/lowlr against dynamic@1: +2.5 pp, p 0.003 on 1000 problems" in script.final_notes(run)
+
+
 def test_the_notes_state_each_arm_against_static_once(script):  # noqa: F811
     run = results()
     run["arms"]["dynamic@1/lowlr"] = arm(-0.004, 0.8, 0.5, 24000, 0.48)

@@ -24,7 +24,7 @@ def script():
 def log_arm(work: Path, arm: str, steps: int, dynamic: bool) -> None:
     from dvclive import Live
 
-    with Live(str(work / arm / "dvclive" / "grpo"), save_dvc_exp=False, dvcyaml=None) as live:
+    with Live(str(work / arm.replace("/", "+") / "dvclive" / "grpo"), save_dvc_exp=False, dvcyaml=None) as live:
         for step in range(1, steps + 1):
             live.step = step
             live.log_metric("reward", 0.5)
@@ -72,6 +72,19 @@ def test_the_writer_leaves_a_file_until_stopped(script, tmp_path):
     assert data["notes"][0].startswith("static@1: 3 of 10 steps")
     writer.stop()
     assert not path.exists()  # the final results replace it
+
+
+def test_the_writer_gives_each_arm_its_own_max_steps(script, tmp_path):
+    """--arm-set dynamic@1/short grpo.max_steps=4: that arm's progress is out of its own steps."""
+    log_arm(tmp_path, "static@1", 3, dynamic=False)
+    log_arm(tmp_path, "dynamic@1/short", 3, dynamic=False)
+    path = tmp_path / "grpo_dynamic.partial.json"
+    writer = script.PartialWriter(path, ["static@1", "dynamic@1/short"], tmp_path,
+                                  {"static@1": 10, "dynamic@1/short": 4}, every=60, facts={})
+    writer.write()
+    data = json.loads(path.read_text())
+    assert [data["arms"][a]["max_steps"] for a in ("static@1", "dynamic@1/short")] == [10, 4]
+    assert data["notes"][1].startswith("dynamic@1/short: 3 of 4 steps")
 
 
 def test_a_failed_summary_never_stops_the_run(script, tmp_path, capsys):
