@@ -5,7 +5,9 @@ One batched call draws n samples per problem (seeded); each is scored in [0, 1] 
 model or outcome classifier), or a causal LM used as a generative verifier (its
 P(CORRECT) after `VERDICT:`; the offline default is the solver's own model, or the
 `grpo_verifier` checkpoint when `reward_model` names it). Then, by `aggregation`:
-- `best`: the highest-scored sample (a tie goes to the earlier sample);
+- `best`: the highest-scored sample with an answer (a sample the grader cannot read an
+  answer from is wrong whatever its score; any sample when none has one; a tie goes to
+  the earlier sample);
 - `weighted_majority`: answers vote by value under the problem's rule (`voting`), each
   vote weighted by its score; the response is the best-scored sample of the winning answer.
 All n texts are kept as `samples` (pass@k, maj@n); every score is in the trace, and for a

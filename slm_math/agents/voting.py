@@ -62,14 +62,17 @@ AGGREGATIONS = ("best", "weighted_majority")
 
 def choose(answers: Sequence[str | None], scores: Sequence[float], *, aggregation: str,
            rule: str = "auto") -> int:
-    """The index of the sample best_of_n keeps: `best`, the highest score (a tie goes to the
-    earlier sample); `weighted_majority`, the best-scored sample of the answer whose class
-    has the largest sum of scores (`best` when no answer votes)."""
+    """The index of the sample best_of_n keeps: `best`, the highest-scored sample among those
+    with an answer (all samples when none has one; a tie goes to the earlier sample): a
+    sample without an answer is graded wrong whatever its score; `weighted_majority`, the
+    best-scored sample of the answer whose class has the largest sum of scores (`best` when
+    no answer votes)."""
     def best_of(indices) -> int:
         return max(indices, key=lambda i: (scores[i], -i))
 
     winner = None if aggregation == "best" else vote(answers, rule=rule, weights=scores)
     if winner is None:
-        return best_of(range(len(scores)))
+        answered = [i for i, a in enumerate(answers) if answer_key(a, rule) is not None]
+        return best_of(answered or range(len(scores)))
     key = answer_key(answers[winner], rule)
     return best_of(i for i, a in enumerate(answers) if answer_key(a, rule) == key)

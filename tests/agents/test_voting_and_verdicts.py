@@ -61,7 +61,10 @@ def test_vote_counts_equivalent_answers_together_and_ties_go_first():
 
 def test_best_of_n_choice():
     answers, scores = ["3", "5", "5", None], [0.6, 0.4, 0.35, 0.9]
-    assert choose(answers, scores, aggregation="best") == 3
+    # the top score has no answer: it cannot be right, so best keeps the best answered sample
+    assert choose(answers, scores, aggregation="best") == 0
+    assert choose([None, "", "7"], [0.9, 0.8, 0.1], aggregation="best") == 2  # "" is no answer
+    assert choose([None, None], [0.1, 0.2], aggregation="best") == 1          # none answered
     assert choose(answers, scores, aggregation="weighted_majority") == 1   # 5: 0.75 > 0.6
     assert choose(["3", "3"], [0.5, 0.5], aggregation="best") == 0         # tie: earlier sample
     assert choose([None, None], [0.1, 0.2], aggregation="weighted_majority") == 1
