@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -43,22 +42,12 @@ def command_lines(pids: list[int]) -> list[str]:
     return out
 
 
-def reset_prefix_cache(base_url: str) -> bool:
-    """Empty the server's prefix cache (vLLM's dev-mode endpoint); True once it did."""
-    root = base_url.removesuffix("/v1")
-    with urllib.request.urlopen(urllib.request.Request(f"{root}/reset_prefix_cache", method="POST"),
-                                timeout=30) as response:
-        assert response.status == 200, response.status
-    return True
-
-
 @pytest.fixture(scope="module")
 def owned_server(request):
     """A process that owns a vLLM server (as a stage would); killed by the last test."""
     require_vllm()
     smollm2_model_dir = request.getfixturevalue("smollm2_model_dir")
-    # dev mode adds POST /reset_prefix_cache, which the seeded-sampling check needs
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "VLLM_SERVER_DEV_MODE": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     owner = subprocess.Popen([sys.executable, str(OWNER), smollm2_model_dir, "vllm"],
                              stdout=subprocess.PIPE, text=True, env=env)
     try:
@@ -86,12 +75,18 @@ def test_chat_through_the_openai_backend(owned_server):
     assert greedy[0][0].text.startswith("15 + 27 =") and greedy[1][0].text.startswith("100 - 37 =")
     assert all(r[0].tokens_out <= 24 and r[0].tokens_in > 20 for r in greedy)
     params = SamplingParams(temperature=1.0, max_new_tokens=12, n=4, seed=3, stop=["\n"])
-    # Each seeded call starts from a cold prefix cache: a warm one skips the prompt's prefill,
-    # and AMX's bf16 kernels round by batch shape, so a near-tie flipped a sample's token.
-    a = reset_prefix_cache(info["base_url"]) and gen.generate(prompts[:1], params)
-    b = reset_prefix_cache(info["base_url"]) and gen.generate(prompts[:1], params)
+    a, b = gen.generate(prompts[:1], params), gen.generate(prompts[:1], params)
     texts = [c.text for c in a[0]]
-    assert len(texts) == 4 and len(set(texts)) >= 2 and texts == [c.text for c in b[0]]
+    assert len(texts) == 4 and len(set(texts)) >= 2, texts  # the n samples differ
+    # The seed reaches the server: its samples repeat. Not always all of them: on AMX CPUs
+    # one of the 4 parted at a near-tie ('15 + 27 = 42' then '\n' or ' adding') in CI runs,
+    # also with the prefix cache emptied before each call (bf16 kernels there round by batch
+    # shape, and the server batches a call's samples as it schedules them). A seed that did
+    # not reach the server would repeat 12-token samples at T 1 by chance only.
+    same = sum(x == y.text for x, y in zip(texts, b[0]))
+    assert same >= 2, (texts, [c.text for c in b[0]])
+    other = gen.generate(prompts[:1], SamplingParams(**{**vars(params), "seed": 4}))
+    assert [c.text for c in other[0]] != texts
     assert all("\n" not in t and c.tokens_out <= 12 for t, c in zip(texts, a[0]))
 
 
