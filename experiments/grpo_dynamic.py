@@ -298,30 +298,36 @@ def paired(a: list[bool], b: list[bool]) -> dict:
             "delta": round(test.delta, 4), "p": float(f"{test.p_value:.3g}")}
 
 
-def static_comparisons(arms: list[str], pooled: Callable[[str], list[bool]]) -> list[dict]:
-    """McNemar of each arm not of the static kind against the plain static arm of its seed
-    (``dynamic@1/lowlr`` against ``static@1``), where the run has it; ``pooled(arm)`` gives
-    an arm's verdicts on the paired problems."""
+def comparisons(arms: list[str], pooled: Callable[[str], list[bool]], key: str,
+                base_of: Callable[[str, int | None, str | None], str | None]) -> list[dict]:
+    """McNemar of each arm against the arm ``base_of(kind, seed, variant)`` names (None: no
+    comparison), where the run has it; the row names that arm under ``key``. ``pooled(arm)``
+    gives an arm's verdicts on the paired problems."""
     out = []
     for arm in arms:
-        kind, seed, _ = parse_arm(arm)
-        static = "static" if seed is None else f"static@{seed}"
-        if kind != "static" and static in arms:
-            out.append({"arm": arm, "static": static, **paired(pooled(static), pooled(arm))})
+        base = base_of(*parse_arm(arm))
+        if base is not None and base in arms:
+            out.append({"arm": arm, key: base, **paired(pooled(base), pooled(arm))})
     return out
+
+
+def plain_arm(kind: str, seed: int | None) -> str:
+    """The arm of ``kind`` at ``seed`` without a variant: ``static@1``, ``dynamic``."""
+    return kind if seed is None else f"{kind}@{seed}"
+
+
+def static_comparisons(arms: list[str], pooled: Callable[[str], list[bool]]) -> list[dict]:
+    """Each arm not of the static kind against the plain static arm of its seed
+    (``dynamic@1/lowlr`` against ``static@1``)."""
+    return comparisons(arms, pooled, "static",
+                       lambda kind, seed, _: None if kind == "static" else plain_arm("static", seed))
 
 
 def base_comparisons(arms: list[str], pooled: Callable[[str], list[bool]]) -> list[dict]:
-    """McNemar of each variant arm against the plain arm of its kind and seed
-    (``dynamic@1/lowlr`` against ``dynamic@1``, ``static@1/x`` against ``static@1``), where
-    the run has it: what the variant's own params changed."""
-    out = []
-    for arm in arms:
-        kind, seed, variant = parse_arm(arm)
-        plain = kind if seed is None else f"{kind}@{seed}"
-        if variant and plain in arms:
-            out.append({"arm": arm, "base": plain, **paired(pooled(plain), pooled(arm))})
-    return out
+    """Each variant arm against the plain arm of its kind and seed (``dynamic@1/lowlr``
+    against ``dynamic@1``, ``static@1/x`` against ``static@1``): what its own params changed."""
+    return comparisons(arms, pooled, "base",
+                       lambda kind, seed, variant: plain_arm(kind, seed) if variant else None)
 
 
 def accuracy(verdicts: list[bool]) -> float | None:
@@ -563,9 +569,9 @@ def final_notes(results: dict) -> list[str]:
 
 class PartialWriter(threading.Thread):
     """Rewrites ``path`` every ``every`` seconds with the arms' partial summaries until stopped;
-    ``max_steps``: the steps of every arm, or a dict of each arm's own."""
+    ``max_steps``: each arm's own (``--arm-set`` may change it)."""
 
-    def __init__(self, path: Path, arms: list[str], work: Path, max_steps: int | dict[str, int],
+    def __init__(self, path: Path, arms: list[str], work: Path, max_steps: dict[str, int],
                  every: float, facts: dict):
         super().__init__(daemon=True)
         self.path, self.arms, self.work, self.max_steps = path, arms, work, max_steps
@@ -577,8 +583,7 @@ class PartialWriter(threading.Thread):
 
         from slm_math.jsonl import write_atomic
 
-        steps = self.max_steps if isinstance(self.max_steps, dict) else dict.fromkeys(self.arms, self.max_steps)
-        arms = {arm: partial_arm_summary(arm, self.work, steps[arm]) for arm in self.arms}
+        arms = {arm: partial_arm_summary(arm, self.work, self.max_steps[arm]) for arm in self.arms}
         payload = {**self.facts, "complete": False, "arms": arms, "notes": partial_notes(arms)}
         write_atomic(self.path, json.dumps(without_local_paths(payload), indent=2, sort_keys=True) + "\n")
 
@@ -737,13 +742,14 @@ def main() -> None:
         if guard_name in tests:
             row["held_out_vs_start"] = paired(verdicts["start"][guard_name], verdicts[arm][guard_name])
         results["arms"][arm] = row
-    suffixes = [""] + [f"@{x}" for x in sorted({parse_arm(a)[1] for a in arms} - {None})]
-    pair = next(((f"static{x}", f"dynamic{x}") for x in suffixes
-                 if {f"static{x}", f"dynamic{x}"} <= set(arms)), None)
     against_static = static_comparisons(arms, pooled)
-    if pair:  # the same seed in both arms
+    tests_of = {row["arm"]: row for row in against_static}
+    suffixes = [""] + [f"@{x}" for x in sorted({parse_arm(a)[1] for a in arms} - {None})]
+    # the plain dynamic arm of the lowest seed that has its static arm
+    pair = next(((f"static{x}", f"dynamic{x}") for x in suffixes if f"dynamic{x}" in tests_of), None)
+    if pair:
         sta, dyn = results["arms"][pair[0]], results["arms"][pair[1]]
-        test = next(row for row in against_static if row["arm"] == pair[1])
+        test = tests_of[pair[1]]
         results["dynamic_vs_static"] = {"arms": list(pair),
                                         **{k: v for k, v in test.items() if k not in ("arm", "static")}}
         results["targets"] = {

@@ -63,7 +63,7 @@ def test_the_writer_leaves_a_file_until_stopped(script, tmp_path):
     log_arm(tmp_path, "static@1", 3, dynamic=False)
     path = tmp_path / "out" / "grpo_dynamic.partial.json"
     path.parent.mkdir()
-    writer = script.PartialWriter(path, ["static@1"], tmp_path, 10, every=0.05,
+    writer = script.PartialWriter(path, ["static@1"], tmp_path, {"static@1": 10}, every=0.05,
                                   facts={"machine": {"processor": "test"}})
     writer.start()
     writer.write()
@@ -89,7 +89,7 @@ def test_the_writer_gives_each_arm_its_own_max_steps(script, tmp_path):
 
 def test_a_failed_summary_never_stops_the_run(script, tmp_path, capsys):
     (tmp_path / "blocker").write_text("a file where the folder should be")
-    writer = script.PartialWriter(tmp_path / "blocker" / "x.partial.json", ["static@1"], tmp_path, 10,
+    writer = script.PartialWriter(tmp_path / "blocker" / "x.partial.json", ["static@1"], tmp_path, {"static@1": 10},
                                   every=60, facts={})
     writer.safe_write()
     assert "partial summary not written" in capsys.readouterr().err
