@@ -330,6 +330,29 @@ def base_comparisons(arms: list[str], pooled: Callable[[str], list[bool]]) -> li
                        lambda kind, seed, variant: plain_arm(kind, seed) if variant else None)
 
 
+def headline(rows: dict[str, dict], against_static: list[dict]) -> dict:
+    """``dynamic_vs_static`` and the issue's ``targets`` for one pair of arms, from the arms'
+    summaries (``rows``) and their ``vs_static`` tests: the plain dynamic arm of the lowest
+    seed that has its static arm, else the first dynamic variant that has one (a run of
+    ``static@1,dynamic@1/lowlr``); empty where no dynamic arm has its static arm."""
+    tests_of = {row["arm"]: row for row in against_static}
+    dynamic = [arm for arm in rows if arm in tests_of and parse_arm(arm)[0] == "dynamic"]
+    plain = sorted((a for a in dynamic if not parse_arm(a)[2]), key=lambda a: parse_arm(a)[1] or 0)
+    arm = next(iter(plain + dynamic), None)
+    if arm is None:
+        return {}
+    test = tests_of[arm]
+    sta, dyn = rows[test["static"]], rows[arm]
+    return {"dynamic_vs_static": {"arms": [test["static"], arm],
+                                  **{k: v for k, v in test.items() if k not in ("arm", "static")}},
+            "targets": {
+                "dynamic_zero_std_drawn_under_30pct": (dyn["zero_std_drawn_mean"] or 0) < 0.30,
+                # what the loss saw: dynamic sampling's point is that this share stays low
+                "dynamic_zero_std_trained_under_30pct": (dyn["zero_std_trained_mean"] or 0) < 0.30,
+                "dynamic_gain_larger_than_static": dyn["vs_start"]["delta"] > sta["vs_start"]["delta"],
+            }}
+
+
 def accuracy(verdicts: list[bool]) -> float | None:
     return round(sum(verdicts) / len(verdicts), 4) if verdicts else None
 
@@ -647,6 +670,7 @@ def main() -> None:
         results = json.loads(args.show.read_text())
         if args.work:
             fill_update_windows(results, args.work)
+        results.update(headline(results["arms"], results.get("vs_static", [])))
         results["notes"] = final_notes(results)
         print("\n".join(f"- {note}" for note in results["notes"]))
         if args.out:
@@ -743,23 +767,9 @@ def main() -> None:
             row["held_out_vs_start"] = paired(verdicts["start"][guard_name], verdicts[arm][guard_name])
         results["arms"][arm] = row
     against_static = static_comparisons(arms, pooled)
-    tests_of = {row["arm"]: row for row in against_static}
-    suffixes = [""] + [f"@{x}" for x in sorted({parse_arm(a)[1] for a in arms} - {None})]
-    # the plain dynamic arm of the lowest seed that has its static arm
-    pair = next(((f"static{x}", f"dynamic{x}") for x in suffixes if f"dynamic{x}" in tests_of), None)
-    if pair:
-        sta, dyn = results["arms"][pair[0]], results["arms"][pair[1]]
-        test = tests_of[pair[1]]
-        results["dynamic_vs_static"] = {"arms": list(pair),
-                                        **{k: v for k, v in test.items() if k not in ("arm", "static")}}
-        results["targets"] = {
-            "dynamic_zero_std_drawn_under_30pct": (dyn["zero_std_drawn_mean"] or 0) < 0.30,
-            # what the loss saw: dynamic sampling's point is that this share stays low
-            "dynamic_zero_std_trained_under_30pct": (dyn["zero_std_trained_mean"] or 0) < 0.30,
-            "dynamic_gain_larger_than_static": dyn["vs_start"]["delta"] > sta["vs_start"]["delta"],
-        }
     if against_static:
         results["vs_static"] = against_static
+    results.update(headline(results["arms"], against_static))
     if against_base := base_comparisons(arms, pooled):
         results["vs_base"] = against_base
     if spread := seed_spread(results["arms"]):

@@ -166,3 +166,19 @@ def test_show_recomputes_an_older_results_file_unchanged(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text())["notes"] == committed["notes"]
+
+
+def test_the_headline_pair_is_the_plain_dynamic_arm_else_a_dynamic_variant(script):  # noqa: F811
+    rows = {"static@1": arm(0.012, 0.3, 0.7, 0, 0.496), "dynamic@1/lowlr": arm(0.034, 0.001, 0.52, 24472, 0.518),
+            "dynamic@2": arm(0.045, 3.3e-6, 0.53, 24440, 0.529), "static@2": arm(0.05, 0.01, 0.7, 0, 0.53)}
+    vs = [{"arm": "dynamic@1/lowlr", "static": "static@1", "n": 1000, "delta": 0.022, "p": 0.04},
+          {"arm": "dynamic@2", "static": "static@2", "n": 1000, "delta": -0.005, "p": 0.7}]
+    top = script.headline(rows, vs)  # a plain dynamic arm wins over a variant of a lower seed
+    assert top["dynamic_vs_static"] == {"arms": ["static@2", "dynamic@2"], "n": 1000, "delta": -0.005, "p": 0.7}
+    assert top["targets"]["dynamic_gain_larger_than_static"] is False
+    top = script.headline(rows, vs[:1])  # static@1 against dynamic@1/lowlr alone
+    assert top["dynamic_vs_static"]["arms"] == ["static@1", "dynamic@1/lowlr"]
+    assert top["targets"] == {"dynamic_zero_std_drawn_under_30pct": False,
+                              "dynamic_zero_std_trained_under_30pct": True,
+                              "dynamic_gain_larger_than_static": True}
+    assert script.headline({"static@1": rows["static@1"]}, []) == {}
