@@ -62,7 +62,9 @@ same start: ``--arms static@1,dynamic@1,dynamic@2,dynamic@3`` answers both quest
 static-vs-dynamic comparison and the spread of the gain over seeds (its ``seeds`` summary:
 each seed's gain over the start, their mean and spread, and how many are significant).
 ``--parallel`` trains the arms at once, each in its own process: a 135M model leaves most
-of a GPU idle, so on one H200 several arms cost little more wall time than one.
+of a GPU idle, so on one H200 several arms cost little more wall time than one. It also
+evaluates the start model while the arms train, and each arm as soon as it is trained, so
+the evaluation adds only the slowest arm's own to the wall time.
 
 An arm is ``kind[@seed][/variant]``: a variant (letters, digits, ``-``, ``_``) is an arm that
 differs from its kind by what ``--arm-set ARM KEY=VALUE ...`` gives it (repeatable; params
@@ -425,20 +427,49 @@ def arm_summary(metrics: dict) -> dict:
     }
 
 
-def run_arms(arms: dict[str, dict], overrides: dict, ws: Path, work: Path, parallel: bool) -> dict:
+def run_arms(arms: dict[str, dict], overrides: dict, ws: Path, work: Path, parallel: bool,
+             evaluation: tuple[Path, dict, object] | None = None) -> dict:
     """Each arm's metrics, the arm trained with ``overrides`` plus its own (``arms``: arm ->
     ``arm_overrides``); with ``parallel``, the arms train at once in spawned processes (CUDA
-    needs spawn), each writing its log lines prefixed with its name."""
+    needs spawn), each writing its log lines prefixed with its name.
+
+    ``evaluation`` (parallel only): ``(start model folder, tests, args)``: one more process
+    evaluates the start model while the arms train, and each arm's process evaluates its
+    model as soon as it is trained, so the journals are complete when the slowest arm ends
+    and the evaluation after it only reads them back (``evaluate`` resumes from a journal)."""
     if not parallel or len(arms) < 2:
         return {arm: run_arm(arm, merge(overrides, own), ws, work) for arm, own in arms.items()}
     import multiprocessing
 
     # the cores shared out (torch's default of every core in each process oversubscribes them)
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // len(arms))))
-    with multiprocessing.get_context("spawn").Pool(len(arms)) as pool:
-        jobs = {arm: pool.apply_async(run_arm, (arm, merge(overrides, own), ws, work))
+    workers = len(arms) + (evaluation is not None)
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        if evaluation is not None:
+            start_dir, tests, args = evaluation
+            start = pool.apply_async(evaluate, (start_dir, start_label(start_dir), tests, work, args))
+        jobs = {arm: pool.apply_async(train_and_evaluate, (arm, merge(overrides, own), ws, work, evaluation))
                 for arm, own in arms.items()}
-        return {arm: job.get() for arm, job in jobs.items()}
+        metrics = {arm: job.get() for arm, job in jobs.items()}
+        if evaluation is not None:
+            start.get()
+        return metrics
+
+
+def train_and_evaluate(arm: str, overrides: dict, ws: Path, work: Path,
+                       evaluation: tuple[Path, dict, object] | None) -> dict:
+    """``run_arm``, then (with ``evaluation``: its tests and args) the arm's evaluation."""
+    metrics = run_arm(arm, overrides, ws, work)
+    if evaluation is not None:
+        _, tests, args = evaluation
+        folder = arm_dir(work, arm)
+        evaluate(folder / "models" / "grpo", folder.name, tests, work, args)
+    return metrics
+
+
+def start_label(start_dir: Path) -> str:
+    """The start model's evaluation label (its journal's name): ``start-sft_full``."""
+    return f"start-{start_dir.name}"
 
 
 def seed_spread(arms: dict) -> dict:
@@ -729,11 +760,6 @@ def main() -> None:
     partial = PartialWriter(out.with_name(f"{out.stem}.partial.json"), arms, work,
                             max_steps, args.partial_every,
                             {"overrides": asked, "machine": machine(("torch", "transformers", "trl"))})
-    partial.start()
-    start_clock = time.perf_counter()
-    metrics = run_arms(own, overrides, ws, work, args.parallel)
-    partial.safe_write()  # trained: what the arms did, before the evaluation
-
     cfg = base.grpo
     tasks = cfg.benchmarks or sorted(p.stem for p in (ws / "data" / "train").glob("*.jsonl"))
     tests = load_benchmarks(tasks, ws / "data" / "benchmarks", args.eval_limit)
@@ -741,7 +767,12 @@ def main() -> None:
     if (ws / "data" / "benchmarks" / f"{guard_name}.jsonl").is_file() and guard_name not in tests:
         tests.update(load_benchmarks([guard_name], ws / "data" / "benchmarks", args.guard_limit))
     start_dir = ws / "models" / cfg.init
-    verdicts = {"start": evaluate(start_dir, f"start-{cfg.init}", tests, work, args)}
+    partial.start()
+    start_clock = time.perf_counter()
+    metrics = run_arms(own, overrides, ws, work, args.parallel, (start_dir, tests, args))
+    partial.safe_write()  # trained: what the arms did, before the evaluation
+
+    verdicts = {"start": evaluate(start_dir, start_label(start_dir), tests, work, args)}
     for arm in arms:
         folder = arm_dir(work, arm)
         verdicts[arm] = evaluate(folder / "models" / "grpo", folder.name, tests, work, args)
