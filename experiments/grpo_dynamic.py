@@ -49,8 +49,9 @@ pass-rate curriculum over every train problem)::
 
 While the arms train and are evaluated, ``<out>.partial.json`` beside ``--out`` is rewritten
 every ``--partial-every`` seconds from the arms' DVCLive curves (steps reached, zero-variance
-shares, extra generation, pool, held-out guard, grad norm and entropy), with notes computed
-from them, so a run cut by a time limit still leaves what it measured; the final file
+shares, extra generation, pool, held-out guard, grad norm and entropy) and the evaluation
+journals complete so far (each such arm's accuracy and McNemar against the start), with
+notes computed from them, so a run cut by a time limit still leaves what it measured; the final file
 replaces it, with its own notes (``final_notes``). ``--show FILE`` prints a finished results
 file's notes recomputed (a file from before ``update_windows`` and ``vs_static`` too);
 ``--show FILE --out experiments/results/NAME.json`` writes it there with them; with
@@ -289,6 +290,40 @@ def evaluate(model_path: Path, label: str, tests: dict, work: Path, args) -> dic
                          model=label, agent_name="standard", journal=journal,
                          chunk_size=args.eval_chunk, progress=False)
     return {name: [bool(r["correct"]) for r in benchmark] for name, benchmark in rows.items()}
+
+
+def journal_verdicts(work: Path, label: str, tests: dict) -> dict[str, list[bool]] | None:
+    """An evaluation's verdicts per benchmark, read from its journal in --work, or None until
+    the journal holds every test problem (what ``evaluate`` returns once it has run)."""
+    from slm_math.jsonl import iter_jsonl
+
+    path = work / "eval" / f"{label}.jsonl"
+    if not path.is_file():
+        return None
+    done = {r["problem_id"]: bool(r["correct"]) for r in iter_jsonl(path, allow_truncated_tail=True)}
+    if any(p["id"] not in done for problems in tests.values() for p in problems):
+        return None
+    return {name: [done[p["id"]] for p in problems] for name, problems in tests.items()}
+
+
+def partial_evaluation(work: Path, arms: list[str], start: str, tests: dict, tasks: list[str]) -> dict:
+    """The evaluations finished so far (--parallel finishes them as the arms end): the start's
+    pooled accuracy and, for each arm evaluated, its accuracy and McNemar against the start
+    on the problems of ``tasks`` pooled (the guard's benchmark apart, as in the final results)."""
+    start_verdicts = journal_verdicts(work, start, tests)
+    if start_verdicts is None:
+        return {}
+
+    def pooled(verdicts: dict) -> list[bool]:
+        return [v for name in tasks if name in verdicts for v in verdicts[name]]
+
+    out: dict = {"start": {"pooled": accuracy(pooled(start_verdicts))}, "arms": {}}
+    for arm in arms:
+        verdicts = journal_verdicts(work, arm_dir(work, arm).name, tests)
+        if verdicts is not None:
+            out["arms"][arm] = {"pooled": accuracy(pooled(verdicts)),
+                                "vs_start": paired(pooled(start_verdicts), pooled(verdicts))}
+    return out
 
 
 def paired(a: list[bool], b: list[bool]) -> dict:
@@ -621,15 +656,27 @@ def final_notes(results: dict) -> list[str]:
     return notes
 
 
+def evaluation_note(done: dict) -> str:
+    """``partial_evaluation``'s line in the partial notes."""
+    parts = [f"evaluated so far: start {done['start']['pooled']:.3f}"]
+    for arm, row in done["arms"].items():
+        test = row["vs_start"]
+        parts.append(f"{arm} {row['pooled']:.3f} ({pp(test['delta'])} over the start, "
+                     f"p {test['p']:.2g} on {test['n']} problems)")
+    return "; ".join(parts)
+
+
 class PartialWriter(threading.Thread):
     """Rewrites ``path`` every ``every`` seconds with the arms' partial summaries until stopped;
-    ``max_steps``: each arm's own (``--arm-set`` may change it)."""
+    ``max_steps``: each arm's own (``--arm-set`` may change it); with ``evaluation``, also the
+    evaluations finished so far (``partial_evaluation``)."""
 
     def __init__(self, path: Path, arms: list[str], work: Path, max_steps: dict[str, int],
-                 every: float, facts: dict):
+                 every: float, facts: dict, evaluation: tuple[str, dict, list[str]] | None = None):
         super().__init__(daemon=True)
         self.path, self.arms, self.work, self.max_steps = path, arms, work, max_steps
         self.every, self.facts, self.halt = every, facts, threading.Event()
+        self.evaluation = evaluation  # (start label, tests, task names): partial_evaluation's
         self.lock = threading.Lock()
 
     def write(self) -> None:
@@ -639,6 +686,9 @@ class PartialWriter(threading.Thread):
 
         arms = {arm: partial_arm_summary(arm, self.work, self.max_steps[arm]) for arm in self.arms}
         payload = {**self.facts, "complete": False, "arms": arms, "notes": partial_notes(arms)}
+        if self.evaluation and (done := partial_evaluation(self.work, self.arms, *self.evaluation)):
+            payload["eval"] = done
+            payload["notes"].append(evaluation_note(done))
         write_atomic(self.path, json.dumps(without_local_paths(payload), indent=2, sort_keys=True) + "\n")
 
     def safe_write(self) -> None:
@@ -757,9 +807,6 @@ def main() -> None:
                      "tiny": args.tiny, "parallel": args.parallel}
     out = args.out or (work / "grpo_dynamic-tiny.json" if args.tiny
                        else ROOT / "experiments" / "results" / "grpo_dynamic.json")
-    partial = PartialWriter(out.with_name(f"{out.stem}.partial.json"), arms, work,
-                            max_steps, args.partial_every,
-                            {"overrides": asked, "machine": machine(("torch", "transformers", "trl"))})
     cfg = base.grpo
     tasks = cfg.benchmarks or sorted(p.stem for p in (ws / "data" / "train").glob("*.jsonl"))
     tests = load_benchmarks(tasks, ws / "data" / "benchmarks", args.eval_limit)
@@ -767,6 +814,10 @@ def main() -> None:
     if (ws / "data" / "benchmarks" / f"{guard_name}.jsonl").is_file() and guard_name not in tests:
         tests.update(load_benchmarks([guard_name], ws / "data" / "benchmarks", args.guard_limit))
     start_dir = ws / "models" / cfg.init
+    partial = PartialWriter(out.with_name(f"{out.stem}.partial.json"), arms, work,
+                            max_steps, args.partial_every,
+                            {"overrides": asked, "machine": machine(("torch", "transformers", "trl"))},
+                            (start_label(start_dir), tests, tasks))
     partial.start()
     start_clock = time.perf_counter()
     metrics = run_arms(own, overrides, ws, work, args.parallel, (start_dir, tests, args))

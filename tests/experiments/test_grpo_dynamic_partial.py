@@ -146,3 +146,35 @@ def test_show_fills_update_windows_from_the_work_folder(script, tmp_path):
     missing = subprocess.run(command[:4] + ["--work", str(tmp_path / "elsewhere")], capture_output=True,
                              text=True, cwd=ROOT)
     assert missing.returncode != 0 and "dynamic@1" in missing.stderr
+
+
+def journal(work: Path, label: str, verdicts: dict[str, bool]) -> None:
+    """An evaluation journal as ``evaluate_cell`` appends it: one row a problem."""
+    (work / "eval").mkdir(parents=True, exist_ok=True)
+    with open(work / "eval" / f"{label}.jsonl", "a") as f:
+        for problem_id, correct in verdicts.items():
+            f.write(json.dumps({"problem_id": problem_id, "correct": correct}) + "\n")
+
+
+def test_the_partial_file_gives_the_evaluations_finished_so_far(script, tmp_path):
+    tests = {"products": [{"id": f"p/{k}"} for k in range(4)], "champ": [{"id": "c/0"}]}
+    log_arm(tmp_path, "static@1", 3, dynamic=False)
+    log_arm(tmp_path, "dynamic@1", 2, dynamic=True)
+    path = tmp_path / "grpo_dynamic.partial.json"
+    writer = script.PartialWriter(path, ["static@1", "dynamic@1"], tmp_path, {"static@1": 3, "dynamic@1": 10},
+                                  every=60, facts={}, evaluation=("start-sft_full", tests, ["products"]))
+    journal(tmp_path, "start-sft_full", {"p/0": True, "p/1": False, "p/2": False, "p/3": False})
+    writer.write()
+    assert "eval" not in json.loads(path.read_text())  # the start lacks the guard's problem
+    journal(tmp_path, "start-sft_full", {"c/0": False})
+    journal(tmp_path, "static@1", {"p/0": True, "p/1": True, "p/2": True, "p/3": False, "c/0": True})
+    journal(tmp_path, "dynamic@1", {"p/0": True, "p/1": True})  # still evaluating
+    writer.write()
+    data = json.loads(path.read_text())
+    assert data["eval"]["start"] == {"pooled": 0.25}  # the guard's benchmark is not pooled
+    assert list(data["eval"]["arms"]) == ["static@1"]
+    row = data["eval"]["arms"]["static@1"]
+    assert row["pooled"] == 0.75
+    assert {k: row["vs_start"][k] for k in ("n", "a_only", "b_only", "delta")} == \
+        {"n": 4, "a_only": 0, "b_only": 2, "delta": 0.5}
+    assert data["notes"][-1].startswith("evaluated so far: start 0.250; static@1 0.750 (+50.0 pp over the start")
