@@ -49,7 +49,7 @@ from slm_math.training.grpo_data import (CurriculumError, apply_profile, candida
 from slm_math.training.grpo_dynamic import dynamic_summary
 from slm_math.training.grpo_pool import ProblemPool
 from slm_math.training.grpo_sampling import (HeldOutGuard, check_logs, grade_rows,
-                                             held_out_accuracies, held_out_accuracy,
+                                             held_out_accuracies,
                                              measure_pass_rates, sample)
 from slm_math.training.grpo_vllm import LoraEngine
 from slm_math.training.grpo_data import solve_messages
@@ -418,18 +418,15 @@ def _solver_checks(m, *, tokenizer, tasks: list[dict], tasks_tokens: int, guard:
                    guard_tokens: int, seed: int, engine=None) -> dict[str, dict]:
     """Greedy held-out accuracy of ``m``: ``"tasks"`` (the training benchmarks' test problems,
     at ``max_completion_length``) and, with a guard, ``"guard"``; one generation call for
-    both where their token budgets match."""
-    if not guard:
-        return {"tasks": held_out_accuracy(m, tokenizer, tasks, max_new_tokens=tasks_tokens,
-                                           seed=seed, engine=engine)}
-    if guard_tokens == tasks_tokens:
-        both = held_out_accuracies(m, tokenizer, [tasks, guard], max_new_tokens=guard_tokens,
-                                   seed=seed, engine=engine)
-        return {"tasks": both[0], "guard": both[1]}
-    return {"tasks": held_out_accuracy(m, tokenizer, tasks, max_new_tokens=tasks_tokens,
-                                       seed=seed, engine=engine),
-            "guard": held_out_accuracy(m, tokenizer, guard, max_new_tokens=guard_tokens,
-                                       seed=seed, engine=engine)}
+    the checks of each token budget (both together where their budgets match)."""
+    checks = {"tasks": (tasks, tasks_tokens), **({"guard": (guard, guard_tokens)} if guard else {})}
+    out: dict[str, dict] = {}
+    for tokens in dict.fromkeys(budget for _, budget in checks.values()):
+        names = [name for name, (_, budget) in checks.items() if budget == tokens]
+        found = held_out_accuracies(m, tokenizer, [checks[name][0] for name in names],
+                                    max_new_tokens=tokens, seed=seed, engine=engine)
+        out.update(zip(names, found))
+    return out
 
 
 def _log_check(live, run, step: int, logs: dict[str, float]) -> None:

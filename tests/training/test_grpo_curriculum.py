@@ -128,3 +128,30 @@ def test_shared_checks_grade_each_set_on_its_own_problems(monkeypatch):
     assert a["correct_ids"] == ["p0"] and a["accuracy"] == 0.5
     assert b["correct_ids"] == ["p2", "p4"] and b["accuracy"] == round(2 / 3, 4)
     assert b["boxed_rate"] == 1.0
+
+
+def test_solver_checks_share_a_call_where_the_token_budgets_match(monkeypatch):
+    from slm_math.training import grpo_sampling
+    from slm_math.training.grpo_stage import _solver_checks
+
+    calls = []
+
+    def first_right(model, tokenizer, prompts, *, max_new_tokens, **kwargs):  # right on the first only
+        calls.append((len(prompts), max_new_tokens))
+        return [["\\boxed{0}"]] + [["\\boxed{-1}"]] * (len(prompts) - 1)
+
+    monkeypatch.setattr(grpo_sampling, "sample", first_right)
+    problems = _problems(5)
+    both = _solver_checks(None, tokenizer=None, tasks=problems[:3], tasks_tokens=8, guard=problems[3:],
+                          guard_tokens=8, seed=0)
+    assert calls == [(5, 8)]
+    assert (both["tasks"]["correct_ids"], both["guard"]["n"], both["guard"]["correct"]) == (["p0"], 2, 0)
+    calls.clear()
+    apart = _solver_checks(None, tokenizer=None, tasks=problems[:3], tasks_tokens=8, guard=problems[3:],
+                           guard_tokens=16, seed=0)
+    assert calls == [(3, 8), (2, 16)]
+    assert (apart["tasks"]["n"], apart["guard"]["n"], apart["guard"]["correct"]) == (3, 2, 0)
+    calls.clear()
+    alone = _solver_checks(None, tokenizer=None, tasks=problems[:3], tasks_tokens=8, guard=[],
+                           guard_tokens=16, seed=0)
+    assert calls == [(3, 8)] and list(alone) == ["tasks"]
