@@ -20,8 +20,8 @@ of its seed).
 Writes ``--out`` (default experiments/results/grpo_dynamic.json): machine facts, the
 params of each arm, and per arm the share of zero-variance groups over the run (among the
 groups drawn, and among those the loss trained on), the extra generation dynamic sampling
-cost, the pool at the end, the reward and held-out guard curves, the mean grad norm and
-entropy over fifths of the run (``update_windows``), wall time, accuracy and the paired
+cost, the pool at the end, the reward and held-out guard curves, the mean grad norm, update
+norm (the step's own size) and entropy over fifths of the run (``update_windows``), wall time, accuracy and the paired
 tests. The targets of the question: zero-variance share under 30% for the dynamic arm, and
 a larger gain over the start than the static arm's.
 
@@ -49,7 +49,7 @@ pass-rate curriculum over every train problem)::
 
 While the arms train and are evaluated, ``<out>.partial.json`` beside ``--out`` is rewritten
 every ``--partial-every`` seconds from the arms' DVCLive curves (steps reached, zero-variance
-shares, extra generation, pool, held-out guard, grad norm and entropy) and the evaluation
+shares, extra generation, pool, held-out guard, grad norm, update norm and entropy) and the evaluation
 journals complete so far (each such arm's accuracy and McNemar against the start), with
 notes computed from them, so a run cut by a time limit still leaves what it measured; the final file
 replaces it, with its own notes (``final_notes``). ``--show FILE`` prints a finished results
@@ -394,13 +394,13 @@ def accuracy(verdicts: list[bool]) -> float | None:
     return round(sum(verdicts) / len(verdicts), 4) if verdicts else None
 
 
-UPDATE_CURVES = {"grad_norm": "grad norm", "entropy": "entropy"}  # name -> words in the notes
+UPDATE_CURVES = {"grad_norm": "grad norm", "update_norm": "update norm", "entropy": "entropy"}  # name -> words in the notes
 
 
 def update_windows(curves: dict[str, dict], steps: int) -> dict[str, list[dict]]:
-    """Mean grad norm and entropy over fifths of a run of ``steps`` steps (one logged point a
-    step), from ``{"step": [...], "value": [...]}`` curves; a curve the run lacks is left out
-    (runs from before grad_norm was recorded)."""
+    """Mean grad norm, update norm and entropy over fifths of a run of ``steps`` steps (one
+    logged point a step), from ``{"step": [...], "value": [...]}`` curves; a curve the run
+    lacks is left out (runs from before grad_norm or update_norm was recorded)."""
     from slm_math.tracking.dvclive_curves import window_means
 
     width = max(1, -(-steps // 5))

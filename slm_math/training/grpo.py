@@ -38,6 +38,7 @@ from slm_math.training.checkpoints import clear_checkpoints, prepare_checkpoint_
 from slm_math.training.grad_guard import NonFiniteGradGuard, skipped_steps
 from slm_math.training.model_loading import (load_causal_lm, load_tokenizer, lora_config,
                                              resolve_precision, uses_bf16_autocast)
+from slm_math.training.update_norm import UpdateNormMeter
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +275,7 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
                                train_dataset=Dataset.from_list(train_rows),
                                processing_class=tokenizer, peft_config=peft_config,
                                callbacks=[*(callbacks or []), NonFiniteGradGuard()])
+    trainer.add_callback(UpdateNormMeter(trainer._metrics["train"]))  # TRL averages it per log
     trainer.static_decoding = backend == "cuda_graph"
     trainer.lora_engine = lora_engine
     trainer.pool = pool
@@ -284,12 +286,14 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
 
 def step_curves(log_history: list[dict]) -> dict[str, list]:
     """Per-step curves from TRL's logs: reward mean/std, zero-variance share, KL, length,
-    entropy, grad norm. A value TRL logs as None or NaN becomes None (TRL logged entropy None
+    entropy, grad norm, and the step's own size (``update_norm``, ``update_ratio``:
+    :mod:`~slm_math.training.update_norm`). A value TRL logs as None or NaN becomes None (TRL logged entropy None
     on steps where every completion hit its length limit)."""
     keys = {"reward": "reward", "reward_std": "reward_std",
             "frac_reward_zero_std": "frac_reward_zero_std", "kl": "kl",
             "completion_length": "completions/mean_length", "loss": "loss",
             "learning_rate": "learning_rate", "entropy": "entropy", "grad_norm": "grad_norm",
+            "update_norm": "update_norm", "update_ratio": "update_ratio",
             "clipped_ratio": "completions/clipped_ratio"}
     rows = [e for e in log_history if "reward" in e]
     curves: dict[str, list] = {"step": [int(e["step"]) for e in rows]}

@@ -136,6 +136,10 @@ def test_the_arm_summary_has_grad_norm_and_entropy_by_fifths(script):  # noqa: F
     assert [(w["from"], w["to"], w["mean"]) for w in windows["grad_norm"]] == [
         (1, 2, 0.2), (3, 4, 0.5), (5, 6, 1.5), (7, 8, 2.0), (9, 10, 5.0)]
     assert windows["entropy"][0] == {"from": 1, "to": 3, "mean": 0.7}  # step 2 left out
+    step = [0.01] * 5 + [0.03] * 5  # update_norm: the step's own size
+    windows = script.arm_summary(metrics({"grad_norm": grad, "update_norm": step}))["update_windows"]
+    assert [w["mean"] for w in windows["update_norm"]] == [0.01, 0.01, 0.02, 0.03, 0.03]
+    assert "update norm by fifths 0.01, 0.01, 0.02, 0.03, 0.03" in script.update_notes(windows)
     # metrics from before grad_norm was recorded: entropy only
     assert set(script.arm_summary(metrics({"entropy": entropy}))["update_windows"]) == {"entropy"}
     assert script.arm_summary(metrics({}))["update_windows"] == {}

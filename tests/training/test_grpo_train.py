@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from transformers import TrainerCallback
 
@@ -54,6 +56,9 @@ def test_trivially_learnable_reward_rises_in_a_few_steps(tiny_model_dir, tmp_pat
     assert result.metrics["curves"]["frac_reward_zero_std"] == [0.0] * 6
     grad_norms = result.metrics["curves"]["grad_norm"]  # TRL logs it on the reward's row
     assert len(grad_norms) == 6 and all(g > 0 for g in grad_norms), grad_norms
+    updates, ratios = result.metrics["curves"]["update_norm"], result.metrics["curves"]["update_ratio"]
+    assert len(updates) == 6 and all(u > 0 for u in updates), updates  # every step moved the weights
+    assert all(0 < r < math.inf for r in ratios), ratios  # lr 5e-2 on a tiny model: above 1 at first
     assert (tmp_path / "out" / "model.safetensors").is_file()
     m = result.metrics  # throughput: 6 steps x 2 prompts x 8 completions of up to 8 tokens
     assert 6 * 16 <= m["generated_tokens"] <= 6 * 16 * 8 and m["generation_seconds"] > 0
