@@ -4,7 +4,8 @@
 ``VERDICT:`` line counts (case and surrounding markup ignored); text without one has no
 verdict (``None``). `parse_opened_verdict` reads a reply whose ``VERDICT:`` was written
 into the prompt (grpo_verifier's completions, as best_of_n's scorer opens the reply): the
-verdict is the word the text begins with.
+verdict is the word the text begins with, unless its first line names another verdict too
+(the instruction's list of choices copied is no verdict).
 """
 
 from __future__ import annotations
@@ -26,11 +27,20 @@ def parse_verdict(text: str) -> str | None:
 def split_opened_verdict(text: str) -> tuple[str | None, str]:
     """(the verdict a continuation of ``...VERDICT:`` begins with, or None; the text after
     it, its trailing punctuation dropped: the verifier's feedback). ``" INCORRECT. The sum
-    is 12."`` gives ``("INCORRECT", "The sum is 12.")``; no verdict word: ``(None, text)``."""
+    is 12."`` gives ``("INCORRECT", "The sum is 12.")``; no verdict word: ``(None, text)``.
+
+    A first line that goes on to another ``VERDICT: <other verdict>`` names no verdict:
+    ``" CORRECT, VERDICT: INCORRECT, or VERDICT: UNCLEAR."`` is the prompt's list of
+    choices copied, the first of which a weak verifier would otherwise always give (and
+    grpo_verifier would reward whenever the label is that one)."""
     found = _OPENED.match(text[:256]) if isinstance(text, str) else None
     if found is None:
         return None, text
-    return found.group(1).upper(), text[found.end():].lstrip(_AFTER_VERDICT)
+    verdict = found.group(1).upper()
+    line = text[found.end():].split("\n", 1)[0]
+    if any(other.upper() != verdict for other in _VERDICT.findall(line)):
+        return None, text
+    return verdict, text[found.end():].lstrip(_AFTER_VERDICT)
 
 
 def parse_opened_verdict(text: str) -> str | None:

@@ -28,6 +28,17 @@ def test_parse_opened_verdict_reads_the_first_word():
     assert parse_opened_verdict(" " * 10_000 + "CORRECT") is None  # bounded: the start only
 
 
+def test_the_prompt_choices_copied_are_no_verdict():
+    """verify.jinja ends with the choices; a verifier that copies them gives none of them."""
+    echo = " CORRECT, VERDICT: INCORRECT, or VERDICT: UNCLEAR."
+    assert parse_opened_verdict(echo) is None
+    assert split_opened_verdict(echo) == (None, echo)
+    assert parse_opened_verdict(" INCORRECT, or VERDICT: UNCLEAR.") is None
+    assert parse_opened_verdict(" CORRECT. VERDICT: CORRECT") == "CORRECT"  # the same verdict twice
+    assert parse_opened_verdict(" CORRECT\nVERDICT: INCORRECT, or VERDICT: UNCLEAR") == "CORRECT"  # line 1 only
+    assert verdict_reward()([echo, " CORRECT"], label=["CORRECT", "CORRECT"]) == [0.0, 1.0]
+
+
 def test_split_opened_verdict_leaves_the_feedback():
     assert split_opened_verdict(" INCORRECT. The sum is 12, not 13.") == ("INCORRECT", "The sum is 12, not 13.")
     assert split_opened_verdict(" **correct**") == ("CORRECT", "")
