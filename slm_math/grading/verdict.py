@@ -1,8 +1,8 @@
 """The verifier's verdict line: ``VERDICT: CORRECT`` / ``VERDICT: INCORRECT`` / ``VERDICT: UNCLEAR``.
 
 `parse_verdict` reads free text (the solver_verifier agent's verifier): the last
-``VERDICT:`` line counts (case and surrounding markup ignored); text without one has no
-verdict (``None``). `parse_opened_verdict` reads a reply whose ``VERDICT:`` was written
+``VERDICT:`` line counts (case and surrounding markup ignored), a line that names several
+different verdicts is none; text without one has no verdict (``None``). `parse_opened_verdict` reads a reply whose ``VERDICT:`` was written
 into the prompt (grpo_verifier's completions, as best_of_n's scorer opens the reply): the
 verdict is the word the text begins with, unless its first line names another verdict too
 (the instruction's list of choices copied is no verdict).
@@ -19,9 +19,15 @@ _VERDICT = re.compile(r"VERDICT\s*[:：]\s*\**\s*(CORRECT|INCORRECT|UNCLEAR)\b",
 
 
 def parse_verdict(text: str) -> str | None:
-    """``"CORRECT"``, ``"INCORRECT"``, ``"UNCLEAR"`` from the last verdict line, else None."""
-    found = _VERDICT.findall(text[-4000:] if isinstance(text, str) else "")
-    return found[-1].upper() if found else None
+    """``"CORRECT"``, ``"INCORRECT"``, ``"UNCLEAR"`` from the last verdict line, else None.
+    A line naming different verdicts (``VERDICT: CORRECT, VERDICT: INCORRECT, or VERDICT:
+    UNCLEAR.``, the instruction's choices copied) is no verdict line."""
+    lines = (text[-4000:] if isinstance(text, str) else "").splitlines()
+    for line in reversed(lines):
+        found = {v.upper() for v in _VERDICT.findall(line)}
+        if len(found) == 1:
+            return found.pop()
+    return None
 
 
 def split_opened_verdict(text: str) -> tuple[str | None, str]:

@@ -94,6 +94,16 @@ def test_an_opened_reply_without_a_verdict_word_falls_back_to_its_verdict_line(t
     assert (step["verdict"], step["verdict_parsed"]) == ("CORRECT", True)
 
 
+def test_a_verifier_that_copies_the_choices_gave_no_verdict(tokenizer):
+    """verify.jinja ends with the choices; the CPU default's verifier copied them."""
+    replies = iter([" CORRECT, VERDICT: INCORRECT, or VERDICT: UNCLEAR.", " CORRECT"])
+    gen = ScriptedGenerator(lambda t, p, j: next(replies) if is_verify(t) else "\\boxed{6}", tokenizer)
+    [r] = agent(max_iterations=3).solve(gen, TOY[:1])
+    steps = [s for s in r.trace if s.get("step") == "verify"]
+    assert [(s["verdict"], s["verdict_parsed"]) for s in steps] == [("UNCLEAR", False), ("CORRECT", True)]
+    assert r.iterations == 2  # the copy was no CORRECT: another attempt
+
+
 def test_open_verdict_off_leaves_the_reply_to_the_verifier(tokenizer):
     prefixes = []
 

@@ -37,6 +37,10 @@ def test_the_prompt_choices_copied_are_no_verdict():
     assert parse_opened_verdict(" CORRECT. VERDICT: CORRECT") == "CORRECT"  # the same verdict twice
     assert parse_opened_verdict(" CORRECT\nVERDICT: INCORRECT, or VERDICT: UNCLEAR") == "CORRECT"  # line 1 only
     assert verdict_reward()([echo, " CORRECT"], label=["CORRECT", "CORRECT"]) == [0.0, 1.0]
+    # free text: a line of choices is no verdict line; an earlier real one still counts
+    assert parse_verdict("VERDICT:" + echo) is None
+    assert parse_verdict("The sum is 12.\nVERDICT: INCORRECT\nVERDICT:" + echo) == "INCORRECT"
+    assert parse_verdict("VERDICT: CORRECT (VERDICT: CORRECT)") == "CORRECT"
 
 
 def test_split_opened_verdict_leaves_the_feedback():
