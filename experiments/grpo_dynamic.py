@@ -21,8 +21,8 @@ Writes ``--out`` (default experiments/results/grpo_dynamic.json): machine facts,
 params of each arm, and per arm the share of zero-variance groups over the run (among the
 groups drawn, and among those the loss trained on), the extra generation dynamic sampling
 cost, the pool at the end, the reward and held-out guard curves, the mean grad norm, update
-norm (the step's own size) and entropy over fifths of the run (``update_windows``), wall time, accuracy and the paired
-tests. The targets of the question: zero-variance share under 30% for the dynamic arm, and
+norm (the step's own size) and entropy over fifths of the run (``update_windows``), wall
+time, accuracy and the paired tests. The targets of the question: zero-variance share under 30% for the dynamic arm, and
 a larger gain over the start than the static arm's.
 
 Work lives in ``--work`` (the arms' models, checkpoints, MLflow store and eval journals): a
@@ -49,14 +49,14 @@ pass-rate curriculum over every train problem)::
 
 While the arms train and are evaluated, ``<out>.partial.json`` beside ``--out`` is rewritten
 every ``--partial-every`` seconds from the arms' DVCLive curves (steps reached, zero-variance
-shares, extra generation, pool, held-out guard, grad norm, update norm and entropy) and the evaluation
-journals complete so far (each such arm's accuracy and McNemar against the start), with
-notes computed from them, so a run cut by a time limit still leaves what it measured; the final file
-replaces it, with its own notes (``final_notes``). ``--show FILE`` prints a finished results
-file's notes recomputed (a file from before ``update_windows`` and ``vs_static`` too);
-``--show FILE --out experiments/results/NAME.json`` writes it there with them; with
-``--work DIR`` (the run's work folder) it also fills each arm's ``update_windows`` the file
-lacks from the arm's DVCLive curves there.
+shares, extra generation, pool, held-out guard, grad norm, update norm and entropy) and
+the evaluation journals complete so far (each such arm's accuracy and McNemar against the
+start), with notes computed from them, so a run cut by a time limit still leaves what it
+measured; the final file replaces it, with its own notes (``final_notes``). ``--show FILE``
+prints a finished results file's notes recomputed (a file from before ``update_windows``
+and ``vs_static`` too); ``--show FILE --out experiments/results/NAME.json`` writes it there
+with them; with ``--work DIR`` (the run's work folder) it also fills each arm's
+``update_windows`` the file lacks from the arm's DVCLive curves there.
 
 An arm named ``kind@seed`` (``dynamic@2``) runs that arm with ``grpo.seed`` set, from the
 same start: ``--arms static@1,dynamic@1,dynamic@2,dynamic@3`` answers both questions, the
@@ -313,17 +313,20 @@ def partial_evaluation(work: Path, arms: list[str], start: str, tests: dict, tas
     start_verdicts = journal_verdicts(work, start, tests)
     if start_verdicts is None:
         return {}
-
-    def pooled(verdicts: dict) -> list[bool]:
-        return [v for name in tasks if name in verdicts for v in verdicts[name]]
-
-    out: dict = {"start": {"pooled": accuracy(pooled(start_verdicts))}, "arms": {}}
+    start_pooled = pooled_tasks(start_verdicts, tasks)
+    out: dict = {"start": {"pooled": accuracy(start_pooled)}, "arms": {}}
     for arm in arms:
-        verdicts = journal_verdicts(work, arm_dir(work, arm).name, tests)
+        verdicts = journal_verdicts(work, arm_model(work, arm)[1], tests)
         if verdicts is not None:
-            out["arms"][arm] = {"pooled": accuracy(pooled(verdicts)),
-                                "vs_start": paired(pooled(start_verdicts), pooled(verdicts))}
+            pooled = pooled_tasks(verdicts, tasks)
+            out["arms"][arm] = {"pooled": accuracy(pooled), "vs_start": paired(start_pooled, pooled)}
     return out
+
+
+def pooled_tasks(verdicts: dict[str, list[bool]], tasks: list[str]) -> list[bool]:
+    """The verdicts on the problems of ``tasks`` in one list (the guard's benchmark apart):
+    what every comparison of the run pairs."""
+    return [v for name in tasks for v in verdicts[name]]
 
 
 def paired(a: list[bool], b: list[bool]) -> dict:
@@ -368,8 +371,8 @@ def base_comparisons(arms: list[str], pooled: Callable[[str], list[bool]]) -> li
 
 
 def headline(rows: dict[str, dict], against_static: list[dict]) -> dict:
-    """``dynamic_vs_static`` and the issue's ``targets`` for one pair of arms, from the arms'
-    summaries (``rows``) and their ``vs_static`` tests: the plain dynamic arm of the lowest
+    """``dynamic_vs_static`` and the question's ``targets`` for one pair of arms, from the
+    arms' summaries (``rows``) and their ``vs_static`` tests: the plain dynamic arm of the lowest
     seed that has its static arm, else the first dynamic variant that has one (a run of
     ``static@1,dynamic@1/lowlr``); empty where no dynamic arm has its static arm."""
     tests_of = {row["arm"]: row for row in against_static}
@@ -394,7 +397,8 @@ def accuracy(verdicts: list[bool]) -> float | None:
     return round(sum(verdicts) / len(verdicts), 4) if verdicts else None
 
 
-UPDATE_CURVES = {"grad_norm": "grad norm", "update_norm": "update norm", "entropy": "entropy"}  # name -> words in the notes
+# name -> words in the notes
+UPDATE_CURVES = {"grad_norm": "grad norm", "update_norm": "update norm", "entropy": "entropy"}
 
 
 def update_windows(curves: dict[str, dict], steps: int) -> dict[str, list[dict]]:
@@ -497,9 +501,14 @@ def train_and_evaluate(arm: str, overrides: dict, ws: Path, work: Path,
     metrics = run_arm(arm, overrides, ws, work)
     if evaluation is not None:
         _, tests, args = evaluation
-        folder = arm_dir(work, arm)
-        evaluate(folder / "models" / "grpo", folder.name, tests, work, args)
+        evaluate(*arm_model(work, arm), tests, work, args)
     return metrics
+
+
+def arm_model(work: Path, arm: str) -> tuple[Path, str]:
+    """An arm's trained model folder and its evaluation label (its journal's name)."""
+    folder = arm_dir(work, arm)
+    return folder / "models" / "grpo", folder.name
 
 
 def start_label(start_dir: Path) -> str:
@@ -825,11 +834,10 @@ def main() -> None:
 
     verdicts = {"start": evaluate(start_dir, start_label(start_dir), tests, work, args)}
     for arm in arms:
-        folder = arm_dir(work, arm)
-        verdicts[arm] = evaluate(folder / "models" / "grpo", folder.name, tests, work, args)
+        verdicts[arm] = evaluate(*arm_model(work, arm), tests, work, args)
 
     def pooled(label: str) -> list[bool]:
-        return [v for name in tasks for v in verdicts[label][name]]
+        return pooled_tasks(verdicts[label], tasks)
 
     n_pooled = len(pooled("start"))
     results["eval"] = {"tasks": tasks, "held_out": guard_name if guard_name in tests else None,

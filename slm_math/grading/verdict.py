@@ -2,10 +2,11 @@
 
 `parse_verdict` reads free text (the solver_verifier agent's verifier): the last
 ``VERDICT:`` line counts (case and surrounding markup ignored), a line that names several
-different verdicts is none; text without one has no verdict (``None``). `parse_opened_verdict` reads a reply whose ``VERDICT:`` was written
-into the prompt (grpo_verifier's completions, as best_of_n's scorer opens the reply): the
-verdict is the word the text begins with, unless its first line names another verdict too
-(the instruction's list of choices copied is no verdict).
+different verdicts is none; text without one has no verdict (``None``).
+`parse_opened_verdict` reads a reply whose ``VERDICT:`` was written into the prompt
+(grpo_verifier's completions, as best_of_n's scorer opens the reply): the verdict is the
+word the text begins with, unless its first line names another verdict too (the
+instruction's list of choices copied is no verdict).
 """
 
 from __future__ import annotations
@@ -24,10 +25,15 @@ def parse_verdict(text: str) -> str | None:
     UNCLEAR.``, the instruction's choices copied) is no verdict line."""
     lines = (text[-4000:] if isinstance(text, str) else "").splitlines()
     for line in reversed(lines):
-        found = {v.upper() for v in _VERDICT.findall(line)}
+        found = _verdicts_in(line)
         if len(found) == 1:
             return found.pop()
     return None
+
+
+def _verdicts_in(line: str) -> set[str]:
+    """The verdicts a line names after ``VERDICT:`` (upper case)."""
+    return {v.upper() for v in _VERDICT.findall(line)}
 
 
 def split_opened_verdict(text: str) -> tuple[str | None, str]:
@@ -44,7 +50,7 @@ def split_opened_verdict(text: str) -> tuple[str | None, str]:
         return None, text
     verdict = found.group(1).upper()
     line = text[found.end():].split("\n", 1)[0]
-    if any(other.upper() != verdict for other in _VERDICT.findall(line)):
+    if _verdicts_in(line) - {verdict}:
         return None, text
     return verdict, text[found.end():].lstrip(_AFTER_VERDICT)
 

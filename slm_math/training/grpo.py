@@ -287,8 +287,8 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
 def step_curves(log_history: list[dict]) -> dict[str, list]:
     """Per-step curves from TRL's logs: reward mean/std, zero-variance share, KL, length,
     entropy, grad norm, and the step's own size (``update_norm``, ``update_ratio``:
-    :mod:`~slm_math.training.update_norm`). A value TRL logs as None or NaN becomes None (TRL logged entropy None
-    on steps where every completion hit its length limit)."""
+    :mod:`~slm_math.training.update_norm`). A value TRL logs as None or NaN becomes None
+    (TRL logged entropy None on steps where every completion hit its length limit)."""
     keys = {"reward": "reward", "reward_std": "reward_std",
             "frac_reward_zero_std": "frac_reward_zero_std", "kl": "kl",
             "completion_length": "completions/mean_length", "loss": "loss",
