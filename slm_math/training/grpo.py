@@ -307,8 +307,8 @@ def step_curves(log_history: list[dict]) -> dict[str, list]:
     return curves
 
 
-# the dynamic sampling, live curriculum and held-out guard logs (grpo_dynamic.py)
-CURVE_PREFIXES = ("dynamic/", "curriculum/", "held_out/")
+# the dynamic sampling, live curriculum, held-out guard and task mix logs (grpo_dynamic.py)
+CURVE_PREFIXES = ("dynamic/", "curriculum/", "held_out/", "mix/")
 
 
 def throughput(trainer, log_history: list[dict], resumed_from: int, wall: float) -> dict:

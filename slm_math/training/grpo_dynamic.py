@@ -25,6 +25,11 @@ generation, rewards, advantages and loss:
   ``log_history`` (metrics/grpo.json) carry it beside the reward.
 - ``_save_rng_state`` / ``_load_rng_state``: the pool's state travels with each checkpoint.
 
+The task mix is logged on every run with a ``correctness`` reward, static ones too, since
+a curriculum can move GRPO's updates from one task to another: ``mix/<task>/drawn`` (groups
+of the step's first round) and ``mix/<task>/trained`` (groups with a gradient in the loss:
+the informative ones; as drawn, those whose correctness varies).
+
 Logged per step (TRL's ``reward``, ``reward_std``, ``frac_reward_zero_std`` and
 ``rewards/*`` stay those of the step's first generation, the prompts the sampler drew, so
 they compare with a run without dynamic sampling): ``dynamic/zero_std_before`` (share of
@@ -57,6 +62,16 @@ MIN_YIELD = 0.125
 MAX_ROUND_FACTOR = 4
 # TRL metrics of one generate-and-score call that describe its rewards
 _REWARD_METRICS = ("reward", "reward_std", "frac_reward_zero_std")
+
+
+def task_of(row: dict) -> str:
+    """A dataset row's task: its ``source`` column, else its problem id up to the first
+    ``/`` (``products/train/3`` -> ``products``), else ``unknown``."""
+    source = row.get("source")
+    if source:
+        return str(source)
+    problem_id = row.get("problem_id")
+    return str(problem_id).split("/", 1)[0] if problem_id else "unknown"
 
 
 def zero_variance_groups(values, k: int) -> list[bool]:
@@ -126,6 +141,7 @@ class DynamicGRPOMixin:
     dynamic: DynamicSamplingParams | None = None
     held_out_guard = None        # grpo_sampling.HeldOutGuard
     _last_rewards = None
+    _tasks: list[str] | None = None  # the dataset's tasks (task_of), for the mix/ logs
 
     # ---------------------------------------------------------------- TRL hooks
     def _get_train_sampler(self, dataset=None):
@@ -167,8 +183,12 @@ class DynamicGRPOMixin:
             self.pool.load_state_dict(json.loads(path.read_text()))
 
     def _generate_and_score_completions(self, inputs):
-        if not self.model.training or (self.pool is None and self.dynamic is None):
+        if not self.model.training:
             return super()._generate_and_score_completions(inputs)
+        if self.pool is None and self.dynamic is None:
+            batch = super()._generate_and_score_completions(inputs)
+            self._log_first_round_mix(inputs)
+            return batch
         if self.pool is not None:
             self.pool.step = self.state.global_step
         metrics = self._metrics["train"]
@@ -177,6 +197,8 @@ class DynamicGRPOMixin:
         self._refresh_pool(inputs)
         if self.dynamic is not None and self.dynamic.enabled:
             batch = self._replace_zero_variance_groups(inputs, batch, before)
+        else:
+            self._log_first_round_mix(inputs)
         if self.pool is not None:
             for key, value in self.pool.metrics().items():
                 metrics[key].append(value)
@@ -200,6 +222,33 @@ class DynamicGRPOMixin:
         total = weighted.nansum(dim=1)
         total[torch.isnan(rewards).all(dim=1)] = float("nan")
         return total
+
+    def _group_tasks(self, rows) -> list[str]:
+        """The task of each group of ``rows`` on every process (in the rewards' order)."""
+        from accelerate.utils import gather_object
+
+        return gather_object([task_of(row) for row in rows[::self.num_generations]])
+
+    def _log_first_round_mix(self, inputs) -> None:
+        """The task mix of a batch trained as drawn: a group has a gradient when its
+        correctness varies (runs without a correctness reward log no mix)."""
+        if "correctness" not in self.reward_func_names:
+            return
+        zero = zero_variance_groups(self._last_rewards[:, self._reward_index("correctness")],
+                                    self.num_generations)
+        drawn = self._group_tasks(inputs)
+        self._log_task_mix(drawn, [t for t, z in zip(drawn, zero, strict=True) if not z])
+
+    def _log_task_mix(self, drawn: list[str], trained: list[str]) -> None:
+        """Per task: ``mix/<task>/drawn`` (groups of the step's first round, what the
+        sampler chose) and ``mix/<task>/trained`` (groups with a gradient in the loss); every
+        task of the dataset each step, so the curves have no holes."""
+        if self._tasks is None:
+            self._tasks = sorted({task_of(row) for row in self.train_dataset})
+        metrics = self._metrics["train"]
+        for task in self._tasks:
+            metrics[f"mix/{task}/drawn"].append(float(drawn.count(task)))
+            metrics[f"mix/{task}/trained"].append(float(trained.count(task)))
 
     def _refresh_pool(self, inputs) -> None:
         """Feed the pool each group's correctness verdicts (a no-op without refresh)."""
@@ -228,7 +277,7 @@ class DynamicGRPOMixin:
         zero_before = sum(zero) / len(zero)
         slots = [g for g in range(groups) if zero[process * groups + g]]
         picks = [(0, g) for g in range(groups)]
-        batches = [batch]
+        batches, extra_rows = [batch], []
         rounds = extra_prompts = 0
         tried, informative = len(zero), len(zero) - sum(zero)
         while rounds < cfg.max_extra_batches:
@@ -247,10 +296,14 @@ class DynamicGRPOMixin:
             tried += len(extra_zero)
             informative += len(extra_zero) - sum(extra_zero)
             batches.append(extra)
+            extra_rows.append(rows)
             for g in range(per_process):
                 if slots and not extra_zero[process * per_process + g]:
                     picks[slots.pop(0)] = (len(batches) - 1, g)
         merged = merge_groups(batches, picks, k, self._tokenizer.pad_token_id)
+        sources = [inputs] + extra_rows
+        kept = [task_of(sources[b][g * k]) for s, (b, g) in enumerate(picks) if s not in slots]
+        self._log_task_mix(self._group_tasks(inputs), gather_object(kept))
         for slot in slots:  # still zero-variance: out of the loss and its normalizer
             merged["completion_mask"][slot * k:(slot + 1) * k] = 0
         loss_mask = merged["completion_mask"]
@@ -303,3 +356,27 @@ def dynamic_summary(cfg: DynamicSamplingParams, curves: dict, completions_per_st
         "extra_generation_share": round(extra / (steps * completions_per_step), 4) if steps else None,
     })
     return out
+
+
+def task_mix_summary(curves: dict) -> dict:
+    """metrics/grpo.json's task mix from the ``mix/`` curves: per task, the groups drawn and
+    trained over the run and its share of the trained groups in each half of the run (a
+    curriculum that drifts to other tasks shows here); empty without the curves."""
+    tasks = sorted(key.split("/")[1] for key in curves
+                   if key.startswith("mix/") and key.endswith("/trained"))
+    if not tasks:
+        return {}
+
+    def values(name: str) -> list[float]:
+        return [v or 0.0 for v in curves.get(name, [])]
+
+    trained = {task: values(f"mix/{task}/trained") for task in tasks}
+    steps = len(next(iter(trained.values())))
+    halves = [(0, steps // 2), (steps // 2, steps)] if steps > 1 else [(0, steps)]
+    totals = [sum(sum(v[a:b]) for v in trained.values()) for a, b in halves]
+    return {task: {"drawn": round(sum(values(f"mix/{task}/drawn")), 2),
+                   "trained": round(sum(trained[task]), 2),
+                   "trained_share_by_half": [round(sum(trained[task][a:b]) / total, 4) if total else None
+                                             for (a, b), total in zip(halves, totals, strict=True)]}
+            for task in tasks}
+

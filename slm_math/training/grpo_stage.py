@@ -46,7 +46,7 @@ from slm_math.training.grpo import (GRPOResult, build_grpo_trainer, load_start_m
 from slm_math.training.grpo_data import (CurriculumError, apply_profile, candidates,
                                          drop_long_prompts, load_problem_list, problem_files,
                                          prompt_row, select_problems)
-from slm_math.training.grpo_dynamic import dynamic_summary
+from slm_math.training.grpo_dynamic import dynamic_summary, task_mix_summary
 from slm_math.training.grpo_pool import ProblemPool
 from slm_math.training.grpo_sampling import (HeldOutGuard, check_logs, grade_rows,
                                              held_out_accuracies,
@@ -371,6 +371,8 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             "held_out_accuracy_before": start_eval.get("accuracy"),
             "held_out_accuracy_after": end_eval.get("accuracy"),
         }
+        if mix := task_mix_summary(curves):
+            metrics["task_mix"] = mix
         if held:
             metrics["held_out_tasks"] = tasks_report(cfg, start_eval, end_eval, curves, steps)
         if guard_problems:

@@ -12,7 +12,8 @@ import pytest
 from slm_math.config.params import CurriculumParams, DynamicSamplingParams
 from slm_math.training.grpo import build_grpo_trainer, train_grpo
 from slm_math.training.grpo_dynamic import (MAX_ROUND_FACTOR, MIN_YIELD, extra_round_size,
-                                            merge_groups, zero_variance_groups)
+                                            merge_groups, task_mix_summary, task_of,
+                                            zero_variance_groups)
 from slm_math.training.grpo_pool import PoolSampler, ProblemPool
 from slm_math.training.model_loading import load_causal_lm, load_tokenizer
 from tests.training.helpers import quick_grpo
@@ -100,6 +101,55 @@ def test_groups_of_equal_rewards_are_dropped_and_refilled(tiny_model_dir, tmp_pa
     assert curves["dynamic/extra_completions"] == [K * n for n in curves["dynamic/extra_prompts"]]
     tried = [2 + n for n in curves["dynamic/extra_prompts"]]
     assert curves["dynamic/prompts_tried"] == tried
+
+
+def task_rows(kinds: list[str]) -> list[dict]:
+    """rows() whose task (the problem id's first part) is the prompt's kind."""
+    return [{**row, "problem_id": f"{kind}/train/{i}"} for i, (row, kind) in enumerate(zip(rows(kinds), kinds))]
+
+
+@pytest.mark.parametrize("dynamic", [True, False])
+def test_the_task_mix_counts_the_groups_drawn_and_trained_by_task(tiny_model_dir, tmp_path, dynamic):
+    kinds = ["solved", "mixed", "unsolved", "mixed", "solved", "mixed", "unsolved", "mixed"]
+    cfg = quick_grpo(max_steps=3, per_device_batch_size=4, save_steps=100,
+                     dynamic_sampling=DynamicSamplingParams(enabled=dynamic, max_extra_batches=8,
+                                                            oversample=2.0))
+    trainer, tokenizer, *rest = _trainer(tiny_model_dir, tmp_path, task_rows(kinds), cfg)
+    seen = LossInputs(trainer)
+    result = _train(trainer, tokenizer, *rest, cfg, tmp_path)
+    curves = result.metrics["curves"]
+    assert {k for k in curves if k.startswith("mix/")} == {
+        f"mix/{task}/{what}" for task in ("mixed", "solved", "unsolved") for what in ("drawn", "trained")}
+    per_step = [sum(curves[f"mix/{t}/drawn"][s] for t in ("mixed", "solved", "unsolved")) for s in range(3)]
+    assert per_step == [2.0, 2.0, 2.0]  # the first round's groups, whatever their kind
+    assert curves["mix/solved/trained"] == curves["mix/unsolved/trained"] == [0.0] * 3
+    # what the loss trained with a gradient: mixed groups only, as many as its live rows with
+    # an advantage (a mixed group's K rows all have one: 0/1 alternate)
+    live = [sum(int(mask.sum() > 0 and adv != 0) for mask, adv in
+                zip(batch["completion_mask"], batch["advantages"])) / K for batch in seen.batches]
+    per = len(live) // 3  # the loss's micro-batches a step
+    assert curves["mix/mixed/trained"] == [sum(live[s * per:(s + 1) * per]) for s in range(3)]
+    if dynamic:  # every slot refilled with a mixed group
+        assert curves["mix/mixed/trained"] == [2.0] * 3
+    else:  # as drawn: the mixed groups drawn are the trained ones
+        assert curves["mix/mixed/trained"] == curves["mix/mixed/drawn"]
+        assert sum(curves["mix/solved/drawn"]) + sum(curves["mix/unsolved/drawn"]) > 0
+    mix = result.metrics.get("task_mix") or task_mix_summary(curves)
+    assert mix["mixed"]["trained"] == sum(curves["mix/mixed/trained"])
+    assert set(mix["solved"]["trained_share_by_half"]) <= {0.0, None}  # None: nothing trained
+    assert set(mix["mixed"]["trained_share_by_half"]) <= {1.0, None}
+
+
+def test_task_of_and_the_task_mix_summary():
+    assert task_of({"problem_id": "products/train/3"}) == "products"
+    assert task_of({"source": "lcm", "problem_id": "x/train/1"}) == "lcm"
+    assert task_of({"prompt": "no id"}) == "unknown"
+    curves = {"step": [1, 2, 3, 4], "mix/a/drawn": [2.0, 2.0, 1.0, 0.0], "mix/a/trained": [2.0, 1.0, 1.0, 0.0],
+              "mix/b/drawn": [0.0, 0.0, 1.0, 2.0], "mix/b/trained": [0.0, None, 1.0, 1.0], "reward": [0.0] * 4}
+    mix = task_mix_summary(curves)
+    assert mix == {"a": {"drawn": 5.0, "trained": 4.0, "trained_share_by_half": [1.0, 0.3333]},
+                   "b": {"drawn": 3.0, "trained": 2.0, "trained_share_by_half": [0.0, 0.6667]}}
+    assert task_mix_summary({"step": [1], "reward": [0.5]}) == {}
 
 
 def test_groups_still_dead_at_the_cap_are_masked_out_of_the_loss(tiny_model_dir, tmp_path):
