@@ -50,13 +50,22 @@ pass-rate curriculum over every train problem)::
 While the arms train and are evaluated, ``<out>.partial.json`` beside ``--out`` is rewritten
 every ``--partial-every`` seconds from the arms' DVCLive curves (steps reached, zero-variance
 shares, extra generation, pool, held-out guard, grad norm, update norm and entropy) and
-the evaluation journals complete so far (each such arm's accuracy and McNemar against the
-start), with notes computed from them, so a run cut by a time limit still leaves what it
+the evaluation journals complete so far (its ``eval``: the pooled ``tasks``, the
+``start_label``, the guard's benchmark ``held_out``; the start's and each such arm's accuracy,
+pooled and a benchmark; each arm's McNemar against the start, on the pooled tasks and on the
+guard's benchmark; ``vs_static`` once a dynamic arm and the static arm of its seed are both
+evaluated), with notes computed from them, so a run cut by a time limit still leaves what it
 measured; the final file replaces it, with its own notes (``final_notes``). ``--show FILE``
 prints a finished results file's notes recomputed (a file from before ``update_windows``
 and ``vs_static`` too); ``--show FILE --out experiments/results/NAME.json`` writes it there
 with them; with ``--work DIR`` (the run's work folder) it also fills each arm's
-``update_windows`` the file lacks from the arm's DVCLive curves there.
+``update_windows`` the file lacks from the arm's DVCLive curves there. On a partial file
+(``"complete": false``) ``--show`` recomputes its notes as the writer would (the arms by seed,
+static first); with ``--work DIR`` it first recomputes its ``eval`` from the journals in
+DIR/eval: the problems from the start's journal (its label the file's ``start_label``, else
+``start-`` + the ``grpo.init`` override, else the one ``start-*.jsonl`` there), the guard
+the file's ``held_out``, else ``grpo.held_out.benchmark`` of params.yaml with the file's
+overrides, and the pooled tasks the file's ``tasks``, else the journal's other benchmarks.
 
 An arm named ``kind@seed`` (``dynamic@2``) runs that arm with ``grpo.seed`` set, from the
 same start: ``--arms static@1,dynamic@1,dynamic@2,dynamic@3`` answers both questions, the
