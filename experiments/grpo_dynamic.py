@@ -50,13 +50,22 @@ pass-rate curriculum over every train problem)::
 While the arms train and are evaluated, ``<out>.partial.json`` beside ``--out`` is rewritten
 every ``--partial-every`` seconds from the arms' DVCLive curves (steps reached, zero-variance
 shares, extra generation, pool, held-out guard, grad norm, update norm and entropy) and
-the evaluation journals complete so far (each such arm's accuracy and McNemar against the
-start), with notes computed from them, so a run cut by a time limit still leaves what it
+the evaluation journals complete so far (its ``eval``: the pooled ``tasks``, the
+``start_label``, the guard's benchmark ``held_out``; the start's and each such arm's accuracy,
+pooled and a benchmark; each arm's McNemar against the start, on the pooled tasks and on the
+guard's benchmark; ``vs_static`` once a dynamic arm and the static arm of its seed are both
+evaluated), with notes computed from them, so a run cut by a time limit still leaves what it
 measured; the final file replaces it, with its own notes (``final_notes``). ``--show FILE``
 prints a finished results file's notes recomputed (a file from before ``update_windows``
 and ``vs_static`` too); ``--show FILE --out experiments/results/NAME.json`` writes it there
 with them; with ``--work DIR`` (the run's work folder) it also fills each arm's
-``update_windows`` the file lacks from the arm's DVCLive curves there.
+``update_windows`` the file lacks from the arm's DVCLive curves there. On a partial file
+(``"complete": false``) ``--show`` recomputes its notes as the writer would (the arms by seed,
+static first); with ``--work DIR`` it first recomputes its ``eval`` from the journals in
+DIR/eval: the problems from the start's journal (its label the file's ``start_label``, else
+``start-`` + the ``grpo.init`` override, else the one ``start-*.jsonl`` there), the guard
+the file's ``held_out``, else ``grpo.held_out.benchmark`` of params.yaml with the file's
+overrides, and the pooled tasks the file's ``tasks``, else the journal's other benchmarks.
 
 An arm named ``kind@seed`` (``dynamic@2``) runs that arm with ``grpo.seed`` set, from the
 same start: ``--arms static@1,dynamic@1,dynamic@2,dynamic@3`` answers both questions, the
@@ -306,20 +315,40 @@ def journal_verdicts(work: Path, label: str, tests: dict) -> dict[str, list[bool
     return {name: [done[p["id"]] for p in problems] for name, problems in tests.items()}
 
 
-def partial_evaluation(work: Path, arms: list[str], start: str, tests: dict, tasks: list[str]) -> dict:
-    """The evaluations finished so far (--parallel finishes them as the arms end): the start's
-    pooled accuracy and, for each arm evaluated, its accuracy and McNemar against the start
-    on the problems of ``tasks`` pooled (the guard's benchmark apart, as in the final results)."""
+def partial_evaluation(work: Path, arms: list[str], start: str, tests: dict, tasks: list[str],
+                       guard: str | None = None) -> dict:
+    """The evaluations finished so far (--parallel finishes them as the arms end), with what
+    they measured: the pooled ``tasks``, the start's label (``start_label``), the guard's
+    benchmark (``held_out``: ``guard`` where ``tests`` hold it, else None) and the problems a
+    benchmark; the start's accuracy and, for each arm evaluated, its accuracy (``pooled`` and
+    one a benchmark, as the final results' ``accuracy``), McNemar against the start on the
+    problems of ``tasks`` pooled (``vs_start``; the guard's benchmark apart, as in the final
+    results) and on the guard's (``held_out_vs_start``); ``vs_static``: each arm against the
+    static arm of its seed once both are evaluated (``static_comparisons``)."""
     start_verdicts = journal_verdicts(work, start, tests)
     if start_verdicts is None:
         return {}
-    start_pooled = pooled_tasks(start_verdicts, tasks)
-    out: dict = {"start": {"pooled": accuracy(start_pooled)}, "arms": {}}
+    guard = guard if guard in tests else None
+    verdicts = {"start": start_verdicts}
     for arm in arms:
-        verdicts = journal_verdicts(work, arm_model(work, arm)[1], tests)
-        if verdicts is not None:
-            pooled = pooled_tasks(verdicts, tasks)
-            out["arms"][arm] = {"pooled": accuracy(pooled), "vs_start": paired(start_pooled, pooled)}
+        if (done := journal_verdicts(work, arm_model(work, arm)[1], tests)) is not None:
+            verdicts[arm] = done
+
+    def pooled(label: str) -> list[bool]:
+        return pooled_tasks(verdicts[label], tasks)
+
+    out: dict = {"tasks": list(tasks), "start_label": start, "held_out": guard,
+                 "n_tasks": len(pooled("start")), "problems": {k: len(v) for k, v in tests.items()},
+                 "start": accuracies(verdicts["start"], tasks), "arms": {}}
+    evaluated = [arm for arm in arms if arm in verdicts]
+    for arm in evaluated:
+        row = {"pooled": accuracy(pooled(arm)), "accuracy": accuracies(verdicts[arm], tasks),
+               "vs_start": paired(pooled("start"), pooled(arm))}
+        if guard:
+            row["held_out_vs_start"] = paired(verdicts["start"][guard], verdicts[arm][guard])
+        out["arms"][arm] = row
+    if against_static := static_comparisons(evaluated, pooled):
+        out["vs_static"] = against_static
     return out
 
 
@@ -395,6 +424,11 @@ def headline(rows: dict[str, dict], against_static: list[dict]) -> dict:
 
 def accuracy(verdicts: list[bool]) -> float | None:
     return round(sum(verdicts) / len(verdicts), 4) if verdicts else None
+
+
+def accuracies(verdicts: dict[str, list[bool]], tasks: list[str]) -> dict:
+    """An evaluation's ``accuracy`` dict: ``pooled`` over ``tasks``, then one a benchmark."""
+    return {"pooled": accuracy(pooled_tasks(verdicts, tasks)), **{k: accuracy(v) for k, v in verdicts.items()}}
 
 
 # name -> words in the notes
@@ -540,6 +574,11 @@ def seed_spread(arms: dict) -> dict:
     return out
 
 
+# the pool's curves a partial summary gives the last value of (``pool_last``), in this order
+POOL_CURVES = ("curriculum/active", "curriculum/fallback_draws", "curriculum/retired",
+               "curriculum/pass_rate/0", "curriculum/pass_rate/100")
+
+
 def partial_arm_summary(arm: str, work: Path, max_steps: int) -> dict:
     """What one arm has logged so far, from its DVCLive curves (its metrics when it finished)."""
     from slm_math.tracking.dvclive_curves import read_curves, window_means
@@ -559,8 +598,7 @@ def partial_arm_summary(arm: str, work: Path, max_steps: int) -> dict:
     extra = curves.get("dynamic/extra_completions")
     if extra:
         out["extra_completions"] = int(sum(extra["value"]))
-    for name in ("curriculum/active", "curriculum/fallback_draws", "curriculum/retired",
-                 "curriculum/pass_rate/0", "curriculum/pass_rate/100"):
+    for name in POOL_CURVES:
         if curves.get(name):
             out.setdefault("pool_last", {})[name.split("/", 1)[1]] = curves[name]["value"][-1]
     if curves.get("reward"):
@@ -589,9 +627,10 @@ def partial_notes(arms: dict) -> list[str]:
         if row.get("zero_std_drawn_windows") and row.get("extra_completions") is not None:
             parts.append("as drawn: " + windows(row["zero_std_drawn_windows"]))
             parts.append(f"{row['extra_completions']:,} extra completions")
-        if row.get("pool_last"):
-            parts.append("pool at the last step: " + ", ".join(
-                f"{k} {v:g}" for k, v in row["pool_last"].items()))
+        if row.get("pool_last"):  # in POOL_CURVES' order, also when read back from a file (sorted)
+            order = [name.split("/", 1)[1] for name in POOL_CURVES]
+            pool = sorted(row["pool_last"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+            parts.append("pool at the last step: " + ", ".join(f"{k} {v:g}" for k, v in pool))
         if row.get("held_out_tasks"):
             parts.append("held-out accuracy on the training tasks "
                          + " -> ".join(f"{v:.3f}" for v in row["held_out_tasks"]["value"]))
@@ -601,6 +640,11 @@ def partial_notes(arms: dict) -> list[str]:
         parts += update_notes(row.get("update_windows") or {})
         notes.append("; ".join(parts))
     return notes
+
+
+def against(arm: str, other: str, test: dict) -> str:
+    """One paired comparison in words: "dynamic@1 against static@1: +2.2 pp, p 0.04 on 1000 problems"."""
+    return f"{arm} against {other}: {pp(test['delta'])}, p {test['p']:.2g} on {test['n']} problems"
 
 
 def final_notes(results: dict) -> list[str]:
@@ -649,9 +693,6 @@ def final_notes(results: dict) -> list[str]:
                      f"{pp(row['delta_mean'])} (sd {row['delta_stdev'] * 100:.1f} pp), significant "
                      f"(p < 0.05) in {row['significant_gains']} of {len(row['seeds'])}")
 
-    def against(arm: str, static: str, test: dict) -> str:
-        return f"{arm} against {static}: {pp(test['delta'])}, p {test['p']:.2g} on {test['n']} problems"
-
     dvs = results.get("dynamic_vs_static")
     if dvs:
         notes.append(against(dvs["arms"][1], dvs["arms"][0], dvs))
@@ -666,13 +707,21 @@ def final_notes(results: dict) -> list[str]:
 
 
 def evaluation_note(done: dict) -> str:
-    """``partial_evaluation``'s line in the partial notes."""
+    """``partial_evaluation``'s line in the partial notes: the start's and each evaluated arm's
+    pooled accuracy, and each arm against the static arm of its seed (``vs_static``)."""
     parts = [f"evaluated so far: start {done['start']['pooled']:.3f}"]
     for arm, row in done["arms"].items():
         test = row["vs_start"]
         parts.append(f"{arm} {row['pooled']:.3f} ({pp(test['delta'])} over the start, "
                      f"p {test['p']:.2g} on {test['n']} problems)")
+    parts += [against(row["arm"], row["static"], row) for row in done.get("vs_static", [])]
     return "; ".join(parts)
+
+
+def cut_notes(arms: dict, done: dict | None) -> list[str]:
+    """A partial file's notes: ``partial_notes`` of its arms, then ``evaluation_note`` of the
+    evaluations finished so far (``done``, when there are any)."""
+    return partial_notes(arms) + ([evaluation_note(done)] if done else [])
 
 
 class PartialWriter(threading.Thread):
@@ -681,11 +730,11 @@ class PartialWriter(threading.Thread):
     evaluations finished so far (``partial_evaluation``)."""
 
     def __init__(self, path: Path, arms: list[str], work: Path, max_steps: dict[str, int],
-                 every: float, facts: dict, evaluation: tuple[str, dict, list[str]] | None = None):
+                 every: float, facts: dict, evaluation: tuple | None = None):
         super().__init__(daemon=True)
         self.path, self.arms, self.work, self.max_steps = path, arms, work, max_steps
         self.every, self.facts, self.halt = every, facts, threading.Event()
-        self.evaluation = evaluation  # (start label, tests, task names): partial_evaluation's
+        self.evaluation = evaluation  # (start label, tests, task names[, guard]): partial_evaluation's
         self.lock = threading.Lock()
 
     def write(self) -> None:
@@ -694,10 +743,11 @@ class PartialWriter(threading.Thread):
         from slm_math.jsonl import write_atomic
 
         arms = {arm: partial_arm_summary(arm, self.work, self.max_steps[arm]) for arm in self.arms}
-        payload = {**self.facts, "complete": False, "arms": arms, "notes": partial_notes(arms)}
-        if self.evaluation and (done := partial_evaluation(self.work, self.arms, *self.evaluation)):
+        payload = {**self.facts, "complete": False, "arms": arms}
+        done = partial_evaluation(self.work, self.arms, *self.evaluation) if self.evaluation else {}
+        if done:
             payload["eval"] = done
-            payload["notes"].append(evaluation_note(done))
+        payload["notes"] = cut_notes(arms, done)
         write_atomic(self.path, json.dumps(without_local_paths(payload), indent=2, sort_keys=True) + "\n")
 
     def safe_write(self) -> None:
@@ -716,6 +766,95 @@ class PartialWriter(threading.Thread):
         self.halt.set()
         self.join()
         self.path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- --show of a partial file
+def arm_order(arms) -> list[str]:
+    """Arms in the order a run names them, for a partial file (its JSON sorts them by name):
+    by seed, the static kind first, a plain arm before its variants (``static@1``,
+    ``dynamic@1``, ``dynamic@1/lowlr``, ``static@2``)."""
+    def key(arm: str) -> tuple:
+        kind, seed, variant = parse_arm(arm)
+        return seed or 0, kind != "static", variant or ""
+    return sorted(arms, key=key)
+
+
+def journal_tests(path: Path) -> dict[str, list[dict]]:
+    """The tests of an evaluation, rebuilt from its journal: benchmark -> its problems in
+    journal order (``evaluate_cell`` journals each benchmark in problem order), each once, as
+    ``{"id": problem_id}`` (all that ``journal_verdicts`` reads of a problem)."""
+    from slm_math.jsonl import iter_jsonl
+
+    tests: dict[str, list[dict]] = {}
+    seen: set[str] = set()
+    for row in iter_jsonl(path, allow_truncated_tail=True):
+        if row["problem_id"] not in seen:
+            seen.add(row["problem_id"])
+            tests.setdefault(row["benchmark"], []).append({"id": row["problem_id"]})
+    return tests
+
+
+def journal_start(results: dict, work: Path) -> str:
+    """The start model's evaluation label of a partial file's run: the file's
+    ``eval.start_label``, else ``start-`` + its ``grpo.init`` override, else the one
+    ``start-*.jsonl`` journal in ``work``/eval."""
+    if label := (results.get("eval") or {}).get("start_label"):
+        return label
+    if init := ((results.get("overrides") or {}).get("grpo") or {}).get("init"):
+        return start_label(Path(init))
+    found = sorted(p.stem for p in (work / "eval").glob("start-*.jsonl"))
+    if len(found) != 1:
+        raise SystemExit(f"--work {work}: the file names no start model (eval.start_label, grpo.init) "
+                         f"and eval/ holds {len(found)} start-*.jsonl journals ({', '.join(found)}), not one")
+    return found[0]
+
+
+def journal_guard(results: dict, benchmarks) -> str | None:
+    """The held-out guard's benchmark of a partial file's run: the file's ``eval.held_out``
+    where it records it (None: the run had no guard), else ``grpo.held_out.benchmark`` of the
+    repo's params.yaml with the file's overrides, the way the run read it; None when the
+    journals lack that benchmark (a run evaluates the guard only where its test file exists)."""
+    ev = results.get("eval") or {}
+    if "held_out" in ev:
+        return ev["held_out"]
+    from slm_math.config import ParamsError, load_params
+
+    try:
+        name = load_params(ROOT / "params.yaml", results.get("overrides") or {}).grpo.held_out.benchmark
+    except ParamsError as err:
+        raise SystemExit(f"--show: the file's overrides on params.yaml: {err}") from None
+    return name if name in benchmarks else None
+
+
+def journal_evaluation(results: dict, work: Path) -> dict:
+    """A partial file's ``eval`` recomputed from the journals in ``work``/eval (the run's
+    --work), as its PartialWriter would: the tests rebuilt from the start's journal; the
+    pooled tasks the file's ``eval.tasks``, else the journal's benchmarks but the guard's
+    (``journal_guard``)."""
+    start = journal_start(results, work)
+    path = work / "eval" / f"{start}.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"--work {work}: no journal of the start model at {path}")
+    tests = journal_tests(path)
+    guard = journal_guard(results, tests)
+    tasks = (results.get("eval") or {}).get("tasks") or [name for name in tests if name != guard]
+    if missing := [name for name in tasks if name not in tests]:
+        raise SystemExit(f"--work {work}: {path.name} holds no problems of {', '.join(missing)}")
+    print(f"evaluation from {path.parent}: start {start}, tasks {', '.join(tasks)}, guard {guard}",
+          file=sys.stderr)
+    return partial_evaluation(work, arm_order(results["arms"]), start, tests, tasks, guard)
+
+
+def partial_show_notes(results: dict, work: Path | None) -> list[str]:
+    """``--show`` of a partial file: its notes as its PartialWriter writes them (``cut_notes``),
+    the arms in ``arm_order``; with ``work``, its ``eval`` first recomputed from the journals
+    there (``journal_evaluation``)."""
+    if work:
+        results["eval"] = journal_evaluation(results, work)
+    done = results.get("eval")
+    if done:
+        done = {**done, "arms": {arm: done["arms"][arm] for arm in arm_order(done.get("arms", {}))}}
+    return cut_notes({arm: results["arms"][arm] for arm in arm_order(results["arms"])}, done)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -745,9 +884,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds between rewrites of <out>.partial.json (see the docstring)")
     parser.add_argument("--tiny", action="store_true", help="CPU smoke run (see the docstring)")
     parser.add_argument("--show", type=Path, metavar="FILE",
-                        help="print the notes of a finished run's results file; with --out, "
+                        help="print the notes of a results file, finished or partial; with --out, "
                              "write it there with its notes recomputed; with --work, fill the "
-                             "update windows it lacks from the arms' DVCLive curves there")
+                             "update windows a finished file lacks from the arms' DVCLive curves "
+                             "there, or recompute a partial file's evaluation from the journals "
+                             "in its eval/")
     return parser
 
 
@@ -758,10 +899,13 @@ def main() -> None:
 
     if args.show:
         results = json.loads(args.show.read_text())
-        if args.work:
-            fill_update_windows(results, args.work)
-        results.update(headline(results["arms"], results.get("vs_static", [])))
-        results["notes"] = final_notes(results)
+        if results.get("complete") is False:  # a cut run's <out>.partial.json
+            results["notes"] = partial_show_notes(results, args.work)
+        else:
+            if args.work:
+                fill_update_windows(results, args.work)
+            results.update(headline(results["arms"], results.get("vs_static", [])))
+            results["notes"] = final_notes(results)
         print("\n".join(f"- {note}" for note in results["notes"]))
         if args.out:
             write_results(args.out.stem, results, args.out.parent)
@@ -826,7 +970,7 @@ def main() -> None:
     partial = PartialWriter(out.with_name(f"{out.stem}.partial.json"), arms, work,
                             max_steps, args.partial_every,
                             {"overrides": asked, "machine": machine(("torch", "transformers", "trl"))},
-                            (start_label(start_dir), tests, tasks))
+                            (start_label(start_dir), tests, tasks, guard_name))
     partial.start()
     start_clock = time.perf_counter()
     metrics = run_arms(own, overrides, ws, work, args.parallel, (start_dir, tests, args))
@@ -843,15 +987,13 @@ def main() -> None:
     results["eval"] = {"tasks": tasks, "held_out": guard_name if guard_name in tests else None,
                        "n_tasks": n_pooled, "problems": {k: len(v) for k, v in tests.items()},
                        "max_new_tokens": args.eval_max_new_tokens,
-                       "start": {"pooled": accuracy(pooled("start")),
-                                 **{k: accuracy(v) for k, v in verdicts["start"].items()}}}
+                       "start": accuracies(verdicts["start"], tasks)}
     if n_pooled < 1000 and not args.tiny:
         print(f"warning: {n_pooled} paired task problems (< 1,000 asked for); raise --eval-limit "
               "or data.test_size", file=sys.stderr)
     for arm in arms:
         row = arm_summary(metrics[arm])
-        row["accuracy"] = {"pooled": accuracy(pooled(arm)),
-                           **{k: accuracy(v) for k, v in verdicts[arm].items()}}
+        row["accuracy"] = accuracies(verdicts[arm], tasks)
         row["vs_start"] = paired(pooled("start"), pooled(arm))
         if guard_name in tests:
             row["held_out_vs_start"] = paired(verdicts["start"][guard_name], verdicts[arm][guard_name])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -57,6 +58,9 @@ def test_a_cut_run_is_summarized_from_its_curves(script, tmp_path):
     assert "dynamic@1: 6 of 10 steps (not finished)" in notes[1] and "96 extra completions" in notes[1]
     assert notes[1].endswith("held-out accuracy on the training tasks 0.550; "
                              "held-out guard accuracy 0.050")
+    # the pool in the order the curves are read, also from a file's sorted keys (--show)
+    sorted_pool = {**dynamic, "pool_last": {"pass_rate/0": 5, "retired": 3, "active": 94}}
+    assert "pool at the last step: active 94, retired 3, pass_rate/0 5;" in script.partial_notes({"d": sorted_pool})[0]
 
 
 def test_the_writer_leaves_a_file_until_stopped(script, tmp_path):
@@ -149,32 +153,176 @@ def test_show_fills_update_windows_from_the_work_folder(script, tmp_path):
 
 
 def journal(work: Path, label: str, verdicts: dict[str, bool]) -> None:
-    """An evaluation journal as ``evaluate_cell`` appends it: one row a problem."""
+    """An evaluation journal as ``evaluate_cell`` appends it: one row a problem, its benchmark
+    the first part of its id (``products/test/7``)."""
     (work / "eval").mkdir(parents=True, exist_ok=True)
     with open(work / "eval" / f"{label}.jsonl", "a") as f:
         for problem_id, correct in verdicts.items():
-            f.write(json.dumps({"problem_id": problem_id, "correct": correct}) + "\n")
+            f.write(json.dumps({"problem_id": problem_id, "benchmark": problem_id.split("/")[0], "model": label,
+                                "agent": "standard", "prediction": "1", "answer": "1", "correct": correct}) + "\n")
 
 
 def test_the_partial_file_gives_the_evaluations_finished_so_far(script, tmp_path):
-    tests = {"products": [{"id": f"p/{k}"} for k in range(4)], "champ": [{"id": "c/0"}]}
+    tests = {"products": [{"id": f"products/{k}"} for k in range(4)], "champ": [{"id": "champ/0"}]}
     log_arm(tmp_path, "static@1", 3, dynamic=False)
     log_arm(tmp_path, "dynamic@1", 2, dynamic=True)
     path = tmp_path / "grpo_dynamic.partial.json"
     writer = script.PartialWriter(path, ["static@1", "dynamic@1"], tmp_path, {"static@1": 3, "dynamic@1": 10},
                                   every=60, facts={}, evaluation=("start-sft_full", tests, ["products"]))
-    journal(tmp_path, "start-sft_full", {"p/0": True, "p/1": False, "p/2": False, "p/3": False})
+    journal(tmp_path, "start-sft_full", {"products/0": True, "products/1": False, "products/2": False,
+                                         "products/3": False})
     writer.write()
     assert "eval" not in json.loads(path.read_text())  # the start lacks the guard's problem
-    journal(tmp_path, "start-sft_full", {"c/0": False})
-    journal(tmp_path, "static@1", {"p/0": True, "p/1": True, "p/2": True, "p/3": False, "c/0": True})
-    journal(tmp_path, "dynamic@1", {"p/0": True, "p/1": True})  # still evaluating
+    journal(tmp_path, "start-sft_full", {"champ/0": False})
+    journal(tmp_path, "static@1", {"products/0": True, "products/1": True, "products/2": True, "products/3": False,
+                                   "champ/0": True})
+    journal(tmp_path, "dynamic@1", {"products/0": True, "products/1": True})  # still evaluating
     writer.write()
     data = json.loads(path.read_text())
-    assert data["eval"]["start"] == {"pooled": 0.25}  # the guard's benchmark is not pooled
+    assert data["eval"]["start"] == {"pooled": 0.25, "products": 0.25, "champ": 0.0}  # champ is not pooled
     assert list(data["eval"]["arms"]) == ["static@1"]
     row = data["eval"]["arms"]["static@1"]
     assert row["pooled"] == 0.75
     assert {k: row["vs_start"][k] for k in ("n", "a_only", "b_only", "delta")} == \
         {"n": 4, "a_only": 0, "b_only": 2, "delta": 0.5}
     assert data["notes"][-1].startswith("evaluated so far: start 0.250; static@1 0.750 (+50.0 pp over the start")
+
+
+# products and lcm pooled, champ the guard; start 2 of 6 pooled (products 1 of 4, lcm 1 of 2), champ 0 of 2
+START = {"products/0": True, "products/1": False, "products/2": False, "products/3": False,
+         "lcm/0": True, "lcm/1": False, "champ/0": False, "champ/1": False}
+STATIC = {"products/0": True, "products/1": True, "products/2": True, "products/3": False,
+          "lcm/0": True, "lcm/1": True, "champ/0": True, "champ/1": False}
+LOWLR = {"products/0": True, "products/1": False, "products/2": False, "products/3": False,
+         "lcm/0": False, "lcm/1": False, "champ/0": False, "champ/1": False}
+
+
+def test_a_partial_evaluation_gives_each_benchmark_and_compares_with_static(script, tmp_path):
+    tests = {name: [{"id": f"{name}/{k}"} for k in range(n)] for name, n in (("products", 4), ("lcm", 2), ("champ", 2))}
+    journal(tmp_path, "start-sft_full", START)
+    journal(tmp_path, "static@1", STATIC)
+    journal(tmp_path, "dynamic@1+lowlr", LOWLR)
+    journal(tmp_path, "dynamic@2", dict.fromkeys(START, True))  # no static@2 to compare with
+    journal(tmp_path, "dynamic@1", {"products/0": True, "products/1": True})  # still evaluating
+    arms = ["static@1", "dynamic@1", "dynamic@1/lowlr", "dynamic@2"]
+    done = script.partial_evaluation(tmp_path, arms, "start-sft_full", tests, ["products", "lcm"], "champ")
+    assert (done["tasks"], done["start_label"], done["held_out"], done["n_tasks"]) == \
+        (["products", "lcm"], "start-sft_full", "champ", 6)
+    assert done["start"] == {"pooled": 0.3333, "products": 0.25, "lcm": 0.5, "champ": 0.0}
+    assert list(done["arms"]) == ["static@1", "dynamic@1/lowlr", "dynamic@2"]
+    static = done["arms"]["static@1"]
+    assert static["pooled"] == 0.8333  # the existing key, beside the final results' accuracy dict
+    assert static["accuracy"] == {"pooled": 0.8333, "products": 0.75, "lcm": 1.0, "champ": 0.5}
+    assert {k: static["vs_start"][k] for k in ("n", "a_only", "b_only", "delta")} == \
+        {"n": 6, "a_only": 0, "b_only": 3, "delta": 0.5}
+    assert {k: static["held_out_vs_start"][k] for k in ("n", "a_only", "b_only", "delta")} == \
+        {"n": 2, "a_only": 0, "b_only": 1, "delta": 0.5}
+    assert done["arms"]["dynamic@1/lowlr"]["accuracy"] == {"pooled": 0.1667, "products": 0.25, "lcm": 0.0, "champ": 0.0}
+    # dynamic@1 not evaluated yet, dynamic@2 without its static arm: one row
+    [row] = done["vs_static"]
+    assert {k: row[k] for k in ("arm", "static", "n", "a_only", "b_only", "delta", "p")} == \
+        {"arm": "dynamic@1/lowlr", "static": "static@1", "n": 6, "a_only": 4, "b_only": 0, "delta": -0.6667, "p": 0.125}
+    note = script.evaluation_note(done)
+    assert note.startswith("evaluated so far: start 0.333; static@1 0.833 (+50.0 pp over the start, p 0.25 on 6 problems)")
+    assert note.endswith("; dynamic@2 1.000 (+66.7 pp over the start, p 0.12 on 6 problems); "
+                         "dynamic@1/lowlr against static@1: -66.7 pp, p 0.12 on 6 problems")
+    # dynamic@1's journal completes: it is compared with static@1 too, in the order of the arms
+    journal(tmp_path, "dynamic@1", {"products/2": False, "products/3": False, "lcm/0": False, "lcm/1": True,
+                                    "champ/0": False, "champ/1": False})
+    done = script.partial_evaluation(tmp_path, arms, "start-sft_full", tests, ["products", "lcm"], "champ")
+    assert [(r["arm"], r["delta"]) for r in done["vs_static"]] == [("dynamic@1", -0.3333), ("dynamic@1/lowlr", -0.6667)]
+    # without a guard among the tests: no held-out comparison
+    no_guard = script.partial_evaluation(tmp_path, arms, "start-sft_full", tests, ["products", "lcm"], "math")
+    assert no_guard["held_out"] is None and "held_out_vs_start" not in no_guard["arms"]["static@1"]
+
+
+def cut_run() -> dict:
+    """A partial file as a cut run's PartialWriter left it before its evaluation recorded
+    what it measured: its arms' summaries, pooled accuracies and tests against the start
+    (its arms sorted by name, as its JSON has them), stale notes."""
+    def row(pooled: float, delta: float, p: float) -> dict:
+        return {"pooled": pooled, "vs_start": {"n": 6, "a_only": 1, "b_only": 1, "delta": delta, "p": p}}
+    return {"complete": False, "overrides": {"grpo": {"init": "sft_full", "max_steps": 10}},
+            "machine": {"processor": "test"}, "notes": ["stale"],
+            "eval": {"start": {"pooled": 0.3333},
+                     "arms": {"dynamic@1/lowlr": row(0.1667, -0.1667, 1.0), "static@1": row(0.8333, 0.5, 0.25)}}}
+
+
+def show(source: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "experiments" / "grpo_dynamic.py"), "--show", str(source),
+                           *extra], capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_show_recomputes_a_partial_files_evaluation_from_the_journals(script, tmp_path):
+    work = tmp_path / "work"
+    log_arm(work, "static@1", 10, dynamic=False)
+    log_arm(work, "dynamic@1/lowlr", 10, dynamic=True)
+    log_arm(work, "dynamic@1", 4, dynamic=True)
+    run = cut_run()
+    run["arms"] = {arm: script.partial_arm_summary(arm, work, max_steps=10)
+                   for arm in ("dynamic@1", "dynamic@1/lowlr", "static@1")}  # sorted, as the file has them
+    source = tmp_path / "grpo_dynamic.partial.json"
+    source.write_text(json.dumps(run, sort_keys=True))
+    journal(work, "start-sft_full", START)
+    journal(work, "static@1", STATIC)
+    journal(work, "dynamic@1+lowlr", LOWLR)  # dynamic@1 never evaluated
+
+    # without --work: the notes from the file's own evaluation, its arms in the run's order
+    done = show(source)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == ("- evaluated so far: start 0.333; static@1 0.833 (+50.0 pp over the "
+                                            "start, p 0.25 on 6 problems); dynamic@1/lowlr 0.167 (-16.7 pp over "
+                                            "the start, p 1 on 6 problems)")
+    assert not (tmp_path / "out").exists()  # nothing written without --out
+
+    out = tmp_path / "out" / "grpo_dynamic_cut.json"
+    done = show(source, "--work", str(work), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    written = json.loads(out.read_text())
+    assert written["complete"] is False and written["arms"].keys() == run["arms"].keys()
+    ev = written["eval"]
+    # tasks: the journal's benchmarks but params.yaml's guard (champ), in journal order
+    assert (ev["tasks"], ev["held_out"], ev["start_label"]) == (["products", "lcm"], "champ", "start-sft_full")
+    assert ev["start"] == {"pooled": 0.3333, "products": 0.25, "lcm": 0.5, "champ": 0.0}
+    assert sorted(ev["arms"]) == ["dynamic@1/lowlr", "static@1"]
+    assert ev["arms"]["static@1"]["accuracy"]["champ"] == 0.5
+    assert ev["arms"]["static@1"]["held_out_vs_start"]["b_only"] == 1
+    assert [(r["arm"], r["static"], r["a_only"]) for r in ev["vs_static"]] == [("dynamic@1/lowlr", "static@1", 4)]
+    notes = written["notes"]
+    assert "stale" not in notes and len(notes) == 4
+    # the arms in the order a run names them, not the file's sorted one
+    assert [n.split(":")[0] for n in notes[:3]] == ["static@1", "dynamic@1", "dynamic@1/lowlr"]
+    assert notes[1].startswith("dynamic@1: 4 of 10 steps (not finished)")
+    assert notes[2].startswith("dynamic@1/lowlr: 10 of 10 steps (not finished)")
+    assert notes[3] == ("evaluated so far: start 0.333; static@1 0.833 (+50.0 pp over the start, p 0.25 on 6 "
+                        "problems); dynamic@1/lowlr 0.167 (-16.7 pp over the start, p 1 on 6 problems); "
+                        "dynamic@1/lowlr against static@1: -66.7 pp, p 0.12 on 6 problems")
+    assert done.stdout.splitlines()[-1] == f"- {notes[3]}"
+    assert str(tmp_path) not in out.read_text()
+
+    # a file that records its evaluation's tasks and guard keeps them (here: champ pooled too)
+    source.write_text(json.dumps({**run, "eval": {**run["eval"], "tasks": ["products", "lcm", "champ"],
+                                                  "held_out": None, "start_label": "start-sft_full"}}))
+    assert show(source, "--work", str(work), "--out", str(out)).returncode == 0
+    ev = json.loads(out.read_text())["eval"]
+    assert (ev["n_tasks"], ev["held_out"], ev["start"]["pooled"]) == (8, None, 0.25)
+
+
+def test_show_of_a_partial_file_finds_its_start_journal(script, tmp_path):
+    """No grpo.init in the file's overrides: the one start-*.jsonl journal there; two are an error."""
+    work = tmp_path / "work"
+    log_arm(work, "static@1", 2, dynamic=False)
+    run = {**cut_run(), "overrides": {}, "arms": {"static@1": script.partial_arm_summary("static@1", work, 2)}}
+    source = tmp_path / "grpo_dynamic.partial.json"
+    source.write_text(json.dumps(run))
+    journal(work, "start-base", {k: v for k, v in START.items() if not k.startswith("champ")})  # no guard
+    journal(work, "static@1", STATIC)
+    out = tmp_path / "out.json"
+    done = show(source, "--work", str(work), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    ev = json.loads(out.read_text())["eval"]
+    assert (ev["start_label"], ev["tasks"], ev["held_out"]) == ("start-base", ["products", "lcm"], None)
+    assert "held_out_vs_start" not in ev["arms"]["static@1"] and ev["arms"]["static@1"]["pooled"] == 0.8333
+    journal(work, "start-sft_full", START)
+    done = show(source, "--work", str(work))
+    assert done.returncode != 0 and "start-base, start-sft_full" in done.stderr
