@@ -452,6 +452,27 @@ def update_notes(windows: dict[str, list[dict]]) -> list[str]:
             for name, words in UPDATE_CURVES.items() if windows.get(name)]
 
 
+def mix_notes(mix: dict | None) -> list[str]:
+    """``task_mix`` in words: each task's share of the trained groups, first half -> second
+    half of the run (where a curriculum moved the updates), or nothing without it."""
+    if not mix:
+        return []
+
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    return ["trained groups by task, share in the first -> second half: " + ", ".join(
+        f"{task} {' -> '.join(share(v) for v in row['trained_share_by_half'])}"
+        for task, row in mix.items())]
+
+
+def curves_task_mix(curves: dict[str, dict]) -> dict:
+    """``task_mix_summary`` of DVCLive curves (name -> step and value lists)."""
+    from slm_math.training.grpo_dynamic import task_mix_summary
+
+    return task_mix_summary({name: row["value"] for name, row in curves.items() if name.startswith("mix/")})
+
+
 def fill_update_windows(results: dict, work: Path) -> None:
     """Each arm's ``update_windows`` that ``results`` lack, from the arm's DVCLive curves in
     ``work`` (the run's --work folder): a run from before metrics/grpo.json recorded grad_norm
@@ -497,6 +518,7 @@ def arm_summary(metrics: dict) -> dict:
         "held_out_guard": {k: guard.get(k) for k in ("benchmark", "n", "curve", "lost", "gained")},
         "held_out_tasks_curve": (metrics.get("held_out_tasks") or {}).get("curve"),
         "update_windows": update_windows(logged, metrics["steps"]),
+        "task_mix": metrics.get("task_mix"),
     }
 
 
@@ -609,6 +631,8 @@ def partial_arm_summary(arm: str, work: Path, max_steps: int) -> dict:
         out["held_out_tasks"] = curves["held_out/tasks_accuracy"]
     if windows := update_windows(curves, max_steps):
         out["update_windows"] = windows
+    if mix := curves_task_mix(curves):
+        out["task_mix"] = mix
     return out
 
 
@@ -638,6 +662,7 @@ def partial_notes(arms: dict) -> list[str]:
             parts.append("held-out guard accuracy "
                          + " -> ".join(f"{v:.3f}" for v in row["held_out"]["value"]))
         parts += update_notes(row.get("update_windows") or {})
+        parts += mix_notes(row.get("task_mix"))
         notes.append("; ".join(parts))
     return notes
 
@@ -687,6 +712,7 @@ def final_notes(results: dict) -> list[str]:
             parts.append(f"{guard.get('benchmark')} during training " + " -> ".join(f"{a:.3f}" for a in curve)
                          + (f" (after vs start {pp(held['delta'])}, p {held['p']:.2g})" if held else ""))
         parts += update_notes(row.get("update_windows") or {})
+        parts += mix_notes(row.get("task_mix"))
         notes.append("; ".join(parts))
     for kind, row in results.get("seeds", {}).items():
         notes.append(f"{kind} over seeds {', '.join(map(str, row['seeds']))}: gain "

@@ -160,6 +160,20 @@ def test_the_notes_give_each_arm_its_update_windows(script):  # noqa: F811
     assert not any("by fifths" in n for n in notes if n.startswith("dynamic@2:"))
 
 
+def test_the_final_notes_give_each_arm_its_task_mix(script):  # noqa: F811
+    mix = {"basic_arithmetic": {"drawn": 40.0, "trained": 10.0, "trained_share_by_half": [0.4, 0.1]},
+           "lcm": {"drawn": 40.0, "trained": 30.0, "trained_share_by_half": [0.6, 0.9]}}
+    assert script.arm_summary({**metrics({}), "task_mix": mix})["task_mix"] == mix
+    assert script.arm_summary(metrics({}))["task_mix"] is None  # a run from before the mix
+    run = results()
+    run["arms"]["dynamic@1"]["task_mix"] = mix
+    notes = script.final_notes(run)
+    dynamic = next(n for n in notes if n.startswith("dynamic@1:"))
+    assert dynamic.endswith("; trained groups by task, share in the first -> second half: "
+                            "basic_arithmetic 0.40 -> 0.10, lcm 0.60 -> 0.90")
+    assert not any("trained groups by task" in n for n in notes if not n.startswith("dynamic@1:"))
+
+
 def test_show_recomputes_an_older_results_file_unchanged(tmp_path):
     """experiments/results/grpo_seeds.json predates update_windows and vs_static."""
     committed = json.loads((ROOT / "experiments" / "results" / "grpo_seeds.json").read_text())

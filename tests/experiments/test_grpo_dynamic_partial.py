@@ -121,6 +121,30 @@ def test_a_cut_run_gives_grad_norm_and_entropy_by_fifths(script, tmp_path):
     assert "update_windows" not in script.partial_arm_summary("static@1", tmp_path, max_steps=10)
 
 
+def test_a_cut_run_gives_the_task_mix_by_halves(script, tmp_path):
+    from dvclive import Live
+
+    with Live(str(script.arm_dir(tmp_path, "dynamic@1") / "dvclive" / "grpo"), save_dvc_exp=False,
+              dvcyaml=None) as live:
+        for step in range(1, 5):  # the updates move from products to lcm
+            live.step = step
+            live.log_metric("reward", 0.5)
+            live.log_metric("mix/products/drawn", 2.0)
+            live.log_metric("mix/products/trained", 3.0 if step <= 2 else 1.0)
+            live.log_metric("mix/lcm/drawn", 2.0)
+            live.log_metric("mix/lcm/trained", 1.0 if step <= 2 else 3.0)
+    row = script.partial_arm_summary("dynamic@1", tmp_path, max_steps=10)
+    assert row["task_mix"] == {"lcm": {"drawn": 8.0, "trained": 8.0, "trained_share_by_half": [0.25, 0.75]},
+                               "products": {"drawn": 8.0, "trained": 8.0,
+                                            "trained_share_by_half": [0.75, 0.25]}}
+    note = script.partial_notes({"dynamic@1": row})[0]
+    assert note.endswith("; trained groups by task, share in the first -> second half: "
+                         "lcm 0.25 -> 0.75, products 0.75 -> 0.25")
+    assert script.mix_notes(None) == []
+    assert script.mix_notes({"a": {"trained_share_by_half": [None, 1.0]}}) == [
+        "trained groups by task, share in the first -> second half: a - -> 1.00"]
+
+
 def test_show_fills_update_windows_from_the_work_folder(script, tmp_path):
     """A results file from before grad_norm reached metrics/grpo.json, and the run's DVCLive
     curves, which logged it: --show --work puts the windows and their notes in the file."""
