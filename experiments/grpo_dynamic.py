@@ -700,7 +700,9 @@ def final_notes(results: dict) -> list[str]:
         if pool_end:
             parts.append(f"pool active {pool_start.get('active', '?')} -> {pool_end['active']} of "
                          f"{pool_end['problems']} (retired {pool_end['retired']}, cooling "
-                         f"{pool_end['cooling']}, fallback draws {pool_end['fallback_draws']})")
+                         f"{pool_end['cooling']}, fallback draws {pool_end['fallback_draws']}"
+                         + (f", dry from step {pool_end['dry_step']}" if pool_end.get("dry_step") is not None
+                            else "") + ")")
         tasks = row.get("held_out_tasks_curve") or {}
         if tasks.get("accuracy"):
             parts.append("held-out training-task problems at steps " + ", ".join(map(str, tasks["step"]))

@@ -17,15 +17,20 @@ steps_per_generation``) over prompts drawn from the pool when the batch is neede
 seeded shuffles of the pool, skipping problems that are not active, and drawing reserve
 problems (the GRPO-only extras, by default) only where too few others are active; when too
 few are active in all, the cooling problems closest to their return come first, then retired
-ones (counted as ``fallback_draws``), so training never stalls. The state is plain data
+ones (counted as ``fallback_draws``), so training never stalls; the step of the first
+fallback (``dry_step``: the pool ran dry) is kept and warned about once, since from then on
+the run trains on the few problems still at the edge of what the model solves. The state is plain data
 (:meth:`ProblemPool.state_dict`), saved with each checkpoint so a resumed run continues it.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 ACTIVE, COOLING, RETIRED = "active", "cooling", "retired"
 # pass-rate histogram bins: never solved, four quarters of (0, 1), always solved
@@ -74,6 +79,7 @@ class ProblemPool:
         self.retire_after, self.cooldown_steps = retire_after, cooldown_steps
         self.step = 0
         self.fallback_draws = 0
+        self.dry_step: int | None = None  # the step of the first fallback draw
         self.groups_seen = 0
         self._order: list[int] = []
         self._cursor = 0
@@ -140,7 +146,14 @@ class ProblemPool:
                 rest = sorted(range(len(self)), key=rank)
             take = rest[:n - len(out)]
             rest = rest[len(take):]
-            self.fallback_draws += sum(1 for i in take if not self.eligible(i))
+            fallbacks = sum(1 for i in take if not self.eligible(i))
+            if fallbacks and self.dry_step is None:
+                self.dry_step = self.step
+                log.warning("curriculum: the live pool ran dry at step %d (%d eligible problems for a "
+                            "draw of %d): drawing cooling and retired problems from now on; more "
+                            "train problems (data.train_size, grpo.extra_tasks) or fewer steps keep "
+                            "it full", self.step, sum(map(self.eligible, range(len(self)))), n)
+            self.fallback_draws += fallbacks
             out.extend(take)
         return out
 
@@ -202,6 +215,7 @@ class ProblemPool:
         out.update({f"curriculum/pass_rate/{k}": float(v) for k, v in self.histogram().items()})
         out["curriculum/mean_pass_rate"] = sum(rates) / len(rates) if rates else float("nan")
         out["curriculum/fallback_draws"] = float(self.fallback_draws)
+        out["curriculum/eligible"] = float(sum(map(self.eligible, range(len(self)))))
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -209,7 +223,7 @@ class ProblemPool:
         histogram, groups seen, fallbacks."""
         out = {"problems": len(self), **self.counts(), "histogram": self.histogram(),
                "groups_seen": self.groups_seen, "fallback_draws": self.fallback_draws,
-               "refresh": self.refresh}
+               "dry_step": self.dry_step, "refresh": self.refresh}
         if self.sources is not None:
             out["by_source"] = self.counts_by_source()
         return out
@@ -217,7 +231,8 @@ class ProblemPool:
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs to continue the same pool."""
         return {"problem_ids": self.problem_ids, "records": self.records, "step": self.step,
-                "fallback_draws": self.fallback_draws, "groups_seen": self.groups_seen,
+                "fallback_draws": self.fallback_draws, "dry_step": self.dry_step,
+                "groups_seen": self.groups_seen,
                 "order": self._order, "cursor": self._cursor, "cycle": self._cycle}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -227,6 +242,7 @@ class ProblemPool:
         self.records = state["records"]
         self.step, self.fallback_draws = state["step"], state["fallback_draws"]
         self.groups_seen = state["groups_seen"]
+        self.dry_step = state.get("dry_step")  # absent in a checkpoint from before it was kept
         self._order, self._cursor, self._cycle = state["order"], state["cursor"], state["cycle"]
 
 

@@ -47,6 +47,10 @@ def test_the_notes_state_each_arm_the_seeds_and_the_targets(script):  # noqa: F8
     assert "dynamic@1 against static@1: +2.2 pp, p 0.04 on 1000 problems" in notes
     assert notes[-1] == ("targets: dynamic_zero_std_trained_under_30pct met, "
                          "dynamic_gain_larger_than_static missed")
+    run = results()  # a pool that ran dry says from which step
+    run["arms"]["dynamic@1"]["pool_end"]["dry_step"] = 57
+    dry = script.final_notes(run)[2]
+    assert "pool active 400 -> 40 of 1024 (retired 470, cooling 514, fallback draws 0, dry from step 57)" in dry
 
 
 def test_the_notes_give_the_held_out_task_curve_where_the_run_has_it(script):  # noqa: F811

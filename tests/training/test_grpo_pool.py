@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from slm_math.training.grpo_pool import PoolSampler, ProblemPool, rate_bin
@@ -85,16 +87,30 @@ def test_initial_measurement_sets_the_states_and_refresh_off_keeps_all_active():
     assert {r["state"] for r in static.records} == {"active"}
 
 
-def test_draws_fall_back_to_the_cooling_problem_due_first_and_count_it():
+def test_draws_fall_back_to_the_cooling_problem_due_first_and_count_it(caplog):
     pool = ProblemPool(IDS[:3], seed=1, cooldown_steps=10, retire_after=1)
     pool.record("p0", [True] * 2)               # retired
     pool.step = 2
     pool.record("p1", [False] * 2)              # cooling until 12
     pool.step = 4
     pool.record("p2", [False] * 2)              # cooling until 14
-    assert pool.draw(2) == [1, 2] and pool.fallback_draws == 2
-    assert pool.draw(4) == [1, 2, 0, 1]         # a pool smaller than the batch repeats
+    assert pool.metrics()["curriculum/eligible"] == 0.0 and pool.dry_step is None
+    with caplog.at_level(logging.WARNING, logger="slm_math.training.grpo_pool"):
+        assert pool.draw(2) == [1, 2] and pool.fallback_draws == 2
+        pool.step = 6
+        assert pool.draw(4) == [1, 2, 0, 1]     # a pool smaller than the batch repeats
     assert pool.metrics()["curriculum/fallback_draws"] == 6.0
+    assert pool.dry_step == 4 and pool.summary()["dry_step"] == 4  # the first fallback's step
+    warned = [r.getMessage() for r in caplog.records if "ran dry" in r.getMessage()]
+    assert warned == ["curriculum: the live pool ran dry at step 4 (0 eligible problems for a draw "
+                      "of 2): drawing cooling and retired problems from now on; more train problems "
+                      "(data.train_size, grpo.extra_tasks) or fewer steps keep it full"]  # once
+    copy = ProblemPool(IDS[:3], seed=1)
+    copy.load_state_dict(pool.state_dict())
+    assert copy.dry_step == 4
+    old = {k: v for k, v in pool.state_dict().items() if k != "dry_step"}  # an older checkpoint
+    copy.load_state_dict(old)
+    assert copy.dry_step is None
 
 
 def test_sampler_repeats_each_prompt_and_batch_like_trl_and_follows_the_pool():
