@@ -213,7 +213,8 @@ class ProblemPool:
         rates = [r["rate"] for r in self.records if r["rate"] is not None]
         out = {f"curriculum/{k}": float(v) for k, v in counts.items()}
         out.update({f"curriculum/pass_rate/{k}": float(v) for k, v in self.histogram().items()})
-        out["curriculum/mean_pass_rate"] = sum(rates) / len(rates) if rates else float("nan")
+        if rates:  # none measured yet: no value (a NaN reached DVCLive and MLflow as a warning a step)
+            out["curriculum/mean_pass_rate"] = sum(rates) / len(rates)
         out["curriculum/fallback_draws"] = float(self.fallback_draws)
         out["curriculum/eligible"] = float(sum(map(self.eligible, range(len(self)))))
         return out
