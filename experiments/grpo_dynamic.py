@@ -675,7 +675,8 @@ def against(arm: str, other: str, test: dict) -> str:
 def final_notes(results: dict) -> list[str]:
     """The findings of a finished run, computed from its results: one line an arm (accuracy
     against the start with McNemar's p, zero-variance shares, extra generation, step time,
-    pool at the end, held-out guard), then the seeds' spread, dynamic against static, each
+    pool at the end, held-out guard), the accuracy a benchmark of the start and each arm,
+    then the seeds' spread, dynamic against static, each
     other dynamic arm against the static arm of its seed, each variant against its plain arm
     and the targets where the run has them."""
     ev = results.get("eval", {})
@@ -716,6 +717,8 @@ def final_notes(results: dict) -> list[str]:
         parts += update_notes(row.get("update_windows") or {})
         parts += mix_notes(row.get("task_mix"))
         notes.append("; ".join(parts))
+    notes += benchmark_note(ev.get("start") or {}, {arm: row.get("accuracy")
+                                                     for arm, row in results.get("arms", {}).items()})
     for kind, row in results.get("seeds", {}).items():
         notes.append(f"{kind} over seeds {', '.join(map(str, row['seeds']))}: gain "
                      f"{pp(row['delta_mean'])} (sd {row['delta_stdev'] * 100:.1f} pp), significant "
@@ -734,6 +737,23 @@ def final_notes(results: dict) -> list[str]:
     return notes
 
 
+def benchmark_note(start: dict, arms: dict[str, dict]) -> list[str]:
+    """Accuracy a benchmark in words, the start's then each arm's (``arms``: arm -> its
+    ``accuracy`` dict): where on the pooled problems a gain or a loss is; nothing for results
+    without per-benchmark accuracy."""
+    names = [name for name in start if name != "pooled"]
+    arms = {arm: acc for arm, acc in arms.items() if acc}
+    if not names or not arms:
+        return []
+
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    return [f"accuracy a benchmark, start -> {', '.join(arms)}: " + "; ".join(
+        f"{name} {fmt(start[name])} -> {', '.join(fmt(acc.get(name)) for acc in arms.values())}"
+        for name in names)]
+
+
 def evaluation_note(done: dict) -> str:
     """``partial_evaluation``'s line in the partial notes: the start's and each evaluated arm's
     pooled accuracy, and each arm against the static arm of its seed (``vs_static``)."""
@@ -747,9 +767,12 @@ def evaluation_note(done: dict) -> str:
 
 
 def cut_notes(arms: dict, done: dict | None) -> list[str]:
-    """A partial file's notes: ``partial_notes`` of its arms, then ``evaluation_note`` of the
-    evaluations finished so far (``done``, when there are any)."""
-    return partial_notes(arms) + ([evaluation_note(done)] if done else [])
+    """A partial file's notes: ``partial_notes`` of its arms, then ``evaluation_note`` and
+    ``benchmark_note`` of the evaluations finished so far (``done``, when there are any)."""
+    if not done:
+        return partial_notes(arms)
+    evaluated = {arm: row.get("accuracy") for arm, row in done["arms"].items()}
+    return partial_notes(arms) + [evaluation_note(done)] + benchmark_note(done["start"], evaluated)
 
 
 class PartialWriter(threading.Thread):

@@ -178,6 +178,22 @@ def test_the_final_notes_give_each_arm_its_task_mix(script):  # noqa: F811
     assert not any("trained groups by task" in n for n in notes if not n.startswith("dynamic@1:"))
 
 
+def test_the_notes_give_the_accuracy_a_benchmark_of_the_start_and_each_arm(script):  # noqa: F811
+    run = results()
+    run["eval"]["start"] = {"pooled": 0.484, "lcm": 0.16, "products": 0.4}
+    run["arms"]["static@1"]["accuracy"] = {"pooled": 0.496, "lcm": 0.2, "products": 0.392}
+    run["arms"]["dynamic@1"]["accuracy"] = {"pooled": 0.518, "lcm": 0.25, "products": 0.386}
+    notes = script.final_notes(run)
+    line = ("accuracy a benchmark, start -> static@1, dynamic@1, dynamic@2: lcm 0.160 -> 0.200, 0.250, -; "
+            "products 0.400 -> 0.392, 0.386, -")  # dynamic@2: pooled accuracy only
+    assert line in notes
+    assert notes.index(line) == 4  # after the start's and the three arms' lines
+    assert script.benchmark_note({"pooled": 0.5, "lcm": 0.1}, {"a": {"pooled": 0.5}, "b": None}) == [
+        "accuracy a benchmark, start -> a: lcm 0.100 -> -"]
+    assert script.benchmark_note({"pooled": 0.5}, {"a": {"pooled": 0.6}}) == []  # pooled only
+    assert not any(n.startswith("accuracy a benchmark") for n in script.final_notes(results()))
+
+
 def test_show_recomputes_an_older_results_file_unchanged(tmp_path):
     """experiments/results/grpo_seeds.json predates update_windows and vs_static."""
     committed = json.loads((ROOT / "experiments" / "results" / "grpo_seeds.json").read_text())

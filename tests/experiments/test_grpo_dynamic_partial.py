@@ -209,7 +209,8 @@ def test_the_partial_file_gives_the_evaluations_finished_so_far(script, tmp_path
     assert row["pooled"] == 0.75
     assert {k: row["vs_start"][k] for k in ("n", "a_only", "b_only", "delta")} == \
         {"n": 4, "a_only": 0, "b_only": 2, "delta": 0.5}
-    assert data["notes"][-1].startswith("evaluated so far: start 0.250; static@1 0.750 (+50.0 pp over the start")
+    assert data["notes"][-2].startswith("evaluated so far: start 0.250; static@1 0.750 (+50.0 pp over the start")
+    assert data["notes"][-1] == "accuracy a benchmark, start -> static@1: products 0.250 -> 0.750; champ 0.000 -> 1.000"
 
 
 # products and lcm pooled, champ the guard; start 2 of 6 pooled (products 1 of 4, lcm 1 of 2), champ 0 of 2
@@ -294,6 +295,7 @@ def test_show_recomputes_a_partial_files_evaluation_from_the_journals(script, tm
     # without --work: the notes from the file's own evaluation, its arms in the run's order
     done = show(source)
     assert done.returncode == 0, done.stderr
+    # (the file's own evaluation is of the older form: pooled accuracy only, no benchmark line)
     assert done.stdout.splitlines()[-1] == ("- evaluated so far: start 0.333; static@1 0.833 (+50.0 pp over the "
                                             "start, p 0.25 on 6 problems); dynamic@1/lowlr 0.167 (-16.7 pp over "
                                             "the start, p 1 on 6 problems)")
@@ -313,7 +315,7 @@ def test_show_recomputes_a_partial_files_evaluation_from_the_journals(script, tm
     assert ev["arms"]["static@1"]["held_out_vs_start"]["b_only"] == 1
     assert [(r["arm"], r["static"], r["a_only"]) for r in ev["vs_static"]] == [("dynamic@1/lowlr", "static@1", 4)]
     notes = written["notes"]
-    assert "stale" not in notes and len(notes) == 4
+    assert "stale" not in notes and len(notes) == 5
     # the arms in the order a run names them, not the file's sorted one
     assert [n.split(":")[0] for n in notes[:3]] == ["static@1", "dynamic@1", "dynamic@1/lowlr"]
     assert notes[1].startswith("dynamic@1: 4 of 10 steps (not finished)")
@@ -321,7 +323,9 @@ def test_show_recomputes_a_partial_files_evaluation_from_the_journals(script, tm
     assert notes[3] == ("evaluated so far: start 0.333; static@1 0.833 (+50.0 pp over the start, p 0.25 on 6 "
                         "problems); dynamic@1/lowlr 0.167 (-16.7 pp over the start, p 1 on 6 problems); "
                         "dynamic@1/lowlr against static@1: -66.7 pp, p 0.12 on 6 problems")
-    assert done.stdout.splitlines()[-1] == f"- {notes[3]}"
+    assert notes[4] == ("accuracy a benchmark, start -> static@1, dynamic@1/lowlr: products 0.250 -> 0.750, "
+                        "0.250; lcm 0.500 -> 1.000, 0.000; champ 0.000 -> 0.500, 0.000")
+    assert done.stdout.splitlines()[-2:] == [f"- {notes[3]}", f"- {notes[4]}"]
     assert str(tmp_path) not in out.read_text()
 
     # a file that records its evaluation's tasks and guard keeps them (here: champ pooled too)
