@@ -243,8 +243,10 @@ class DynamicGRPOMixin:
         """Per task: ``mix/<task>/drawn`` (groups of the step's first round, what the
         sampler chose) and ``mix/<task>/trained`` (groups with a gradient in the loss); every
         task of the dataset each step, so the curves have no holes."""
-        if self._tasks is None:
-            self._tasks = sorted({task_of(row) for row in self.train_dataset})
+        if self._tasks is None:  # the two columns task_of reads, not whole rows with their prompts
+            data = self.train_dataset
+            data = data.select_columns([c for c in ("source", "problem_id") if c in data.column_names])
+            self._tasks = sorted({task_of(row) for row in data})
         metrics = self._metrics["train"]
         for task in self._tasks:
             metrics[f"mix/{task}/drawn"].append(float(drawn.count(task)))
@@ -277,7 +279,7 @@ class DynamicGRPOMixin:
         zero_before = sum(zero) / len(zero)
         slots = [g for g in range(groups) if zero[process * groups + g]]
         picks = [(0, g) for g in range(groups)]
-        batches, extra_rows = [batch], []
+        batches, batch_rows = [batch], [inputs]  # each generation batch and its rows
         rounds = extra_prompts = 0
         tried, informative = len(zero), len(zero) - sum(zero)
         while rounds < cfg.max_extra_batches:
@@ -296,13 +298,12 @@ class DynamicGRPOMixin:
             tried += len(extra_zero)
             informative += len(extra_zero) - sum(extra_zero)
             batches.append(extra)
-            extra_rows.append(rows)
+            batch_rows.append(rows)
             for g in range(per_process):
                 if slots and not extra_zero[process * per_process + g]:
                     picks[slots.pop(0)] = (len(batches) - 1, g)
         merged = merge_groups(batches, picks, k, self._tokenizer.pad_token_id)
-        sources = [inputs] + extra_rows
-        kept = [task_of(sources[b][g * k]) for s, (b, g) in enumerate(picks) if s not in slots]
+        kept = [task_of(batch_rows[b][g * k]) for s, (b, g) in enumerate(picks) if s not in slots]
         self._log_task_mix(self._group_tasks(inputs), gather_object(kept))
         for slot in slots:  # still zero-variance: out of the loss and its normalizer
             merged["completion_mask"][slot * k:(slot + 1) * k] = 0

@@ -152,7 +152,7 @@ class ProblemPool:
                 log.warning("curriculum: the live pool ran dry at step %d (%d eligible problems for a "
                             "draw of %d): drawing cooling and retired problems from now on; more "
                             "train problems (data.train_size, grpo.extra_tasks) or fewer steps keep "
-                            "it full", self.step, sum(map(self.eligible, range(len(self)))), n)
+                            "it full", self.step, self.counts()[ACTIVE], n)
             self.fallback_draws += fallbacks
             out.extend(take)
         return out
@@ -216,7 +216,6 @@ class ProblemPool:
         if rates:  # none measured yet: no value (a NaN reached DVCLive and MLflow as a warning a step)
             out["curriculum/mean_pass_rate"] = sum(rates) / len(rates)
         out["curriculum/fallback_draws"] = float(self.fallback_draws)
-        out["curriculum/eligible"] = float(sum(map(self.eligible, range(len(self)))))
         return out
 
     def summary(self) -> dict[str, Any]:

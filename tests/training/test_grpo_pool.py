@@ -94,7 +94,7 @@ def test_draws_fall_back_to_the_cooling_problem_due_first_and_count_it(caplog):
     pool.record("p1", [False] * 2)              # cooling until 12
     pool.step = 4
     pool.record("p2", [False] * 2)              # cooling until 14
-    assert pool.metrics()["curriculum/eligible"] == 0.0 and pool.dry_step is None
+    assert pool.metrics()["curriculum/active"] == 0.0 and pool.dry_step is None  # active: what a draw can take
     assert pool.metrics()["curriculum/mean_pass_rate"] == 1 / 3
     assert "curriculum/mean_pass_rate" not in ProblemPool(IDS, seed=0).metrics()  # none measured
     with caplog.at_level(logging.WARNING, logger="slm_math.training.grpo_pool"):
