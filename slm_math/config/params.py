@@ -644,6 +644,10 @@ class GRPOParams:
     format_reward_off_at: float | None = param(0.9, min=0.0, max=1.0, help=(
         "the format reward's weight becomes 0 (still computed and logged) when the start "
         "model's format rate on the curriculum's samples is at least this (None: keep it)"))
+    format_reward_restore_window: int | None = param(512, min=1, help=(
+        "with the format reward turned off by format_reward_off_at: its configured weight "
+        "returns (for the rest of the run) once fewer than format_reward_off_at of the last "
+        "this many sampled completions are well formed (None: it stays off)"))
     curriculum: CurriculumParams = param(default_factory=CurriculumParams, help="problem selection")
     extra_tasks: list[str] = param(default_factory=list, help=(
         "names of data.grpo_tasks whose train-only problems (data/grpo_train/<name>.jsonl) join "

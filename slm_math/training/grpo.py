@@ -230,7 +230,7 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
                        checkpoint_dir: str | Path, seed: int, backend: str = "auto",
                        report_to: list[str] | None = None, callbacks: list | None = None,
                        run_name: str = "grpo", lora_engine: Any = None, pool: Any = None,
-                       held_out_guard: Any = None):
+                       held_out_guard: Any = None, format_guard: Any = None):
     """A GRPO trainer over ``train_rows`` (prompt rows with the reward columns).
 
     ``lora_engine`` (a :class:`~slm_math.training.grpo_vllm.LoraEngine` on the start model)
@@ -239,6 +239,8 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
     live curriculum; dynamic sampling (``cfg.dynamic_sampling``) draws its fresh prompts from
     it, or from a pool that never refreshes when none is given. ``held_out_guard`` (a
     :class:`~slm_math.training.grpo_sampling.HeldOutGuard`) is evaluated during training.
+    ``format_guard`` (a :class:`~slm_math.training.format_guard.FormatGuard`) restores the
+    ``format`` reward's weight once the sampled completions' format drifts.
     """
     from datasets import Dataset
 
@@ -281,6 +283,11 @@ def build_grpo_trainer(*, model, tokenizer, train_rows: list[dict], cfg: GRPOPar
     trainer.pool = pool
     trainer.dynamic = cfg.dynamic_sampling if cfg.dynamic_sampling.enabled else None
     trainer.held_out_guard = held_out_guard
+    if format_guard is not None:
+        if "format" not in trainer.reward_func_names:
+            raise ValueError(f"a format guard needs the 'format' reward; this run has "
+                             f"{trainer.reward_func_names}")
+        trainer.format_guard = format_guard
     return trainer, plan, precision, backend
 
 
@@ -308,7 +315,7 @@ def step_curves(log_history: list[dict]) -> dict[str, list]:
 
 
 # the dynamic sampling, live curriculum, held-out guard and task mix logs (grpo_dynamic.py)
-CURVE_PREFIXES = ("dynamic/", "curriculum/", "held_out/", "mix/")
+CURVE_PREFIXES = ("dynamic/", "curriculum/", "held_out/", "mix/", "format/")
 
 
 def throughput(trainer, log_history: list[dict], resumed_from: int, wall: float) -> dict:

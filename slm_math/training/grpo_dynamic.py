@@ -23,7 +23,10 @@ generation, rewards, advantages and loss:
 - ``log``: the held-out checks' greedy accuracy (the guard's benchmark and the training
   tasks' test problems) joins the step's logs every N steps, so DVCLive, MLflow and
   ``log_history`` (metrics/grpo.json) carry it beside the reward.
-- ``_save_rng_state`` / ``_load_rng_state``: the pool's state travels with each checkpoint.
+- ``_calculate_rewards`` also feeds the format guard (``format_guard.FormatGuard``), which
+  restores the format reward's weight once the sampled completions' format drifts.
+- ``_save_rng_state`` / ``_load_rng_state``: the pool's and the format guard's state travel
+  with each checkpoint.
 
 The task mix is logged on every run with a ``correctness`` reward, static ones too, since
 a curriculum can move GRPO's updates from one task to another: ``mix/<task>/drawn`` (groups
@@ -37,7 +40,9 @@ zero-variance groups on the chosen metric before filtering), ``dynamic/zero_std_
 (share left in the batch, masked), ``dynamic/extra_batches``, ``dynamic/extra_prompts``,
 ``dynamic/extra_completions``, ``dynamic/prompts_tried``; ``curriculum/*`` (pool states,
 pass-rate histogram); ``held_out/accuracy`` and ``held_out/correct`` (the guard),
-``held_out/tasks_accuracy`` and ``held_out/tasks_correct`` (the training tasks).
+``held_out/tasks_accuracy`` and ``held_out/tasks_correct`` (the training tasks);
+``format/weight`` and ``format/rate`` (the format reward's weight, the well-formed share of
+the guard's window) where a format guard watches.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from typing import Any
 from slm_math.config.params import DynamicSamplingParams
 
 POOL_STATE_FILE = "grpo_pool.json"
+FORMAT_STATE_FILE = "grpo_format_guard.json"
 # batch fields TRL's loss reads: (padding side, pad value); None: one value per row
 _PADDING = {"prompt_ids": ("left", "pad"), "prompt_mask": ("left", 0),
             "completion_ids": ("right", "pad"), "completion_mask": ("right", 0),
@@ -140,6 +146,7 @@ class DynamicGRPOMixin:
     pool = None                  # grpo_pool.ProblemPool
     dynamic: DynamicSamplingParams | None = None
     held_out_guard = None        # grpo_sampling.HeldOutGuard
+    format_guard = None          # format_guard.FormatGuard
     _last_rewards = None
     _tasks: list[str] | None = None  # the dataset's tasks (task_of), for the mix/ logs
 
@@ -156,6 +163,8 @@ class DynamicGRPOMixin:
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         self._last_rewards = rewards
+        if self.format_guard is not None and self.model.training:
+            self._watch_format(rewards)
         return rewards
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
@@ -166,6 +175,10 @@ class DynamicGRPOMixin:
             if engine is not None:
                 engine.sync(self.accelerator.unwrap_model(self.model), step)
             logs.update(guard(self.model, step))
+        if self.format_guard is not None and self.model.training:
+            logs["format/weight"] = float(self.reward_weights[self._reward_index("format")])
+            if self.format_guard.rate is not None:
+                logs["format/rate"] = round(self.format_guard.rate, 4)
         super().log(logs, start_time)
 
     def _save_rng_state(self, output_dir):
@@ -175,12 +188,22 @@ class DynamicGRPOMixin:
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.pool.state_dict()))
             tmp.replace(path)
+        if self.format_guard is not None and self.args.should_save:
+            path = Path(output_dir) / FORMAT_STATE_FILE
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.format_guard.state_dict()))
+            tmp.replace(path)
 
     def _load_rng_state(self, checkpoint):
         super()._load_rng_state(checkpoint)
         path = Path(checkpoint) / POOL_STATE_FILE if checkpoint else None
         if self.pool is not None and path is not None and path.is_file():
             self.pool.load_state_dict(json.loads(path.read_text()))
+        path = Path(checkpoint) / FORMAT_STATE_FILE if checkpoint else None
+        if self.format_guard is not None and path is not None and path.is_file():
+            self.format_guard.load_state_dict(json.loads(path.read_text()))
+            if self.format_guard.restored:
+                self.reward_weights[self._reward_index("format")] = self.format_guard.weight
 
     def _generate_and_score_completions(self, inputs):
         if not self.model.training:
@@ -210,6 +233,17 @@ class DynamicGRPOMixin:
             raise ValueError(f"dynamic sampling / curriculum refresh need the {name!r} reward; "
                              f"this run has {self.reward_func_names}")
         return self.reward_func_names.index(name)
+
+    def _watch_format(self, rewards) -> None:
+        """Feeds the format guard this round's completions (the format reward pays more than
+        0 for a well-formed one; NaN: not scored) and restores the weight when it says so."""
+        import torch
+
+        index = self._reward_index("format")
+        column = rewards[:, index]
+        formatted = (column[~torch.isnan(column)] > 0).tolist()
+        if self.format_guard.observe(formatted, self.state.global_step + 1):
+            self.reward_weights[index] = self.format_guard.weight
 
     def _metric_values(self):
         """The chosen metric per completion of the last scored batch (every process's)."""

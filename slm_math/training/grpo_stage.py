@@ -41,6 +41,7 @@ from slm_math.tracking.mlflow_runs import is_main_process
 from slm_math.training.batching import local_device
 from slm_math.training.callbacks import dvclive_callback
 from slm_math.training.checkpoints import prepare_checkpoint_dir
+from slm_math.training.format_guard import FormatGuard
 from slm_math.training.grpo import (GRPOResult, build_grpo_trainer, load_start_model,
                                     resolve_backend, train_grpo)
 from slm_math.training.grpo_data import (CurriculumError, apply_profile, candidates,
@@ -343,12 +344,16 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
             callbacks.append(live)
         if guard is not None:  # the curves begin at step 0 (a resumed run's DVCLive has it)
             _log_check(live if not resuming else None, run, 0, check_logs(start))
+        format_guard = None
+        if rule.get("weight") == 0.0 and cfg.format_reward_restore_window:
+            format_guard = FormatGuard(weight=rule["configured_weight"], threshold=rule["threshold"],
+                                       window=cfg.format_reward_restore_window)
         trainer, plan, precision, backend = build_grpo_trainer(
             model=model, tokenizer=tokenizer, train_rows=rows, cfg=cfg, reward_funcs=rewards,
             reward_weights=weights, checkpoint_dir=scratch, seed=params.seed,
             backend=cfg.generation.backend, report_to=["mlflow"] if run is not None else [],
             callbacks=callbacks, run_name=stage, lora_engine=engine, pool=pool,
-            held_out_guard=guard)
+            held_out_guard=guard, format_guard=format_guard)
         result = train_grpo(trainer=trainer, tokenizer=tokenizer, cfg=cfg,
                             output_dir=paths.output(stage), checkpoint_dir=scratch,
                             fingerprint=fingerprint, plan=plan, precision=precision,
@@ -364,7 +369,8 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
         metrics: dict[str, Any] = {
             **{k: v for k, v in result.metrics.items() if k != "curves"},
             "init": cfg.init, "mode": cfg.mode, "beta": cfg.beta, "loss_type": cfg.loss_type,
-            "train_prompts": len(rows), "curriculum": counts, "format_reward": rule,
+            "train_prompts": len(rows), "curriculum": counts,
+            "format_reward": {**rule, **({"guard": format_guard.summary()} if format_guard else {})},
             "dynamic_sampling": dynamic_summary(cfg.dynamic_sampling, curves,
                                                 result.metrics["completions_per_step"]),
             "held_out_before": start_eval, "held_out_after": end_eval,

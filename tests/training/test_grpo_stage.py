@@ -367,3 +367,28 @@ def test_a_resumed_run_keeps_the_tasks_curve_continuous(tiny_model_dir, tmp_path
     assert metrics["held_out_guard"]["curve"]["step"] == [0, 1, 2, 3, 4]
     plots = tmp_path / "dvclive" / "grpo" / "plots" / "metrics" / "held_out"
     assert _tsv(plots / "tasks_accuracy.tsv") == [(0, 0.0), (1, 0.25), (2, 0.5), (3, 0.75), (4, 1.0)]
+
+
+@pytest.mark.parametrize("window", [8, None])
+def test_a_format_reward_turned_off_at_the_start_comes_back_when_the_format_drifts(
+        tiny_model_dir, tmp_path, monkeypatch, window):
+    from slm_math.training import grpo_stage
+
+    paths = _workspace(tmp_path, tiny_model_dir)
+    # the start "formats" every sample (so the rule turns the format reward off); the tiny
+    # model's own samples during training never box an answer (a format rate of 0)
+    monkeypatch.setattr(grpo_stage, "measure_pass_rates", lambda model, tokenizer, pool, **kw: [
+        {"problem_id": p["id"], "k": 2, "correct": 1, "pass_rate": 0.5, "formatted": 2}
+        for p in pool])
+    cfg = quick_grpo(max_steps=2, format_reward_restore_window=window,
+                     rewards={"correctness": RewardSpec(1.0, {}),
+                              "format": RewardSpec(1.0, {"value": 0.2, "require_think": False})},
+                     curriculum=CurriculumParams(mode="pass_rate", k=2, candidates=None))
+    _, metrics = run_grpo_stage(Params(seed=1, grpo=cfg), paths)
+    rule = metrics["format_reward"]
+    assert rule["decision"] == "off: start format rate 1.0 >= 0.9" and rule["weight"] == 0.0
+    if window is None:
+        assert "guard" not in rule
+    else:  # the first step's 8 completions fill the window: restored in step 1
+        assert rule["guard"] == {"window": 8, "restored_at_step": 1, "rate_at_restore": 0.0,
+                                 "rate_last_window": 0.0}
