@@ -315,6 +315,61 @@ def journal_verdicts(work: Path, label: str, tests: dict) -> dict[str, list[bool
     return {name: [done[p["id"]] for p in problems] for name, problems in tests.items()}
 
 
+def format_check_options(workspace: Path) -> dict | None:
+    """The options of the run's format reward (``grpo.rewards.format`` in ``workspace``'s
+    params.yaml): the check GRPO's format reward and its guard apply; None without one."""
+    from slm_math.config import load_params
+
+    path = workspace / "params.yaml"
+    spec = load_params(path).grpo.rewards.get("format") if path.is_file() else None
+    return None if spec is None else {k: v for k, v in spec.options.items() if k != "value"}
+
+
+def journal_format_rates(work: Path, labels: dict[str, str], tasks: list[str],
+                         options: dict) -> dict[str, float]:
+    """The share of well-formed answers (the format reward's check with ``options``) of each
+    evaluation on the problems of ``tasks``, read from its journal in ``work``/eval:
+    ``labels`` maps a name in the results ("start", an arm) to its journal's label; one
+    without a journal or answers is left out."""
+    from slm_math.grading.rewards import format_reward
+    from slm_math.jsonl import iter_jsonl
+
+    check = format_reward(1.0, **options)
+    out = {}
+    for name, label in labels.items():
+        path = work / "eval" / f"{label}.jsonl"
+        if not path.is_file():
+            continue
+        texts = [r["response"] for r in iter_jsonl(path, allow_truncated_tail=True)
+                 if r.get("benchmark") in tasks and r.get("response") is not None]
+        if texts:
+            out[name] = round(sum(check(texts)) / len(texts), 4)
+    return out
+
+
+def add_format_rates(results: dict, work: Path, start: str, options: dict | None) -> None:
+    """``eval.format_rate`` (start and each arm, from the journals) and ``eval.format_check``
+    (the options) in ``results``, where the run has a format reward and its journals."""
+    ev = results.get("eval")
+    if not ev or options is None or not ev.get("tasks"):
+        return
+    labels = {"start": start, **{arm: arm_model(work, arm)[1]
+                                 for arm in arm_order(results.get("arms", {}))}}
+    if rates := journal_format_rates(work, labels, ev["tasks"], options):
+        ev["format_rate"], ev["format_check"] = rates, options
+
+
+def format_note(ev: dict) -> list[str]:
+    """The well-formed share of the answers in words, start -> each arm; nothing without it."""
+    rates = (ev or {}).get("format_rate")
+    if not rates or "start" not in rates:
+        return []
+    arms = [name for name in rates if name != "start"]
+    return [f"well-formed answers (the format reward's check, {', '.join(f'{k}={v}' for k, v in ev['format_check'].items())}) "
+            f"on the pooled tasks, start -> {', '.join(arms)}: {rates['start']:.3f} -> "
+            + ", ".join(f"{rates[a]:.3f}" for a in arms)]
+
+
 def partial_evaluation(work: Path, arms: list[str], start: str, tests: dict, tasks: list[str],
                        guard: str | None = None) -> dict:
     """The evaluations finished so far (--parallel finishes them as the arms end), with what
@@ -719,6 +774,7 @@ def final_notes(results: dict) -> list[str]:
         notes.append("; ".join(parts))
     notes += benchmark_note(ev.get("start") or {}, {arm: row.get("accuracy")
                                                      for arm, row in results.get("arms", {}).items()})
+    notes += format_note(ev)
     for kind, row in results.get("seeds", {}).items():
         notes.append(f"{kind} over seeds {', '.join(map(str, row['seeds']))}: gain "
                      f"{pp(row['delta_mean'])} (sd {row['delta_stdev'] * 100:.1f} pp), significant "
@@ -767,12 +823,14 @@ def evaluation_note(done: dict) -> str:
 
 
 def cut_notes(arms: dict, done: dict | None) -> list[str]:
-    """A partial file's notes: ``partial_notes`` of its arms, then ``evaluation_note`` and
-    ``benchmark_note`` of the evaluations finished so far (``done``, when there are any)."""
+    """A partial file's notes: ``partial_notes`` of its arms, then ``evaluation_note``,
+    ``benchmark_note`` and ``format_note`` of the evaluations finished so far (``done``, when
+    there are any)."""
     if not done:
         return partial_notes(arms)
     evaluated = {arm: row.get("accuracy") for arm, row in done["arms"].items()}
-    return partial_notes(arms) + [evaluation_note(done)] + benchmark_note(done["start"], evaluated)
+    return (partial_notes(arms) + [evaluation_note(done)] + benchmark_note(done["start"], evaluated)
+            + format_note(done))
 
 
 class PartialWriter(threading.Thread):
@@ -939,7 +997,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "write it there with its notes recomputed; with --work, fill the "
                              "update windows a finished file lacks from the arms' DVCLive curves "
                              "there, or recompute a partial file's evaluation from the journals "
-                             "in its eval/")
+                             "in its eval/; either way, the well-formed share of each "
+                             "evaluation's answers from those journals (eval.format_rate)")
     return parser
 
 
@@ -951,10 +1010,17 @@ def main() -> None:
     if args.show:
         results = json.loads(args.show.read_text())
         if results.get("complete") is False:  # a cut run's <out>.partial.json
-            results["notes"] = partial_show_notes(results, args.work)
+            if args.work:
+                results["eval"] = journal_evaluation(results, args.work)
+                add_format_rates(results, args.work, journal_start(results, args.work),
+                                 format_check_options(args.workspace))
+            results["notes"] = partial_show_notes(results, None)
         else:
             if args.work:
                 fill_update_windows(results, args.work)
+                if (args.work / "eval").is_dir():  # the evaluations' journals
+                    add_format_rates(results, args.work, journal_start(results, args.work),
+                                     format_check_options(args.workspace))
             results.update(headline(results["arms"], results.get("vs_static", [])))
             results["notes"] = final_notes(results)
         print("\n".join(f"- {note}" for note in results["notes"]))
@@ -1049,6 +1115,7 @@ def main() -> None:
         if guard_name in tests:
             row["held_out_vs_start"] = paired(verdicts["start"][guard_name], verdicts[arm][guard_name])
         results["arms"][arm] = row
+    add_format_rates(results, work, start_label(start_dir), format_check_options(ws))
     against_static = static_comparisons(arms, pooled)
     if against_static:
         results["vs_static"] = against_static

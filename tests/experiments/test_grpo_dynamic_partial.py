@@ -354,3 +354,35 @@ def test_show_of_a_partial_file_finds_its_start_journal(script, tmp_path):
     journal(work, "start-sft_full", START)
     done = show(source, "--work", str(work))
     assert done.returncode != 0 and "start-base, start-sft_full" in done.stderr
+
+
+def test_the_well_formed_share_of_each_evaluation_comes_from_its_journal(script, tmp_path):
+    """The format reward's own check on the answers each journal holds, the guard's benchmark
+    apart; an arm without a journal is left out, and so is the note without the start."""
+    def answers(label: str, texts: dict[str, str]) -> None:
+        (tmp_path / "eval").mkdir(parents=True, exist_ok=True)
+        with open(tmp_path / "eval" / f"{label}.jsonl", "a") as f:
+            for problem_id, text in texts.items():
+                f.write(json.dumps({"problem_id": problem_id, "benchmark": problem_id.split("/")[0],
+                                    "response": text, "correct": True}) + "\n")
+
+    boxed, bare = "<think>\n2 * 3 = 6\n</think>\nThe answer is \\boxed{6}.", "<think>\n2 * 3 = 6\n</think>"
+    answers("start-sft_full", {"products/0": boxed, "products/1": boxed, "lcm/0": boxed, "champ/0": bare})
+    answers("static@1", {"products/0": boxed, "products/1": bare, "lcm/0": bare, "champ/0": boxed})
+    results = {"arms": {"static@1": {}, "dynamic@1": {}},
+               "eval": {"tasks": ["products", "lcm"], "start": {"pooled": 0.5}}}
+    script.add_format_rates(results, tmp_path, "start-sft_full", {"require_think": False})
+    ev = results["eval"]
+    assert ev["format_rate"] == {"start": 1.0, "static@1": round(1 / 3, 4)}  # champ apart
+    assert ev["format_check"] == {"require_think": False}
+    assert script.format_note(ev) == [
+        "well-formed answers (the format reward's check, require_think=False) on the pooled "
+        "tasks, start -> static@1: 1.000 -> 0.333"]
+    strict = script.journal_format_rates(tmp_path, {"start": "start-sft_full"}, ["products"],
+                                         {"require_think": True, "require_boxed": True})
+    assert strict == {"start": 1.0}
+    unformatted = {"arms": {}, "eval": {"tasks": ["products"]}}
+    script.add_format_rates(unformatted, tmp_path, "start-sft_full", None)  # no format reward
+    assert "format_rate" not in unformatted["eval"]
+    assert script.format_note({"format_rate": {"static@1": 0.5}, "format_check": {}}) == []
+    assert script.format_check_options(ROOT) == {"require_think": False, "require_boxed": True}
