@@ -17,8 +17,12 @@ Each iteration, batched over the problems still open (one `generate` call per st
    `VERDICT: INCORRECT` or `VERDICT: UNCLEAR` line of the reply counts (`parse_verdict`,
    case-insensitive). None at all reads as UNCLEAR, and the step says `verdict_parsed:
    false`, counted in the eval metrics' `verdict_parsed_rate`.
-3. Stop on CORRECT. Otherwise the verifier's text (its verdict line removed) is the
-   feedback for the next attempt (`revise.jinja`).
+3. Stop on CORRECT. A reply with no verdict at all stops the loop too (`on_no_verdict:
+   stop`, the default): it carries no judgment to act on, and a small model revising a
+   right answer on feedback that says nothing loses more answers than it wins (the CPU
+   default's verifier wrote none, and its solver's second attempts turned right answers
+   wrong); `on_no_verdict: revise` revises as on UNCLEAR. Otherwise the verifier's
+   text (its verdict line removed) is the feedback for the next attempt (`revise.jinja`).
 
 The solver–checker variants are the `memory` option of this one loop:
 - `chat`: the solver sees the whole conversation (attempts, code output, feedback), trimmed
@@ -55,9 +59,10 @@ MEMORIES = ("chat", "stateless", "summary")
 DEFAULTS: dict[str, Any] = {
     "max_iterations": 5, "memory": "chat", "tools": True, "max_code_rounds": 1,
     "verifier_model": None, "verifier_max_new_tokens": None, "max_feedback_chars": 1500,
-    "open_verdict": True,
+    "open_verdict": True, "on_no_verdict": "stop",
     **CODE_DEFAULTS,
 }
+ON_NO_VERDICT = ("stop", "revise")
 _VERDICT_LINE = re.compile(r"^.*VERDICT\s*[:：].*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -119,6 +124,9 @@ class SolverVerifierAgent(Agent):
         if self.opts["memory"] not in MEMORIES:
             raise ValueError(f"agent solver_verifier: memory must be one of {MEMORIES}, "
                              f"got {self.opts['memory']!r}")
+        if self.opts["on_no_verdict"] not in ON_NO_VERDICT:
+            raise ValueError(f"agent solver_verifier: on_no_verdict must be one of "
+                             f"{ON_NO_VERDICT}, got {self.opts['on_no_verdict']!r}")
         if int(self.opts["max_iterations"]) < 1:
             raise ValueError(f"agent solver_verifier: max_iterations must be >= 1, "
                              f"got {self.opts['max_iterations']}")
@@ -127,8 +135,8 @@ class SolverVerifierAgent(Agent):
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
         """max_iterations, memory (chat | stateless | summary), tools, max_code_rounds,
-        verifier_model, verifier_max_new_tokens, max_feedback_chars, open_verdict, the
-        sandbox limits."""
+        verifier_model, verifier_max_new_tokens, max_feedback_chars, open_verdict,
+        on_no_verdict (stop | revise), the sandbox limits."""
         return tuple(DEFAULTS)
 
     def verifier(self, solver: Generator) -> Generator:
@@ -251,7 +259,8 @@ class SolverVerifierAgent(Agent):
             s.rounds.append([{"role": "assistant", "content": texts[id(s)]}])
 
     def _verify(self, generator: Generator, states: list[_Problem], iteration: int) -> None:
-        """The verifier's verdict on each open problem's latest attempt; CORRECT stops it."""
+        """The verifier's verdict on each open problem's latest attempt; CORRECT stops it, and
+        so does a reply without a verdict unless `on_no_verdict` is `revise`."""
         verifier = self.verifier(generator)
         max_new = self.opts["verifier_max_new_tokens"] or self.sampling.max_new_tokens
         sampling = replace(self.sampling, max_new_tokens=int(max_new), n=1)
@@ -268,6 +277,9 @@ class SolverVerifierAgent(Agent):
                                **({"opened_with": VERDICT_PREFIX} if opened else {}))
             if verdict == "CORRECT":
                 s.stop("verified", iteration=iteration)
+                continue
+            if found is None and self.opts["on_no_verdict"] == "stop":
+                s.stop("no_verdict", iteration=iteration)
                 continue
             s.feedback = feedback_of(rest, int(self.opts["max_feedback_chars"]))
             s.rounds[-1].append({"role": "user", "content": render(

@@ -6,6 +6,8 @@ counts, the sandbox and the grading are real.
 
 from __future__ import annotations
 
+import pytest
+
 from slm_math.agents import build_agent
 from slm_math.evaluation.metrics import cell_metrics
 from slm_math.evaluation.run import evaluate_cell
@@ -55,13 +57,34 @@ def test_stops_at_max_iterations_and_feeds_the_feedback_back(tokenizer):
                                                          "Attempt 2: \\boxed{6}", "Attempt 3: \\boxed{7}"]
 
 
-def test_unclear_or_missing_verdict_means_another_round(tokenizer):
-    verdicts = iter(["I am not sure.", "VERDICT: CORRECT"])
+def test_an_unclear_verdict_means_another_round(tokenizer):
+    verdicts = iter(["I am not sure.\nVERDICT: UNCLEAR", "VERDICT: CORRECT"])
     gen = ScriptedGenerator(lambda t, p, j: next(verdicts) if is_verify(t) else "\\boxed{6}", tokenizer)
     [r] = agent(max_iterations=5).solve(gen, TOY[:1])
     assert r.iterations == 2
     assert [s["verdict"] for s in r.trace if s.get("step") == "verify"] == ["UNCLEAR", "CORRECT"]
+    assert [s["verdict_parsed"] for s in r.trace if s.get("step") == "verify"] == [True, True]
+
+
+def test_a_missing_verdict_stops_with_the_attempt_unless_told_to_revise(tokenizer):
+    def run(**options):
+        verdicts = iter(["I am not sure.", "VERDICT: CORRECT"])
+        answers = iter(["\\boxed{6}", "\\boxed{7}"])
+        gen = ScriptedGenerator(lambda t, p, j: next(verdicts) if is_verify(t) else next(answers),
+                                tokenizer)
+        [r] = agent(max_iterations=5, **options).solve(gen, TOY[:1])
+        return r, gen
+
+    r, gen = run()  # on_no_verdict: stop (the default): no judgment to revise on
+    assert r.iterations == 1 and r.answer == "6" and len(gen.calls) == 2
+    assert r.trace[-1] == {"role": "stop", "reason": "no_verdict", "iteration": 1}
+    assert [(s["verdict"], s["verdict_parsed"]) for s in r.trace if s.get("step") == "verify"] == [
+        ("UNCLEAR", False)]
+    r, _ = run(on_no_verdict="revise")  # as on UNCLEAR: another attempt, then verified
+    assert r.iterations == 2 and r.answer == "7" and r.trace[-1]["reason"] == "verified"
     assert [s["verdict_parsed"] for s in r.trace if s.get("step") == "verify"] == [False, True]
+    with pytest.raises(ValueError, match="on_no_verdict must be one of"):
+        agent(on_no_verdict="guess")
 
 
 def test_the_verifier_reply_is_opened_with_verdict_as_the_verifier_was_trained(tokenizer):
@@ -100,8 +123,8 @@ def test_a_verifier_that_copies_the_choices_gave_no_verdict(tokenizer):
     gen = ScriptedGenerator(lambda t, p, j: next(replies) if is_verify(t) else "\\boxed{6}", tokenizer)
     [r] = agent(max_iterations=3).solve(gen, TOY[:1])
     steps = [s for s in r.trace if s.get("step") == "verify"]
-    assert [(s["verdict"], s["verdict_parsed"]) for s in steps] == [("UNCLEAR", False), ("CORRECT", True)]
-    assert r.iterations == 2  # the copy was no CORRECT: another attempt
+    assert [(s["verdict"], s["verdict_parsed"]) for s in steps] == [("UNCLEAR", False)]
+    assert r.iterations == 1 and r.trace[-1]["reason"] == "no_verdict"  # the copy was no verdict
 
 
 def test_open_verdict_off_leaves_the_reply_to_the_verifier(tokenizer):
@@ -207,9 +230,9 @@ def test_accuracy_by_iteration_in_the_metrics(tokenizer):
 def test_verifier_may_be_another_checkpoint(tiny_hf, tiny_model_dir):
     sv = build_agent("solver_verifier", sampling=SamplingParams(max_new_tokens=6),
                      max_iterations=2, tools=False, verifier_model=tiny_model_dir,
-                     verifier_max_new_tokens=5)
+                     verifier_max_new_tokens=5, on_no_verdict="revise")
     results = sv.solve(tiny_hf, TOY[:2])
     assert sv._verifier is not None and sv._verifier is not tiny_hf
-    for r in results:  # a random model writes no verdict: UNCLEAR, so it revises once
+    for r in results:  # a random model writes no verdict: UNCLEAR, and (revise) one more round
         assert [s["verdict"] for s in r.trace if s.get("step") == "verify"] == ["UNCLEAR"]
         assert r.iterations == 2 and len(r.iteration_responses) == 2
