@@ -688,7 +688,27 @@ def partial_arm_summary(arm: str, work: Path, max_steps: int) -> dict:
         out["update_windows"] = windows
     if mix := curves_task_mix(curves):
         out["task_mix"] = mix
+    if weight := curves.get("format/weight"):  # a format guard watched (grpo.format_reward_restore_window)
+        on = [step for step, value in zip(weight["step"], weight["value"]) if value > 0]
+        rate = curves.get("format/rate")
+        out["format_guard"] = {"restored_at_step": on[0] if on else None,
+                               "rate_last_window": rate["value"][-1] if rate else None}
     return out
+
+
+def format_guard_note(guard: dict | None) -> list[str]:
+    """The format guard in words: the step the format reward came back at, or that it stayed
+    off (``guard``: ``format_reward.guard`` of metrics/grpo.json, or ``partial_arm_summary``'s
+    ``format_guard``); nothing for a run without one."""
+    if not guard:
+        return []
+    if guard.get("restored_at_step") is not None:
+        rate = guard.get("rate_at_restore")
+        return [f"format reward back at step {guard['restored_at_step']}"
+                + (f" (well-formed share of the guard's window {rate:.2f})" if rate is not None else "")]
+    rate = guard.get("rate_last_window")
+    return ["format reward off throughout"
+            + (f" (well-formed share of the last window {rate:.2f})" if rate is not None else "")]
 
 
 def partial_notes(arms: dict) -> list[str]:
@@ -718,6 +738,7 @@ def partial_notes(arms: dict) -> list[str]:
                          + " -> ".join(f"{v:.3f}" for v in row["held_out"]["value"]))
         parts += update_notes(row.get("update_windows") or {})
         parts += mix_notes(row.get("task_mix"))
+        parts += format_guard_note(row.get("format_guard"))
         notes.append("; ".join(parts))
     return notes
 
@@ -771,6 +792,7 @@ def final_notes(results: dict) -> list[str]:
                          + (f" (after vs start {pp(held['delta'])}, p {held['p']:.2g})" if held else ""))
         parts += update_notes(row.get("update_windows") or {})
         parts += mix_notes(row.get("task_mix"))
+        parts += format_guard_note((row.get("format_reward") or {}).get("guard"))
         notes.append("; ".join(parts))
     notes += benchmark_note(ev.get("start") or {}, {arm: row.get("accuracy")
                                                      for arm, row in results.get("arms", {}).items()})

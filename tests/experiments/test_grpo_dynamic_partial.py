@@ -386,3 +386,25 @@ def test_the_well_formed_share_of_each_evaluation_comes_from_its_journal(script,
     assert "format_rate" not in unformatted["eval"]
     assert script.format_note({"format_rate": {"static@1": 0.5}, "format_check": {}}) == []
     assert script.format_check_options(ROOT) == {"require_think": False, "require_boxed": True}
+
+
+def test_the_format_guard_in_the_notes(script, tmp_path):
+    """From a finished arm's metrics (format_reward.guard) and from a cut arm's curves."""
+    from dvclive import Live
+
+    assert script.format_guard_note(None) == []
+    assert script.format_guard_note({"window": 512, "restored_at_step": 41, "rate_at_restore": 0.8965,
+                                     "rate_last_window": 0.95}) == [
+        "format reward back at step 41 (well-formed share of the guard's window 0.90)"]
+    assert script.format_guard_note({"window": 512, "restored_at_step": None, "rate_at_restore": None,
+                                     "rate_last_window": 0.97}) == [
+        "format reward off throughout (well-formed share of the last window 0.97)"]
+    with Live(str(tmp_path / "static@1" / "dvclive" / "grpo"), save_dvc_exp=False, dvcyaml=None) as live:
+        for step, (weight, rate) in enumerate([(0.0, 0.95), (0.0, 0.89), (1.0, 0.89), (1.0, 0.93)], 1):
+            live.step = step
+            live.log_metric("reward", 0.5)
+            live.log_metric("format/weight", weight)
+            live.log_metric("format/rate", rate)
+    row = script.partial_arm_summary("static@1", tmp_path, max_steps=4)
+    assert row["format_guard"] == {"restored_at_step": 3, "rate_last_window": 0.93}
+    assert script.partial_notes({"static@1": row})[0].endswith("format reward back at step 3")
