@@ -5,8 +5,9 @@ over the root of its second, so a gradient scaled by any constant moves the weig
 same. The grad norm alone cannot say whether one run takes bigger steps than another (a
 dynamic-sampling run's batches hold no zero-advantage groups to shrink its token-mean
 gradient, and its grad norm is larger for that reason alone). `UpdateNormMeter` measures
-the step itself: it keeps the trainable weights just before the optimizer step and, just
-after, adds to the trainer's per-step metrics
+the step itself: it keeps a copy of the trainable weights just before the optimizer step
+and, just after, subtracts the new weights from it in place (no second copy) and adds to
+the trainer's per-step metrics
 
 - ``update_norm``: the L2 norm of the change over all trainable weights (the step, weight
   decay included);
@@ -33,26 +34,33 @@ class UpdateNormMeter(TrainerCallback):
         self.metrics = metrics
         self._params: list[torch.Tensor] = []
         self._before: list[torch.Tensor] | None = None
+        self._size = 0.0
 
     def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
         if model is None:
             return
         self._params = [p for p in model.parameters() if p.requires_grad]
-        self._before = [p.detach().clone() for p in self._params]
+        with torch.no_grad():
+            self._size = _norm(self._params)
+            self._before = [p.detach().clone() for p in self._params]
 
     def on_optimizer_step(self, args, state, control, **kwargs):
         if self._before is None:
             return
         with torch.no_grad():
-            change = _norm([p.detach() - b for p, b in zip(self._params, self._before)])
-            size = _norm(self._before)
+            for before, p in zip(self._before, self._params):
+                before.sub_(p.detach())  # in place: the copy becomes minus the change
+            change = _norm(self._before)
+        size = self._size
         self.metrics.setdefault("update_norm", []).append(change)
         self.metrics.setdefault("update_ratio", []).append(change / size if size > 0 else float("nan"))
         self._params, self._before = [], None
 
 
 def _norm(tensors: list[torch.Tensor]) -> float:
-    """The L2 norm of all ``tensors`` together, in fp32."""
+    """The L2 norm of all ``tensors`` together (torch's fused per-tensor norms, their total
+    in fp32)."""
     if not tensors:
         return 0.0
-    return float(torch.sqrt(sum(t.float().pow(2).sum() for t in tensors)))
+    norms = torch._foreach_norm(tensors)
+    return float(torch.linalg.vector_norm(torch.stack([n.float() for n in norms])))
