@@ -761,7 +761,8 @@ def final_notes(results: dict) -> list[str]:
     if start is not None:
         notes.append(f"start model: {start:.3f} greedy on {ev.get('n_tasks')} task problems "
                      f"({', '.join(ev.get('tasks', []))}), {ev.get('max_new_tokens')} new tokens")
-    for arm, row in results.get("arms", {}).items():
+    arms = {arm: results["arms"][arm] for arm in arm_order(results.get("arms", {}))}
+    for arm, row in arms.items():  # in the run's order: a file read back has them sorted
         vs = row["vs_start"]
         parts = [f"{arm}: {row['steps']} steps, accuracy {row['accuracy']['pooled']:.3f} "
                  f"({pp(vs['delta'])} over the start, {vs['b_only']} won / {vs['a_only']} lost, "
@@ -794,8 +795,7 @@ def final_notes(results: dict) -> list[str]:
         parts += mix_notes(row.get("task_mix"))
         parts += format_guard_note((row.get("format_reward") or {}).get("guard"))
         notes.append("; ".join(parts))
-    notes += benchmark_note(ev.get("start") or {}, {arm: row.get("accuracy")
-                                                     for arm, row in results.get("arms", {}).items()})
+    notes += benchmark_note(ev.get("start") or {}, {arm: row.get("accuracy") for arm, row in arms.items()})
     notes += format_note(ev)
     for kind, row in results.get("seeds", {}).items():
         notes.append(f"{kind} over seeds {', '.join(map(str, row['seeds']))}: gain "
