@@ -345,7 +345,9 @@ def run_grpo_stage(params: Params, paths: GRPOPaths = GRPOPaths(), *, stage: str
         if guard is not None:  # the curves begin at step 0 (a resumed run's DVCLive has it)
             _log_check(live if not resuming else None, run, 0, check_logs(start))
         format_guard = None
-        if rule.get("weight") == 0.0 and cfg.format_reward_restore_window:
+        # a guard where the rule turned a weighted format reward off: a weight to give back
+        if (rule.get("weight") == 0.0 and rule.get("configured_weight")
+                and cfg.format_reward_restore_window):
             format_guard = FormatGuard(weight=rule["configured_weight"], threshold=rule["threshold"],
                                        window=cfg.format_reward_restore_window)
         trainer, plan, precision, backend = build_grpo_trainer(

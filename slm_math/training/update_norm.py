@@ -58,9 +58,8 @@ class UpdateNormMeter(TrainerCallback):
 
 
 def _norm(tensors: list[torch.Tensor]) -> float:
-    """The L2 norm of all ``tensors`` together (torch's fused per-tensor norms, their total
-    in fp32)."""
+    """The L2 norm of all ``tensors`` together, in fp32 (torch's fused per-tensor norms)."""
     if not tensors:
         return 0.0
-    norms = torch._foreach_norm(tensors)
-    return float(torch.linalg.vector_norm(torch.stack([n.float() for n in norms])))
+    norms = torch._foreach_norm(tensors, 2, dtype=torch.float32)
+    return float(torch.linalg.vector_norm(torch.stack(norms)))
