@@ -364,8 +364,9 @@ def format_note(ev: dict) -> list[str]:
     rates = (ev or {}).get("format_rate")
     if not rates or "start" not in rates:
         return []
-    arms = [name for name in rates if name != "start"]
-    return [f"well-formed answers (the format reward's check, {', '.join(f'{k}={v}' for k, v in ev['format_check'].items())}) "
+    arms = arm_order(name for name in rates if name != "start")  # a file read back sorts them
+    check = ", ".join(f"{k}={v}" for k, v in sorted(ev["format_check"].items()))
+    return [f"well-formed answers (the format reward's check, {check}) "
             f"on the pooled tasks, start -> {', '.join(arms)}: {rates['start']:.3f} -> "
             + ", ".join(f"{rates[a]:.3f}" for a in arms)]
 
@@ -976,12 +977,14 @@ def journal_evaluation(results: dict, work: Path) -> dict:
     return partial_evaluation(work, arm_order(results["arms"]), start, tests, tasks, guard)
 
 
-def partial_show_notes(results: dict, work: Path | None) -> list[str]:
+def partial_show_notes(results: dict, work: Path | None, format_options: dict | None = None) -> list[str]:
     """``--show`` of a partial file: its notes as its PartialWriter writes them (``cut_notes``),
     the arms in ``arm_order``; with ``work``, its ``eval`` first recomputed from the journals
-    there (``journal_evaluation``)."""
+    there (``journal_evaluation``), with the well-formed shares by ``format_options``
+    (``add_format_rates``)."""
     if work:
         results["eval"] = journal_evaluation(results, work)
+        add_format_rates(results, work, results["eval"].get("start_label"), format_options)
     done = results.get("eval")
     if done:
         done = {**done, "arms": {arm: done["arms"][arm] for arm in arm_order(done.get("arms", {}))}}
@@ -1031,18 +1034,14 @@ def main() -> None:
 
     if args.show:
         results = json.loads(args.show.read_text())
+        options = format_check_options(args.workspace) if args.work else None
         if results.get("complete") is False:  # a cut run's <out>.partial.json
-            if args.work:
-                results["eval"] = journal_evaluation(results, args.work)
-                add_format_rates(results, args.work, journal_start(results, args.work),
-                                 format_check_options(args.workspace))
-            results["notes"] = partial_show_notes(results, None)
+            results["notes"] = partial_show_notes(results, args.work, options)
         else:
             if args.work:
                 fill_update_windows(results, args.work)
                 if (args.work / "eval").is_dir():  # the evaluations' journals
-                    add_format_rates(results, args.work, journal_start(results, args.work),
-                                     format_check_options(args.workspace))
+                    add_format_rates(results, args.work, journal_start(results, args.work), options)
             results.update(headline(results["arms"], results.get("vs_static", [])))
             results["notes"] = final_notes(results)
         print("\n".join(f"- {note}" for note in results["notes"]))
