@@ -77,6 +77,11 @@ class DataParams:
         "gsm_symbolic: every k-th template goes to test, the rest to train"))
     tasks: dict[str, TaskParams] = param(default_factory=dict,
                                          help="reasoning-gym tasks, by benchmark name")
+    solution_style: Literal["expression", "worked"] = param("expression", help=(
+        "reference solutions of generated problems (the reference teacher's traces, few-shot "
+        "examples): expression, one line ('41 * 37 = 1517'); worked, the computation in "
+        "steps (place-value partial products, tens then ones, lcm through the gcd), the last "
+        "line still the one-line solution (slm_math/data/worked_solutions.py)"))
     grpo_tasks: dict[str, GRPOTaskParams] = param(default_factory=dict, help=(
         "train-only reasoning-gym tasks for GRPO's pool, by name: written to "
         "data/grpo_train/<name>.jsonl, checked against every test set like train problems, "

@@ -85,7 +85,7 @@ def prepare_grpo_tasks(data: DataParams, seed: int, train: dict[str, list[dict]]
         try:
             records, counts = generate_split(name, task.generator, task.rule, dict(task.config),
                                              seed=seed, split="train", size=task.size,
-                                             exclude=taken)
+                                             exclude=taken, solution_style=data.solution_style)
         except ValueError as err:  # a generator that refuses its config: the user's params
             raise ParamsError(f"params.yaml: data.grpo_tasks.{name}: {err}") from None
         sets[name] = records

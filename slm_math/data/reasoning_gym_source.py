@@ -10,7 +10,9 @@ tasks do not draw the same numbers (without it, test item 1 was ``99 * 12`` in p
 to test, so a template seen in training is never tested.
 
 Each item's answer is recomputed (``answer_checks``) and each gets a reference solution that
-writes the computation before the answer, the form the small model can learn from.
+writes the computation before the answer, the form the small model can learn from: one line
+(``expression``, ``69 * 39 = 2691``) or worked in steps (``worked``,
+:mod:`slm_math.data.worked_solutions`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections import Counter
 from fractions import Fraction
 
 from slm_math.data.answer_checks import CHECKS
+from slm_math.data.worked_solutions import worked_expression, worked_lcm
 
 SPLIT_SPAN = 1_000_000
 SPLIT_OFFSETS = {"train": 0, "test": SPLIT_SPAN, "profile": 2 * SPLIT_SPAN}
@@ -45,9 +48,18 @@ def strip_instruction(question: str) -> str:
     return _INSTRUCTION.sub(" ", question).strip()
 
 
-def reference_solution(generator: str, item: dict, answer: str) -> str:
-    """A worked solution that writes the computation before the final answer."""
+def reference_solution(generator: str, item: dict, answer: str, style: str = "expression") -> str:
+    """A solution that writes the computation before the final answer: in one line
+    (``style`` "expression"), or "worked" in steps where the generator has a worked form
+    (arithmetic expressions, lcm), the last line still the one-line solution."""
     meta = item["metadata"]
+    if style == "worked":
+        if "expression" in meta:
+            worked = worked_expression(str(meta["expression"]), answer)
+            if worked is not None:
+                return worked
+        if generator == "lcm":
+            return worked_lcm([int(n) for n in meta["numbers"]])
     if generator == "gsm_symbolic":
         steps = re.sub(r"\n?####.*$", "", str(meta.get("answer_cot", "")), flags=re.S).strip()
         return steps
@@ -91,7 +103,7 @@ def split_indices(split: str, want: int, max_tries_factor: int = 20) -> range:
 
 def draw_problems(ds, indices, *, name: str, generator: str, rule: str, split: str, want: int,
                   counts: Counter, exclude: set[str] = frozenset(),
-                  by_template: bool = False) -> list[dict]:
+                  by_template: bool = False, solution_style: str = "expression") -> list[dict]:
     """Up to ``want`` problem records from items ``indices`` of ``ds``, in index order.
 
     Skips (and counts under ``<split>_...``) repeated questions, questions in ``exclude`` and
@@ -122,7 +134,7 @@ def draw_problems(ds, indices, *, name: str, generator: str, rule: str, split: s
         seen.add(question)
         record = {"id": f"{name}/{split}/{i}", "source": name, "split": split,
                   "problem": question, "answer": answer, "rule": rule,
-                  "solution": reference_solution(generator, item, answer)}
+                  "solution": reference_solution(generator, item, answer, solution_style)}
         if by_template:
             record["subject"] = f"template_{ds.task_indices[i]}"
         out.append(record)
@@ -133,20 +145,24 @@ def draw_problems(ds, indices, *, name: str, generator: str, rule: str, split: s
 
 def generate_split(name: str, generator: str, rule: str, config: dict, *, seed: int,
                    split: str, size: int, max_tries_factor: int = 20,
-                   exclude: set[str] = frozenset()) -> tuple[list[dict], Counter]:
+                   exclude: set[str] = frozenset(),
+                   solution_style: str = "expression") -> tuple[list[dict], Counter]:
     """(problems, counts): ``size`` checked problems from ``split``'s own block of indices,
-    none of whose question text is in ``exclude``."""
+    none of whose question text is in ``exclude``, solutions in ``solution_style``."""
     counts: Counter = Counter()
     indices = split_indices(split, size, max_tries_factor)
     ds = _dataset(generator, task_seed(seed, name), indices.stop, config)
     return draw_problems(ds, indices, name=name, generator=generator, rule=rule, split=split,
-                         want=size, counts=counts, exclude=exclude), counts
+                         want=size, counts=counts, exclude=exclude,
+                         solution_style=solution_style), counts
 
 
 def generate_task(name: str, generator: str, rule: str, config: dict, *, seed: int,
                   train_size: int, test_size: int, test_template_every: int = 5,
-                  max_tries_factor: int = 20) -> tuple[list[dict], list[dict], Counter]:
-    """(train, test, counts) problems for one generator; counts say what was dropped."""
+                  max_tries_factor: int = 20, solution_style: str = "expression",
+                  ) -> tuple[list[dict], list[dict], Counter]:
+    """(train, test, counts) problems for one generator, solutions in ``solution_style``;
+    counts say what was dropped."""
     counts: Counter = Counter()
     by_template = generator == "gsm_symbolic"
     if by_template:
@@ -163,7 +179,7 @@ def generate_task(name: str, generator: str, rule: str, config: dict, *, seed: i
         train_idx = split_indices("train", train_size, max_tries_factor)
         ds = _dataset(generator, task_seed(seed, name), test_idx.stop, config)
     draw = dict(ds=ds, name=name, generator=generator, rule=rule, counts=counts,
-                by_template=by_template)
+                by_template=by_template, solution_style=solution_style)
     test = draw_problems(indices=test_idx, split="test", want=test_size, **draw)
     train = draw_problems(indices=train_idx, split="train", want=train_size,
                           exclude={p["problem"] for p in test}, **draw)

@@ -36,7 +36,8 @@ def _hub(loader: Callable) -> Callable:
 def _gsm_symbolic(data: DataParams, seed: int):
     train, test, counts = generate_task(
         "gsm_symbolic", "gsm_symbolic", "numeric", {}, seed=seed, train_size=data.train_size,
-        test_size=data.test_size, test_template_every=data.test_template_every)
+        test_size=data.test_size, test_template_every=data.test_template_every,
+        solution_style=data.solution_style)
     return {"train": train, "test": test}, counts
 
 
@@ -67,7 +68,8 @@ def get_benchmark(name: str, data: DataParams) -> Benchmark:
             train, test, counts = generate_task(
                 name, _task.generator, _task.rule, dict(_task.config), seed=seed,
                 train_size=data.train_size if _task.train_size is None else _task.train_size,
-                test_size=data.test_size if _task.test_size is None else _task.test_size)
+                test_size=data.test_size if _task.test_size is None else _task.test_size,
+                solution_style=data.solution_style)
             return {"train": train, "test": test}, counts
         return Benchmark(name, task.rule, f"reasoning-gym {task.generator}", load)
     if name in BUILTINS:
