@@ -1094,7 +1094,9 @@ def main() -> None:
             max_steps[arm] = load_params(ws / "params.yaml", merge(overrides, changes)).grpo.max_steps
         except ParamsError as err:
             raise SystemExit(f"{arm}: {err}") from None
-    results: dict = {"arms": {}, "overrides": asked, "arm_overrides": own,
+    # what the start was trained on, beside the arms' overrides (a profile, worked traces)
+    workspace = {"profile": base.profile_name, "data.solution_style": base.data.solution_style}
+    results: dict = {"arms": {}, "overrides": asked, "arm_overrides": own, "workspace": workspace,
                      "tiny": args.tiny, "parallel": args.parallel}
     out = args.out or (work / "grpo_dynamic-tiny.json" if args.tiny
                        else ROOT / "experiments" / "results" / "grpo_dynamic.json")
@@ -1107,7 +1109,8 @@ def main() -> None:
     start_dir = ws / "models" / cfg.init
     partial = PartialWriter(out.with_name(f"{out.stem}.partial.json"), arms, work,
                             max_steps, args.partial_every,
-                            {"overrides": asked, "machine": machine(("torch", "transformers", "trl"))},
+                            {"overrides": asked, "workspace": workspace,
+                             "machine": machine(("torch", "transformers", "trl"))},
                             (start_label(start_dir), tests, tasks, guard_name))
     partial.start()
     start_clock = time.perf_counter()
