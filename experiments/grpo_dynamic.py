@@ -697,6 +697,15 @@ def partial_arm_summary(arm: str, work: Path, max_steps: int) -> dict:
     return out
 
 
+def workspace_note(workspace: dict | None) -> str:
+    """What the start was trained on, where it is not the default (one-line reference
+    solutions): ``, SFT on worked reference solutions (the gpu profile)``; else nothing."""
+    style = (workspace or {}).get("data.solution_style", "expression")
+    if style == "expression":
+        return ""
+    return f", SFT on {style} reference solutions (the {workspace.get('profile')} profile)"
+
+
 def format_guard_note(guard: dict | None) -> list[str]:
     """The format guard in words: the step the format reward came back at, or that it stayed
     off (``guard``: ``format_reward.guard`` of metrics/grpo.json, or ``partial_arm_summary``'s
@@ -761,7 +770,8 @@ def final_notes(results: dict) -> list[str]:
     notes = []
     if start is not None:
         notes.append(f"start model: {start:.3f} greedy on {ev.get('n_tasks')} task problems "
-                     f"({', '.join(ev.get('tasks', []))}), {ev.get('max_new_tokens')} new tokens")
+                     f"({', '.join(ev.get('tasks', []))}), {ev.get('max_new_tokens')} new tokens"
+                     + workspace_note(results.get("workspace")))
     arms = {arm: results["arms"][arm] for arm in arm_order(results.get("arms", {}))}
     for arm, row in arms.items():  # in the run's order: a file read back has them sorted
         vs = row["vs_start"]
@@ -795,6 +805,9 @@ def final_notes(results: dict) -> list[str]:
         parts += update_notes(row.get("update_windows") or {})
         parts += mix_notes(row.get("task_mix"))
         parts += format_guard_note((row.get("format_reward") or {}).get("guard"))
+        decision = str((row.get("format_reward") or {}).get("decision") or "")
+        if decision.startswith("kept"):  # the rule left it on: no guard, and unlike an arm it turned off
+            parts.append(f"format reward on throughout ({decision})")
         notes.append("; ".join(parts))
     notes += benchmark_note(ev.get("start") or {}, {arm: row.get("accuracy") for arm, row in arms.items()})
     notes += format_note(ev)

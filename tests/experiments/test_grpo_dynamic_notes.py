@@ -53,6 +53,21 @@ def test_the_notes_state_each_arm_the_seeds_and_the_targets(script):  # noqa: F8
     assert "pool active 400 -> 40 of 1024 (retired 470, cooling 514, fallback draws 0, dry from step 57)" in dry
 
 
+def test_the_notes_say_what_the_start_was_trained_on_and_a_format_reward_left_on(script):  # noqa: F811
+    run = results()
+    run["workspace"] = {"profile": "gpu", "data.solution_style": "worked"}
+    run["arms"]["static@1"]["format_reward"] = {"decision": "kept: start format rate 0.7955 < 0.9",
+                                                "weight": 1.0}
+    run["arms"]["dynamic@1"]["format_reward"] = {"decision": "off: start format rate 0.94 >= 0.9",
+                                                 "weight": 0.0}
+    notes = script.final_notes(run)
+    assert notes[0].endswith("256 new tokens, SFT on worked reference solutions (the gpu profile)")
+    assert notes[1].endswith("; format reward on throughout (kept: start format rate 0.7955 < 0.9)")
+    assert "format reward on" not in notes[2]
+    run["workspace"]["data.solution_style"] = "expression"  # the default: nothing to say
+    assert script.final_notes(run)[0].endswith("256 new tokens")
+
+
 def test_the_notes_give_the_held_out_task_curve_where_the_run_has_it(script):  # noqa: F811
     run = results()
     run["arms"]["dynamic@1"]["held_out_tasks_curve"] = {"step": [0, 50, 100], "accuracy": [0.5075, 0.525, 0.47]}
