@@ -325,6 +325,14 @@ def format_check_options(workspace: Path) -> dict | None:
     return None if spec is None else {k: v for k, v in spec.options.items() if k != "value"}
 
 
+def show_format_options(results: dict, workspace: Path) -> dict | None:
+    """The format check ``--show`` applies: the one the run recorded (``eval.format_check``,
+    the device's params), else ``workspace``'s, so a file read back on a machine whose
+    params.yaml is another profile keeps its run's check."""
+    recorded = (results.get("eval") or {}).get("format_check")
+    return dict(recorded) if recorded is not None else format_check_options(workspace)
+
+
 def journal_format_rates(work: Path, labels: dict[str, str], tasks: list[str],
                          options: dict) -> dict[str, float]:
     """The share of well-formed answers (the format reward's check with ``options``) of each
@@ -1047,7 +1055,7 @@ def main() -> None:
 
     if args.show:
         results = json.loads(args.show.read_text())
-        options = format_check_options(args.workspace) if args.work else None
+        options = show_format_options(results, args.workspace) if args.work else None
         if results.get("complete") is False:  # a cut run's <out>.partial.json
             results["notes"] = partial_show_notes(results, args.work, options)
         else:

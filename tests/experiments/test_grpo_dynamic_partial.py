@@ -386,6 +386,10 @@ def test_the_well_formed_share_of_each_evaluation_comes_from_its_journal(script,
     assert "format_rate" not in unformatted["eval"]
     assert script.format_note({"format_rate": {"static@1": 0.5}, "format_check": {}}) == []
     assert script.format_check_options(ROOT) == {"require_think": False, "require_boxed": True}
+    # --show keeps the check its run recorded (a GPU run read back beside the CPU params)
+    recorded = {"eval": {"format_check": {"require_think": True, "require_boxed": True}}}
+    assert script.show_format_options(recorded, ROOT) == {"require_think": True, "require_boxed": True}
+    assert script.show_format_options({"eval": {}}, ROOT) == script.format_check_options(ROOT)
 
 
 def test_the_format_guard_in_the_notes(script, tmp_path):
