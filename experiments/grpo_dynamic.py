@@ -379,6 +379,53 @@ def format_note(ev: dict) -> list[str]:
             + ", ".join(f"{rates[a]:.3f}" for a in arms)]
 
 
+def start_headroom(work: Path, arms) -> dict | None:
+    """The start model's pass rates over the train problems, as the first arm (the run's
+    order) that measured them left them in ``work`` (its curriculum's k samples a problem;
+    every arm measures the same start): per task and over all, the problems, the mean pass
+    rate, pass@k (the share solved at least once), and the shares never and always solved.
+    None where no arm has them (a curriculum other than pass_rate)."""
+    from slm_math.jsonl import read_jsonl
+
+    for arm in arm_order(arms):
+        path = arm_dir(work, arm) / "data" / "grpo" / "pass_rates.jsonl"
+        if not path.is_file():
+            continue
+        rows = read_jsonl(path)
+        if not rows:
+            continue
+        by_task: dict[str, list[dict]] = {}
+        for row in rows:
+            by_task.setdefault(row["source"], []).append(row)
+
+        def summary(group: list[dict]) -> dict:
+            n = len(group)
+            return {"problems": n,
+                    "mean_pass_rate": round(sum(r["pass_rate"] for r in group) / n, 4),
+                    "pass_at_k": round(sum(r["correct"] > 0 for r in group) / n, 4),
+                    "never_solved": round(sum(r["correct"] == 0 for r in group) / n, 4),
+                    "always_solved": round(sum(r["correct"] == r["k"] for r in group) / n, 4)}
+
+        return {"arm": arm, "k": rows[0]["k"], "all": summary(rows),
+                "tasks": {task: summary(group) for task, group in sorted(by_task.items())}}
+    return None
+
+
+def headroom_note(headroom: dict | None) -> list[str]:
+    """The start's pass rates over the train problems in words; nothing without them."""
+    if not headroom:
+        return []
+    k = headroom["k"]
+
+    def words(row: dict) -> str:
+        return (f"mean {row['mean_pass_rate']:.3f}, pass@{k} {row['pass_at_k']:.3f}, "
+                f"never solved {row['never_solved']:.3f}")
+
+    return [f"start's pass rates over the train problems ({k} samples each, the curriculum's "
+            f"measurement): all {headroom['all']['problems']} " + words(headroom["all"]) + "; "
+            + "; ".join(f"{task} {words(row)}" for task, row in headroom["tasks"].items())]
+
+
 def partial_evaluation(work: Path, arms: list[str], start: str, tests: dict, tasks: list[str],
                        guard: str | None = None) -> dict:
     """The evaluations finished so far (--parallel finishes them as the arms end), with what
@@ -819,6 +866,7 @@ def final_notes(results: dict) -> list[str]:
         notes.append("; ".join(parts))
     notes += benchmark_note(ev.get("start") or {}, {arm: row.get("accuracy") for arm, row in arms.items()})
     notes += format_note(ev)
+    notes += headroom_note(ev.get("start_headroom"))
     for kind, row in results.get("seeds", {}).items():
         notes.append(f"{kind} over seeds {', '.join(map(str, row['seeds']))}: gain "
                      f"{pp(row['delta_mean'])} (sd {row['delta_stdev'] * 100:.1f} pp), significant "
@@ -1063,6 +1111,9 @@ def main() -> None:
                 fill_update_windows(results, args.work)
                 if (args.work / "eval").is_dir():  # the evaluations' journals
                     add_format_rates(results, args.work, journal_start(results, args.work), options)
+                if "start_headroom" not in results.get("eval", {}):
+                    if headroom := start_headroom(args.work, results["arms"]):
+                        results["eval"]["start_headroom"] = headroom
             results.update(headline(results["arms"], results.get("vs_static", [])))
             results["notes"] = final_notes(results)
         print("\n".join(f"- {note}" for note in results["notes"]))
@@ -1161,6 +1212,8 @@ def main() -> None:
             row["held_out_vs_start"] = paired(verdicts["start"][guard_name], verdicts[arm][guard_name])
         results["arms"][arm] = row
     add_format_rates(results, work, start_label(start_dir), format_check_options(ws))
+    if headroom := start_headroom(work, arms):
+        results["eval"]["start_headroom"] = headroom
     against_static = static_comparisons(arms, pooled)
     if against_static:
         results["vs_static"] = against_static

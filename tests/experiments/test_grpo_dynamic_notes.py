@@ -235,3 +235,28 @@ def test_the_headline_pair_is_the_plain_dynamic_arm_else_a_dynamic_variant(scrip
                               "dynamic_zero_std_trained_under_30pct": True,
                               "dynamic_gain_larger_than_static": True}
     assert script.headline({"static@1": rows["static@1"]}, []) == {}
+
+
+def test_the_starts_pass_rates_come_from_the_first_arm_that_measured_them(script, tmp_path):  # noqa: F811
+    def rates(arm: str, rows: list[tuple[str, int]]) -> None:
+        folder = script.arm_dir(tmp_path, arm) / "data" / "grpo"
+        folder.mkdir(parents=True)
+        (folder / "pass_rates.jsonl").write_text("".join(
+            json.dumps({"problem_id": f"{task}/train/{i}", "source": task, "k": 8, "correct": c,
+                        "pass_rate": c / 8}) + "\n" for i, (task, c) in enumerate(rows)))
+
+    assert script.start_headroom(tmp_path, ["static@1"]) is None  # no arm measured them
+    rates("dynamic@1/fixed", [("products", 0), ("products", 8), ("lcm", 4), ("lcm", 0)])
+    rates("static@1", [("products", 0), ("products", 2), ("lcm", 8), ("lcm", 0)])
+    headroom = script.start_headroom(tmp_path, ["dynamic@1/fixed", "static@1"])  # static first
+    assert (headroom["arm"], headroom["k"]) == ("static@1", 8)
+    assert headroom["tasks"]["products"] == {"problems": 2, "mean_pass_rate": 0.125, "pass_at_k": 0.5,
+                                             "never_solved": 0.5, "always_solved": 0.0}
+    assert headroom["all"]["pass_at_k"] == 0.5 and headroom["all"]["always_solved"] == 0.25
+    note = script.headroom_note(headroom)[0]
+    assert note.startswith("start's pass rates over the train problems (8 samples each, the "
+                           "curriculum's measurement): all 4 mean 0.312, pass@8 0.500, never solved 0.500; ")
+    assert note.endswith("products mean 0.125, pass@8 0.500, never solved 0.500")
+    run = results()
+    run["eval"]["start_headroom"] = headroom
+    assert note in script.final_notes(run) and script.headroom_note(None) == []
