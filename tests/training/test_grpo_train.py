@@ -44,9 +44,10 @@ def _train(model_dir, tmp_path, cfg, backend="trl", callbacks=None):
                       precision=precision, backend=backend), trainer
 
 
-def test_trivially_learnable_reward_rises_in_a_few_steps(tiny_model_dir, tmp_path):
+def test_trivially_learnable_reward_rises_in_a_few_steps(tiny_model_dir, tmp_path, caplog):
     cfg = quick_grpo(num_generations=8, max_steps=6, per_device_batch_size=16, save_steps=100)
-    result, trainer = _train(tiny_model_dir, tmp_path, cfg, backend="cuda_graph")
+    with caplog.at_level("WARNING", logger="slm_math.training.grpo"):
+        result, trainer = _train(tiny_model_dir, tmp_path, cfg, backend="cuda_graph")
     rewards = result.metrics["curves"]["reward"]
     assert len(rewards) == 6
     assert sum(rewards[-2:]) / 2 > rewards[0] + 0.15, rewards
@@ -65,6 +66,20 @@ def test_trivially_learnable_reward_rises_in_a_few_steps(tiny_model_dir, tmp_pat
     assert m["generation_tokens_per_s"] == pytest.approx(m["generated_tokens"] / m["generation_seconds"], rel=0.01)
     assert m["training_tokens"] > m["generated_tokens"]  # prompts and completions
     assert m["training_tokens_per_s"] > 0
+    # the tiny model's random tokens rarely end before 8: most completions are cut, and it says so
+    clipped = [c for c in m["curves"]["clipped_ratio"] if c is not None]
+    assert m["clipped_ratio_mean"] == pytest.approx(sum(clipped) / len(clipped), abs=1e-6)
+    assert m["clipped_ratio_mean"] > 0.25
+    assert any("were cut at max_completion_length 8" in r.getMessage() for r in caplog.records)
+
+
+def test_the_clipped_warning_fires_only_above_its_share():
+    from slm_math.training.grpo import CLIPPED_WARN_SHARE, clipped_warning
+
+    assert clipped_warning(None, 64) is None and clipped_warning(0.14, 64) is None  # the CPU default
+    assert clipped_warning(CLIPPED_WARN_SHARE, 64) is None
+    assert clipped_warning(0.6, 128).startswith("grpo: 60% of the sampled completions were cut at "
+                                                "max_completion_length 128")
 
 
 def test_beta_zero_builds_no_reference_model(tiny_model_dir, tmp_path):
