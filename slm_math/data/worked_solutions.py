@@ -7,8 +7,9 @@ sum or difference adds the tens and then the ones, an lcm goes through the commo
     41 * 37 = 41 * 30 + 41 * 7            gcd(18, 12) = 6
     41 * 30 = 1230                        18 = 6 * 3
     41 * 7 = 287                          12 = 6 * 2
-    1230 + 287 = 1517                     6 * 3 * 2 = 36
-    41 * 37 = 1517                        lcm(18, 12) = 36
+    1230 + 287 = 1517                     6 * 3 * 2 = 18 * 2
+    41 * 37 = 1517                        18 * 2 = 36
+                                          lcm(18, 12) = 36
 
 Every line is an equation that holds, and the last line is always the problem's own
 expression equal to its answer, so the reference trace ends on the same step as the
@@ -24,8 +25,7 @@ import ast
 import math
 import operator
 
-SOLUTION_STYLES = ("expression", "worked")
-_OPS = {ast.Add: ("+", operator.add), ast.Sub: ("-", operator.sub), ast.Mult: ("*", operator.mul)}
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
 
 
 def _places(n: int) -> list[int]:
@@ -75,6 +75,7 @@ def worked_add(x: int, y: int, sign: int) -> list[str]:
 
 
 def _binary_lines(x: int, op: type, y: int) -> list[str]:
+    """The worked lines of one operation ``x op y`` on two integers."""
     if op is ast.Mult:
         return worked_product(x, y)
     return worked_add(x, y, 1 if op is ast.Add else -1)
@@ -100,7 +101,7 @@ def _reduce(node: ast.AST, lines: list[str]) -> ast.AST:
             return ast.BinOp(node.left, node.op, _reduce(node.right, lines))
         x, y = _value(node.left), _value(node.right)
         lines += _binary_lines(x, type(node.op), y)
-        result = _OPS[type(node.op)][1](x, y)
+        result = _OPS[type(node.op)](x, y)
         return ast.Constant(result) if result >= 0 else ast.UnaryOp(ast.USub(), ast.Constant(-result))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return ast.UnaryOp(ast.USub(), _reduce(node.operand, lines))
@@ -108,6 +109,7 @@ def _reduce(node: ast.AST, lines: list[str]) -> ast.AST:
 
 
 def _supported(tree: ast.AST) -> bool:
+    """Whether ``tree`` is integers under ``+ - *``, parentheses and unary minus only."""
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp) and type(node.op) not in _OPS:
             return False
@@ -130,8 +132,11 @@ def worked_expression(expression: str, answer: str) -> str | None:
     if not _supported(tree):
         return None
     node, lines = tree.body, []
-    while _value(node) is None:
-        node = _reduce(node, lines)
+    try:
+        while _value(node) is None:
+            node = _reduce(node, lines)
+    except ValueError:  # a shape _supported let through that has no step: keep the one line
+        return None
     if str(_value(node)) != answer.strip():
         return None
     final = f"{expression.strip()} = {answer.strip()}"
