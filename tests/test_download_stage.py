@@ -92,6 +92,31 @@ def test_grpo_tasks_go_to_their_own_folder_and_leave_train_and_test_byte_identic
     assert metrics["benchmarks"] == plain["benchmarks"] and metrics["total"] == plain["total"]
 
 
+def test_worked_solutions_change_only_the_solutions(workdir, tiny_model_dir, tmp_path):
+    """data.solution_style: worked reaches every generated set (train, test, GRPO-only): the
+    same problems, answers and ids, solutions in steps ending on the one-line solution."""
+    runs = {}
+    for style in ("expression", "worked"):
+        run_dir = tmp_path / style
+        run_dir.mkdir()
+        (run_dir / "params.yaml").write_text(SMALL.format(model=tiny_model_dir)
+                                             + f"  solution_style: {style}\n" + GRPO_TASKS)
+        result = run_download(run_dir)
+        assert result.returncode == 0, result.stderr[-2000:]
+        runs[style] = run_dir
+    stepped = 0
+    for path in ("data/train/chain_sum.jsonl", "data/benchmarks/chain_sum.jsonl",
+                 "data/grpo_train/chain_sum_3terms.jsonl"):
+        plain, worked = (read_problems(runs[style] / path) for style in ("expression", "worked"))
+        assert [{**r, "solution": None} for r in plain] == [{**r, "solution": None} for r in worked]
+        for one, steps in zip(plain, worked):
+            assert "\n" not in one["solution"] and steps["solution"].splitlines()[-1] == one["solution"]
+            stepped += steps["solution"].count("\n") > 0
+    assert stepped > 10  # two-digit sums and the three-term pool work in steps
+    champ = [(runs[style] / "data/benchmarks/champ.jsonl").read_bytes() for style in runs]
+    assert champ[0] == champ[1]  # a fixed benchmark keeps its own solutions
+
+
 @pytest.mark.parametrize("text, expected", [
     ("data:\n  trian_size: 3\n", "unknown key data.trian_size (did you mean data.train_size?)"),
     ("data:\n  train_size: -1\n", "data.train_size: -1 is below the minimum 0"),
