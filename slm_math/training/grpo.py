@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 START_DIRS = {"base": "base", "sft_lora": "sft_lora", "sft_full": "sft_full"}
 CLIPPED_WARN_SHARE = 0.25
 """Above this mean share of completions cut at max_completion_length the run warns (the CPU
-default cuts about one in seven of its 64-token completions, and says so only in metrics)."""
+default's grpo stage cuts about one in six of its 96-token completions, and says so only in
+metrics)."""
 
 
 class GenerationBackendError(RuntimeError):

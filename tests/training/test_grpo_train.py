@@ -76,7 +76,7 @@ def test_trivially_learnable_reward_rises_in_a_few_steps(tiny_model_dir, tmp_pat
 def test_the_clipped_warning_fires_only_above_its_share():
     from slm_math.training.grpo import CLIPPED_WARN_SHARE, clipped_warning
 
-    assert clipped_warning(None, 64) is None and clipped_warning(0.14, 64) is None  # the CPU default
+    assert clipped_warning(None, 96) is None and clipped_warning(0.16, 96) is None  # the CPU default's share
     assert clipped_warning(CLIPPED_WARN_SHARE, 64) is None
     assert clipped_warning(0.6, 128).startswith("grpo: 60% of the sampled completions were cut at "
                                                 "max_completion_length 128")
