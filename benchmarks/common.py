@@ -45,6 +45,14 @@ def machine(packages: tuple[str, ...] = ("torch", "transformers")) -> dict:
     return info
 
 
+def sync(device: str) -> None:
+    """Wait for ``device``'s queued work (a CUDA device), so a timer reads its real end."""
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
 def pp(delta: float) -> str:
     """A paired difference of two accuracies (fractions) in signed percentage points."""
     return f"{100 * delta:+.1f} pp"

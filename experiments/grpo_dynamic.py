@@ -397,18 +397,20 @@ def start_headroom(work: Path, arms) -> dict | None:
         by_task: dict[str, list[dict]] = {}
         for row in rows:
             by_task.setdefault(row["source"], []).append(row)
-
-        def summary(group: list[dict]) -> dict:
-            n = len(group)
-            return {"problems": n,
-                    "mean_pass_rate": round(sum(r["pass_rate"] for r in group) / n, 4),
-                    "pass_at_k": round(sum(r["correct"] > 0 for r in group) / n, 4),
-                    "never_solved": round(sum(r["correct"] == 0 for r in group) / n, 4),
-                    "always_solved": round(sum(r["correct"] == r["k"] for r in group) / n, 4)}
-
-        return {"arm": arm, "k": rows[0]["k"], "all": summary(rows),
-                "tasks": {task: summary(group) for task, group in sorted(by_task.items())}}
+        return {"arm": arm, "k": rows[0]["k"], "all": pass_rate_summary(rows),
+                "tasks": {task: pass_rate_summary(group) for task, group in sorted(by_task.items())}}
     return None
+
+
+def pass_rate_summary(rows: list[dict]) -> dict:
+    """Problems, mean pass rate, pass@k and the never- and always-solved shares of
+    ``rows`` (the curriculum's pass_rates.jsonl rows)."""
+    n = len(rows)
+    return {"problems": n,
+            "mean_pass_rate": round(sum(r["pass_rate"] for r in rows) / n, 4),
+            "pass_at_k": round(sum(r["correct"] > 0 for r in rows) / n, 4),
+            "never_solved": round(sum(r["correct"] == 0 for r in rows) / n, 4),
+            "always_solved": round(sum(r["correct"] == r["k"] for r in rows) / n, 4)}
 
 
 def headroom_note(headroom: dict | None) -> list[str]:
