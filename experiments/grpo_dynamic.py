@@ -866,7 +866,7 @@ def final_notes(results: dict) -> list[str]:
         if decision.startswith("kept"):  # the rule left it on: no guard, and unlike an arm it turned off
             parts.append(f"format reward on throughout ({decision})")
         notes.append("; ".join(parts))
-    notes += benchmark_note(ev.get("start") or {}, {arm: row.get("accuracy") for arm, row in arms.items()})
+    notes += benchmark_note(ev.get("start") or {}, {arm: row.get("accuracy") for arm, row in arms.items()}, ev)
     notes += format_note(ev)
     notes += headroom_note(ev.get("start_headroom"))
     for kind, row in results.get("seeds", {}).items():
@@ -887,11 +887,16 @@ def final_notes(results: dict) -> list[str]:
     return notes
 
 
-def benchmark_note(start: dict, arms: dict[str, dict]) -> list[str]:
+def benchmark_note(start: dict, arms: dict[str, dict], evaluation: dict | None = None) -> list[str]:
     """Accuracy a benchmark in words, the start's then each arm's (``arms``: arm -> its
     ``accuracy`` dict): where on the pooled problems a gain or a loss is; nothing for results
-    without per-benchmark accuracy."""
-    names = [name for name in start if name != "pooled"]
+    without per-benchmark accuracy. The benchmarks come in the run's order (``evaluation``'s
+    ``tasks``, then its ``held_out`` guard), which a results file read back has lost: it is
+    written with sorted keys."""
+    evaluation = evaluation or {}
+    order = [*(evaluation.get("tasks") or []), evaluation.get("held_out")]
+    names = sorted((name for name in start if name != "pooled"),
+                   key=lambda name: order.index(name) if name in order else len(order))
     arms = {arm: acc for arm, acc in arms.items() if acc}
     if not names or not arms:
         return []
@@ -923,7 +928,7 @@ def cut_notes(arms: dict, done: dict | None) -> list[str]:
     if not done:
         return partial_notes(arms)
     evaluated = {arm: row.get("accuracy") for arm, row in done["arms"].items()}
-    return (partial_notes(arms) + [evaluation_note(done)] + benchmark_note(done["start"], evaluated)
+    return (partial_notes(arms) + [evaluation_note(done)] + benchmark_note(done["start"], evaluated, done)
             + format_note(done))
 
 

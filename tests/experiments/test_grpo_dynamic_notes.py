@@ -209,6 +209,18 @@ def test_the_notes_give_the_accuracy_a_benchmark_of_the_start_and_each_arm(scrip
     assert not any(n.startswith("accuracy a benchmark") for n in script.final_notes(results()))
 
 
+def test_the_benchmark_note_keeps_the_runs_order_after_a_sorted_read_back(script):  # noqa: F811
+    start = {"champ": 0.05, "lcm": 0.16, "pooled": 0.4, "products": 0.36}  # as json.load gives it back
+    arms = {"static@1": {"champ": 0.02, "lcm": 0.2, "pooled": 0.5, "products": 0.42}}
+    evaluation = {"tasks": ["products", "lcm"], "held_out": "champ"}
+    assert script.benchmark_note(start, arms, evaluation) == [
+        "accuracy a benchmark, start -> static@1: products 0.360 -> 0.420; lcm 0.160 -> 0.200; "
+        "champ 0.050 -> 0.020"]
+    # without the run's order (an older file), the order they came in
+    assert script.benchmark_note(start, arms)[0].endswith("champ 0.050 -> 0.020; lcm 0.160 -> 0.200; "
+                                                          "products 0.360 -> 0.420")
+
+
 def test_show_recomputes_an_older_results_file_unchanged(tmp_path):
     """experiments/results/grpo_seeds.json predates update_windows and vs_static."""
     committed = json.loads((ROOT / "experiments" / "results" / "grpo_seeds.json").read_text())
